@@ -1,0 +1,50 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+/// Fault injection in the syscall adapters (see `Core/FaultInjection.swift`) is compiled
+/// into debug builds only, so release builds pay nothing for it.
+let faultInjection: [SwiftSetting] = [.define("IPC_FAULT_INJECTION", .when(configuration: .debug))]
+
+let package = Package(
+    name: "swift-interprocess",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Interprocess", targets: ["Interprocess"]),
+        .executable(name: "ipc", targets: ["ipc"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+    ],
+    targets: [
+        .target(name: "CInterprocess"),
+        .target(
+            name: "Interprocess",
+            dependencies: [
+                "CInterprocess",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: faultInjection
+        ),
+        .executableTarget(
+            name: "ipc",
+            dependencies: [
+                "Interprocess",
+                "CInterprocess",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
+        .executableTarget(
+            name: "InterprocessTestPeer",
+            dependencies: ["Interprocess", "CInterprocess"]
+        ),
+        .testTarget(
+            name: "InterprocessTests",
+            dependencies: ["Interprocess", "CInterprocess", "InterprocessTestPeer"],
+            swiftSettings: faultInjection
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

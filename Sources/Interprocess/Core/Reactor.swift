@@ -1,0 +1,160 @@
+import CInterprocess
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The async waiting machinery for pollable descriptors: one epoll instance
+/// watched by one thread of the library's own, so an `await` on readiness never
+/// occupies a thread of Swift's cooperative pool.
+///
+/// Each wait is a one-shot registration. Cancelling the waiting task removes the
+/// registration and resumes the waiter with `CancellationError` at once.
+final class Reactor: Sendable {
+    static let shared = Reactor()
+
+    private enum Entry {
+        /// Allocated; the continuation is not stored yet.
+        case pending
+        /// Cancelled before the continuation was stored.
+        case cancelledEarly
+        /// Registered with epoll under `registeredFD` (a duplicate when the
+        /// descriptor was already registered by another waiter).
+        case waiting(CheckedContinuation<Void, any Error>, registeredFD: CInt, ownsFD: Bool)
+    }
+
+    private struct State {
+        var nextToken: UInt64 = 1
+        var entries: [UInt64: Entry] = [:]
+    }
+
+    private let epoll: CInt
+    private let state = Mutex(State())
+
+    private init() {
+        epoll = system_epoll_create1(CInt(EPOLL_CLOEXEC))
+        precondition(epoll >= 0, "epoll_create1 failed: \(IPCError.last("epoll_create1"))")
+        startThread()
+    }
+
+    /// Suspends until `fd` is ready for `readiness`.
+    func wait(_ fd: CInt, for readiness: Readiness) async throws {
+        let token = state.withLock { s -> UInt64 in
+            let t = s.nextToken
+            s.nextToken += 1
+            s.entries[t] = .pending
+            return t
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                register(token, fd, readiness, continuation)
+            }
+        } onCancel: {
+            finish(token, with: .failure(CancellationError()))
+        }
+    }
+
+    private func register(_ token: UInt64, _ fd: CInt, _ readiness: Readiness, _ continuation: CheckedContinuation<Void, any Error>) {
+        var events = UInt32(EPOLLONESHOT.rawValue)
+        if readiness.contains(.readable) { events |= UInt32(EPOLLIN.rawValue) | UInt32(EPOLLRDHUP.rawValue) }
+        if readiness.contains(.writable) { events |= UInt32(EPOLLOUT.rawValue) }
+
+        // Store the continuation before epoll can report the event.
+        let early = state.withLock { s -> Bool in
+            if case .cancelledEarly = s.entries[token] {
+                s.entries[token] = nil
+                return true
+            }
+            s.entries[token] = .waiting(continuation, registeredFD: fd, ownsFD: false)
+            return false
+        }
+        if early { continuation.resume(throwing: CancellationError()); return }
+
+        var registered = fd
+        var owns = false
+        var result = system_epoll_ctl(epoll, EPOLL_CTL_ADD, fd, events, token)
+        if result != 0 && Glibc.errno == EEXIST {
+            // Another task waits on the same descriptor: epoll keys registrations by
+            // descriptor number, so register a duplicate.
+            registered = system_fcntl(fd, F_DUPFD_CLOEXEC, 0)
+            if registered >= 0 {
+                owns = true
+                state.withLock { s in
+                    if case .waiting(let c, _, _) = s.entries[token] {
+                        s.entries[token] = .waiting(c, registeredFD: registered, ownsFD: true)
+                    }
+                }
+                result = system_epoll_ctl(epoll, EPOLL_CTL_ADD, registered, events, token)
+            } else {
+                result = -1
+            }
+        }
+        if result != 0 {
+            let code = Glibc.errno
+            if code == EPERM {
+                // Regular files and directories are always ready.
+                finish(token, with: .success(()))
+            } else {
+                finish(token, with: .failure(IPCError(.init(rawValue: code), operation: "epoll_ctl", object: IPCError.describe(fd: fd))))
+            }
+            if owns { _ = system_close(registered) }
+        }
+    }
+
+    /// Completes the wait of `token` once; later calls for the same token do nothing.
+    private func finish(_ token: UInt64, with result: Result<Void, any Error>) {
+        let continuation = state.withLock { s -> CheckedContinuation<Void, any Error>? in
+            switch s.entries[token] {
+            case .pending:
+                s.entries[token] = .cancelledEarly
+                return nil
+            case .waiting(let c, let registeredFD, let ownsFD):
+                s.entries[token] = nil
+                // Deregister before resuming: once resumed, the owner may close the
+                // descriptor and its number may be reused.
+                _ = system_epoll_ctl(epoll, EPOLL_CTL_DEL, registeredFD, 0, 0)
+                if ownsFD { _ = system_close(registeredFD) }
+                return c
+            case .cancelledEarly, .none:
+                return nil
+            }
+        }
+        continuation?.resume(with: result)
+    }
+
+    private func startThread() {
+        let box = Unmanaged.passRetained(self)
+        var thread = pthread_t()
+        let rc = pthread_create(&thread, nil, { raw in
+            let reactor = Unmanaged<Reactor>.fromOpaque(raw!).takeRetainedValue()
+            reactor.run()
+            return nil
+        }, box.toOpaque())
+        precondition(rc == 0, "pthread_create failed for the reactor thread")
+        pthread_detach(thread)
+    }
+
+    private func run() {
+        var tokens = [UInt64](repeating: 0, count: 64)
+        var events = [UInt32](repeating: 0, count: 64)
+        while true {
+            let count = system_epoll_wait(epoll, &tokens, &events, 64, -1)
+            if count < 0 { continue }  // EINTR
+            for i in 0..<Int(count) {
+                finish(tokens[i], with: .success(()))
+            }
+        }
+    }
+}
+
+extension OwnedDescriptor {
+    /// Suspends the task until the descriptor is ready for `readiness`, without
+    /// blocking a thread of the cooperative pool. Throws `CancellationError` as soon
+    /// as the task is cancelled. Hang-up and error conditions count as ready.
+    public func ready(for readiness: Readiness) async throws {
+        try Task.checkCancellation()
+        if isReady(rawValue, readiness) { return }
+        try await Reactor.shared.wait(rawValue, for: readiness)
+    }
+}

@@ -1,0 +1,185 @@
+import CInterprocess
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How to start a program: its argv, environment, working directory and exactly
+/// which descriptors it inherits (SPEC P1).
+///
+/// The program is started with `posix_spawn` (never `fork` in a threaded Swift
+/// process). The child inherits descriptors 0, 1 and 2 and the ones named with
+/// `inherit(_:as:)`, and nothing else: every other descriptor is closed in the
+/// child, even one another library opened without close-on-exec. Signal
+/// dispositions and the signal mask are reset to their defaults in the child.
+///
+/// ```swift
+/// var spawn = Spawn("/usr/bin/cat", arguments: ["-u"])
+/// spawn.inherit(pipe.reader, as: 0)
+/// var child = try spawn.start()
+/// let status = try child.wait()
+/// ```
+public struct Spawn: Sendable {
+    /// How the child's environment is built.
+    public enum Environment: Sendable {
+        /// This process's environment.
+        case inherit
+        /// This process's environment with these variables set (or removed, for nil).
+        case inheritUpdating([String: String?])
+        /// Exactly these variables.
+        case custom([String: String])
+    }
+
+    /// Which process group the child joins.
+    public enum ProcessGroup: Sendable, Equatable {
+        /// A new group led by the child (its pgid is its pid).
+        case new
+        /// The existing group `pgid`.
+        case join(pid_t)
+    }
+
+    /// A path, or a name to look up in `PATH` when it has no slash.
+    public var executable: String
+    /// argv[1...].
+    public var arguments: [String]
+    /// argv[0]; the executable when nil.
+    public var argument0: String?
+    public var environment: Environment = .inherit
+    /// The child's working directory; this process's when nil.
+    public var workingDirectory: FilePath?
+    public var processGroup: ProcessGroup?
+    /// Start the child in a new session (`setsid`), detached from the terminal.
+    public var newSession = false
+    /// target descriptor number in the child → descriptor of this process.
+    public private(set) var descriptorMap: [CInt: CInt] = [:]
+
+    public init(_ executable: String, arguments: [String] = []) {
+        self.executable = executable
+        self.arguments = arguments
+    }
+
+    /// Hands `descriptor` to the child as descriptor number `target`.
+    ///
+    /// The descriptor must stay open until `start()` returns; the child gets its own
+    /// copy, so this process keeps ownership and may close it afterwards.
+    public mutating func inherit(_ descriptor: borrowing OwnedDescriptor, as target: CInt) {
+        descriptorMap[target] = descriptor.rawValue
+    }
+
+    /// Hands an unowned descriptor (for example this process's own 0, 1 or 2) to the
+    /// child as `target`.
+    public mutating func inherit(_ descriptor: FileDescriptor, as target: CInt) {
+        descriptorMap[target] = descriptor.rawValue
+    }
+
+    /// Starts the program. The corresponding C function is `posix_spawn` (or
+    /// `posix_spawnp` for a name without a slash).
+    public func start() throws(IPCError) -> ChildProcess {
+        BrokenPipeSignal.ignore()
+        for target in descriptorMap.keys where target < 0 {
+            throw IPCError(.badFileDescriptor, operation: "posix_spawn", object: IPCError.describe(path: executable),
+                           detail: "descriptor target \(target) is negative")
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+
+        try addDescriptorActions(&actions)
+        if let workingDirectory {
+            let rc = workingDirectory.withPlatformString { cipc_spawn_addchdir(&actions, $0) }
+            if rc != 0 { throw IPCError(Errno(rawValue: rc), operation: "posix_spawn_file_actions_addchdir_np", object: IPCError.describe(path: workingDirectory)) }
+        }
+        configure(&attributes)
+
+        let argv = [argument0 ?? executable] + arguments
+        let envp = environmentStrings()
+        var pid = pid_t()
+        let rc = withCStrings(argv) { argvPointer in
+            withCStrings(envp) { envPointer in
+                system_posix_spawn(&pid, executable, &actions, &attributes, argvPointer, envPointer,
+                                   searchPath: !executable.contains("/"))
+            }
+        }
+        if rc != 0 { throw IPCError(Errno(rawValue: rc), operation: "posix_spawn", object: IPCError.describe(path: executable)) }
+        return try ChildProcess(spawned: pid)
+    }
+
+    /// dup2 every source to a scratch number above all sources and targets, then to
+    /// its target, so overlapping maps (3→4, 4→3) cannot clobber each other; then
+    /// close everything else above stderr.
+    private func addDescriptorActions(_ actions: inout posix_spawn_file_actions_t) throws(IPCError) {
+        let targets = descriptorMap.keys.sorted()
+        let highest = max(targets.last ?? 2, descriptorMap.values.max() ?? 2)
+        let scratchBase = highest + 1
+        for (i, target) in targets.enumerated() {
+            posix_spawn_file_actions_adddup2(&actions, descriptorMap[target]!, scratchBase + CInt(i))
+        }
+        for (i, target) in targets.enumerated() {
+            posix_spawn_file_actions_adddup2(&actions, scratchBase + CInt(i), target)
+        }
+        let maxTarget = max(targets.last ?? 2, 2)
+        for fd in 3..<max(3, maxTarget) where descriptorMap[fd] == nil {
+            posix_spawn_file_actions_addclose(&actions, fd)
+        }
+        let rc = cipc_spawn_addclosefrom(&actions, maxTarget + 1)
+        if rc != 0 { throw IPCError(Errno(rawValue: rc), operation: "posix_spawn_file_actions_addclosefrom_np") }
+    }
+
+    private func configure(_ attributes: inout posix_spawnattr_t) {
+        var flags = CInt(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        var all = sigset_t()
+        sigfillset(&all)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        switch processGroup {
+        case .new:
+            flags |= CInt(POSIX_SPAWN_SETPGROUP)
+            posix_spawnattr_setpgroup(&attributes, 0)
+        case .join(let group):
+            flags |= CInt(POSIX_SPAWN_SETPGROUP)
+            posix_spawnattr_setpgroup(&attributes, group)
+        case nil:
+            break
+        }
+        if newSession { flags |= cipc_spawn_setsid_flag() }
+        posix_spawnattr_setflags(&attributes, Int16(flags))
+    }
+
+    private func environmentStrings() -> [String] {
+        func current() -> [String: String] {
+            var result: [String: String] = [:]
+            var entry = environ
+            while let pointer = entry.pointee {
+                let text = String(cString: pointer)
+                if let eq = text.firstIndex(of: "=") {
+                    result[String(text[..<eq])] = String(text[text.index(after: eq)...])
+                }
+                entry += 1
+            }
+            return result
+        }
+        let variables: [String: String]
+        switch environment {
+        case .inherit: variables = current()
+        case .custom(let custom): variables = custom
+        case .inheritUpdating(let changes):
+            var merged = current()
+            for (key, value) in changes { merged[key] = value }
+            variables = merged
+        }
+        return variables.map { "\($0.key)=\($0.value)" }.sorted()
+    }
+}
+
+/// Runs `body` with a NULL-terminated C array of the strings.
+func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+    let pointers = strings.map { strdup($0) } + [nil]
+    defer { for p in pointers { free(p) } }
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}

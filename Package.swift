@@ -37,6 +37,11 @@ let package = Package(
             ]
         ),
         .executableTarget(
+            name: "fifo-echo",
+            dependencies: ["Interprocess"],
+            path: "Examples/fifo-echo"
+        ),
+        .executableTarget(
             name: "InterprocessTestPeer",
             dependencies: ["Interprocess", "CInterprocess"]
         ),

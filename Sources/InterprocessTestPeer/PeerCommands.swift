@@ -11,6 +11,8 @@ enum PeerCommands {
     static var all: [String: PeerCommand] {
         var table = basic
         table.merge(processes) { a, _ in a }
+        table.merge(streams) { a, _ in a }
+        table.merge(sockets) { a, _ in a }
         return table
     }
 

@@ -19,6 +19,10 @@
 #include <poll.h>
 #include <limits.h>
 
+#include "CInterprocessStreams.h"
+#include "CInterprocessSockets.h"
+#include "CInterprocessBench.h"
+
 // MARK: errno names
 
 /// The symbolic name of an errno value ("EEXIST"), or NULL. `strerrorname_np`.

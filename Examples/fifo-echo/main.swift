@@ -1,0 +1,1 @@
+print("fifo-echo: not written yet")

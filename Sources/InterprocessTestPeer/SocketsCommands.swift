@@ -1,0 +1,9 @@
+import Interprocess
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension PeerCommands {
+    static let sockets: [String: PeerCommand] = [:]
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `ipc`: inspect, drive and measure interprocess communication from a shell.
+@main
+struct IPC: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ipc",
+        abstract: "Inspect, drive and measure Unix interprocess communication.",
+        subcommands: [LimitsCommand.self, BenchCommand.self, BenchPeerCommand.self]
+    )
+}

@@ -11,6 +11,7 @@ enum PeerCommands {
     static var all: [String: PeerCommand] {
         var table = basic
         table.merge(processes) { a, _ in a }
+        table.merge(crashing) { a, _ in a }
         table.merge(streams) { a, _ in a }
         table.merge(sockets) { a, _ in a }
         return table
@@ -46,7 +47,7 @@ enum PeerCommands {
         "pwd": { _ in
             var buffer = [CChar](repeating: 0, count: 4096)
             guard getcwd(&buffer, buffer.count) != nil else { return 1 }
-            print(String(cString: buffer))
+            print(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
             return 0
         },
         // env NAME: print the variable, or exit 1 when unset.

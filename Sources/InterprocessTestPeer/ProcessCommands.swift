@@ -34,3 +34,15 @@ extension PeerCommands {
         },
     ]
 }
+
+extension PeerCommands {
+    static let crashing: [String: PeerCommand] = [
+        // dump-core: allow core files, then abort (the test picks the working directory).
+        "dump-core": { _ in
+            var unlimited = rlimit(rlim_cur: rlim_t.max, rlim_max: rlim_t.max)  // RLIM_INFINITY
+            setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &unlimited)
+            Glibc.signal(SIGABRT, SIG_DFL)
+            abort()
+        },
+    ]
+}

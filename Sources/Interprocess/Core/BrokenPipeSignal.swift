@@ -5,13 +5,18 @@ import Glibc
 /// Makes writes to a pipe, FIFO or socket with no reader left fail with `EPIPE`
 /// instead of killing the process with `SIGPIPE` (SPEC S1).
 ///
-/// The library sets `SIGPIPE` to be ignored the first time it creates such a
-/// descriptor; this is the only process-wide change it makes, and the one every
-/// runtime that does I/O makes. Children spawned by the library get the default
+/// The first time the library creates such a descriptor it sets `SIGPIPE` to be
+/// ignored — only if its disposition is still the default, so a handler the
+/// program installed is kept. Children spawned by the library get the default
 /// disposition back (`POSIX_SPAWN_SETSIGDEF`).
 enum BrokenPipeSignal {
     private static let ignored: Void = {
-        signal(SIGPIPE, SIG_IGN)
+        var current = sigaction()
+        guard sigaction(SIGPIPE, nil, &current) == 0 else { return }
+        let handler = unsafeBitCast(current.__sigaction_handler.sa_handler, to: Int.self)
+        if handler == 0 /* SIG_DFL */ {
+            signal(SIGPIPE, SIG_IGN)
+        }
     }()
 
     @inline(__always)

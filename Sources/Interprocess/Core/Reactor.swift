@@ -55,6 +55,17 @@ final class Reactor: Sendable {
         }
     }
 
+    /// Whether a task is suspended waiting on `fd` (for tests that must cancel a
+    /// wait that has really started).
+    func hasWaiter(on fd: CInt) -> Bool {
+        state.withLock { s in
+            s.entries.values.contains {
+                if case .waiting(_, let registered, _) = $0 { return registered == fd }
+                return false
+            }
+        }
+    }
+
     private func register(_ token: UInt64, _ fd: CInt, _ readiness: Readiness, _ continuation: CheckedContinuation<Void, any Error>) {
         var events = UInt32(EPOLLONESHOT.rawValue)
         if readiness.contains(.readable) { events |= UInt32(EPOLLIN.rawValue) | UInt32(EPOLLRDHUP.rawValue) }

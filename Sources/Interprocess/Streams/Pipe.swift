@@ -39,6 +39,7 @@ public struct Pipe: ~Copyable {
 }
 
 /// The read end of a pipe or FIFO.
+@frozen
 public struct PipeReader: ~Copyable, ByteStreamReader {
     /// The descriptor, for flags, polling or handing to a child.
     public let descriptor: OwnedDescriptor
@@ -77,6 +78,7 @@ public struct PipeReader: ~Copyable, ByteStreamReader {
 }
 
 /// The write end of a pipe or FIFO.
+@frozen
 public struct PipeWriter: ~Copyable, ByteStreamWriter {
     public let descriptor: OwnedDescriptor
 

@@ -1,0 +1,136 @@
+@testable import Interprocess
+import SystemPackage
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("Owned descriptors and syscall adapters")
+struct OwnedDescriptorTests {
+    @Test("descriptors are close-on-exec and closed exactly once")
+    func closeOnExecAndClose() throws {
+        let pipe = try Pipe()
+        #expect(try pipe.reader.descriptor.isCloseOnExec)
+        let raw = pipe.writer.descriptor.rawValue
+        try pipe.writer.close()
+        #expect(fcntl(raw, F_GETFD) == -1)
+    }
+
+    @Test("a duplicate is close-on-exec; release hands ownership over")
+    func duplicateAndRelease() throws {
+        let pipe = try Pipe()
+        let copy = try pipe.writer.descriptor.duplicate()
+        #expect(try copy.isCloseOnExec)
+        let raw = copy.release()
+        #expect(fcntl(raw.rawValue, F_GETFD) >= 0)  // still open: we own it now
+        #expect(close(raw.rawValue) == 0)
+    }
+
+    @Test("a closed descriptor is EBADF, not a crash")
+    func closedDescriptor() throws {
+        let pipe = try Pipe()
+        let raw = pipe.reader.descriptor.release()
+        #expect(close(raw.rawValue) == 0)
+        let stale = OwnedDescriptor(adopting: raw)
+        var byte: UInt8 = 0
+        let error = #expect(throws: IPCError.self) {
+            _ = try withUnsafeMutableBytes(of: &byte) { try stale.read(into: $0) }
+        }
+        #expect(error?.errno == .badFileDescriptor)
+        _ = stale.release()  // already closed above
+    }
+
+    #if IPC_FAULT_INJECTION
+    @Test("EINTR is retried transparently")
+    func interruptedCallsAreRetried() throws {
+        let pipe = try Pipe()
+        try pipe.writer.write(all: [1, 2, 3])
+        let bytes = try FaultInjection.inject(EINTR, into: "read", count: 3) { () throws(IPCError) in
+            try pipe.reader.read(upTo: 3)
+        }
+        #expect(bytes == [1, 2, 3])
+    }
+
+    @Test("a failing close is reported, and the descriptor is still released")
+    func closeErrorsAreReported() throws {
+        let pipe = try Pipe()
+        let raw = pipe.writer.descriptor.release().rawValue
+        let error = #expect(throws: IPCError.self) {
+            try FaultInjection.inject(EIO, into: "close") { () throws(IPCError) in
+                try OwnedDescriptor(adopting: FileDescriptor(rawValue: raw)).close()
+            }
+        }
+        #expect(error?.description == "close(fd \(raw)): input/output error (EIO)")
+        // The injected failure skipped the real close: close it to keep the test clean.
+        #expect(close(raw) == 0)
+    }
+
+    @Test("a spawn whose pidfd cannot be opened fails cleanly and leaves no child")
+    func pidfdFailure() throws {
+        let error = #expect(throws: IPCError.self) {
+            try FaultInjection.inject(EMFILE, into: "pidfd_open") { () throws(IPCError) in
+                _ = try TestPeer.spawn("wait-for-eof", "0").start()
+            }
+        }
+        #expect(error?.errno == .tooManyOpenFiles)
+        #expect(error?.operation == "pidfd_open")
+    }
+    #endif
+
+    @Test("an async read blocked on an empty pipe returns promptly when cancelled", .timeLimit(.minutes(1)))
+    func readCancellation() async throws {
+        let pipe = try Pipe()
+        let reader = try pipe.reader.descriptor.duplicate()
+        let raw = reader.rawValue
+        let task = Task { [reader = consume reader] in
+            _ = try await reader.read(upTo: 16)
+        }
+        // Cancel only once the read is really suspended in the reactor.
+        while !Reactor.shared.hasWaiter(on: raw) { await Task.yield() }
+        let cancelledAt = ContinuousClock.now
+        task.cancel()
+        await #expect(throws: CancellationError.self) { try await task.value }
+        let elapsed = ContinuousClock.now - cancelledAt
+        #expect(elapsed < .seconds(5), "cancellation took \(elapsed)")
+        #expect(!Reactor.shared.hasWaiter(on: raw))
+    }
+
+    @Test("async readiness resumes when data arrives, for several waiters on one descriptor")
+    func readinessResumes() async throws {
+        let pipe = try Pipe()
+        let one = try pipe.reader.descriptor.duplicate()
+        let two = try pipe.reader.descriptor.duplicate()
+        let first = Task { [one = consume one] in try await one.ready(for: .readable) }
+        let second = Task { [two = consume two] in try await two.ready(for: .readable) }
+        try await pipe.writer.write(all: [42])
+        try await first.value
+        try await second.value
+    }
+
+    @Test("no descriptor leaks across pipes, spawns, waits and cancelled reads")
+    func noLeaks() async {
+        await #expect(processExitsWith: .success) {
+            let before = openDescriptorCount()
+            for _ in 0..<20 {
+                let pipe = try Pipe()
+                var spawn = TestPeer.spawn("copy-fd", "0", "1")
+                spawn.inherit(pipe.reader.descriptor, as: 0)
+                var child = try spawn.start()
+                try pipe.writer.close()
+                _ = try await child.wait()
+                let idle = try Pipe()
+                let reader = try idle.reader.descriptor.duplicate()
+                let task = Task { [reader = consume reader] in
+                    _ = try await reader.read(upTo: 1)
+                }
+                task.cancel()
+                _ = try? await task.value
+                _ = try? Spawn("/nonexistent").start()
+            }
+            let after = openDescriptorCount()
+            // The reactor's epoll descriptor is opened once, on first use.
+            exit(after <= before + 1 ? 0 : 1)
+        }
+    }
+}

@@ -1,5 +1,6 @@
 import CInterprocess
 import Synchronization
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -66,50 +67,54 @@ final class Reactor: Sendable {
         }
     }
 
+    private enum Registration {
+        case registered
+        case cancelled
+        case alwaysReady
+        case failed(CInt)
+    }
+
     private func register(_ token: UInt64, _ fd: CInt, _ readiness: Readiness, _ continuation: CheckedContinuation<Void, any Error>) {
         var events = UInt32(EPOLLONESHOT.rawValue)
         if readiness.contains(.readable) { events |= UInt32(EPOLLIN.rawValue) | UInt32(EPOLLRDHUP.rawValue) }
         if readiness.contains(.writable) { events |= UInt32(EPOLLOUT.rawValue) }
 
-        // Store the continuation before epoll can report the event.
-        let early = state.withLock { s -> Bool in
+        // Registering under the lock means a concurrent cancellation either sees
+        // the wait before it exists (and marks it cancelled) or after it is
+        // complete (and removes it): epoll never keeps a registration nobody owns.
+        let outcome = state.withLock { s -> Registration in
             if case .cancelledEarly = s.entries[token] {
                 s.entries[token] = nil
-                return true
+                return .cancelled
             }
-            s.entries[token] = .waiting(continuation, registeredFD: fd, ownsFD: false)
-            return false
-        }
-        if early { continuation.resume(throwing: CancellationError()); return }
-
-        var registered = fd
-        var owns = false
-        var result = system_epoll_ctl(epoll, EPOLL_CTL_ADD, fd, events, token)
-        if result != 0 && Glibc.errno == EEXIST {
-            // Another task waits on the same descriptor: epoll keys registrations by
-            // descriptor number, so register a duplicate.
-            registered = system_fcntl(fd, F_DUPFD_CLOEXEC, 0)
-            if registered >= 0 {
-                owns = true
-                state.withLock { s in
-                    if case .waiting(let c, _, _) = s.entries[token] {
-                        s.entries[token] = .waiting(c, registeredFD: registered, ownsFD: true)
-                    }
+            var registered = fd
+            var owns = false
+            var result = system_epoll_ctl(epoll, EPOLL_CTL_ADD, fd, events, token)
+            if result != 0 && Glibc.errno == EEXIST {
+                // Another task waits on the same descriptor: epoll keys registrations
+                // by descriptor, so register a duplicate.
+                registered = system_fcntl(fd, F_DUPFD_CLOEXEC, 0)
+                if registered >= 0 {
+                    owns = true
+                    result = system_epoll_ctl(epoll, EPOLL_CTL_ADD, registered, events, token)
                 }
-                result = system_epoll_ctl(epoll, EPOLL_CTL_ADD, registered, events, token)
-            } else {
-                result = -1
             }
+            if result != 0 || registered < 0 {
+                let code = Glibc.errno
+                if owns { _ = system_close(registered) }
+                s.entries[token] = nil
+                // Regular files and directories cannot be polled: they are always ready.
+                return code == EPERM ? .alwaysReady : .failed(code)
+            }
+            s.entries[token] = .waiting(continuation, registeredFD: registered, ownsFD: owns)
+            return .registered
         }
-        if result != 0 {
-            let code = Glibc.errno
-            if code == EPERM {
-                // Regular files and directories are always ready.
-                finish(token, with: .success(()))
-            } else {
-                finish(token, with: .failure(IPCError(.init(rawValue: code), operation: "epoll_ctl", object: IPCError.describe(fd: fd))))
-            }
-            if owns { _ = system_close(registered) }
+        switch outcome {
+        case .registered: break
+        case .cancelled: continuation.resume(throwing: CancellationError())
+        case .alwaysReady: continuation.resume()
+        case .failed(let code):
+            continuation.resume(throwing: IPCError(Errno(rawValue: code), operation: "epoll_ctl", object: IPCError.describe(fd: fd)))
         }
     }
 

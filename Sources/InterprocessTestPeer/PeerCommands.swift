@@ -13,6 +13,7 @@ enum PeerCommands {
         table.merge(processes) { a, _ in a }
         table.merge(streams) { a, _ in a }
         table.merge(sockets) { a, _ in a }
+        table.merge(limits) { a, _ in a }
         return table
     }
 

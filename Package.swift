@@ -32,6 +32,7 @@ let package = Package(
             dependencies: [
                 "Interprocess",
                 "CInterprocess",
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]

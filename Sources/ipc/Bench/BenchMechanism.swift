@@ -1,0 +1,83 @@
+import Interprocess
+
+/// A mechanism `ipc bench` measures, as one side's end of it: how the initiator
+/// (parent) makes the kernel objects and hands them to the responder (child), and
+/// the `send`/`receive` pair the hot loops call.
+///
+/// `send` and `receive` are the whole hot path: they must not allocate and must move
+/// each message with the library's own read/write calls, as the C harness does with
+/// `write_full`/`read_full`. Adding a mechanism is one file: a type conforming to
+/// this protocol, listed in `BenchMechanisms.all`.
+protocol BenchTransport: ~Copyable, SendableMetatype {
+    /// The stable name in the table and the JSON (`pipe`, `fifo`, …).
+    static var name: String { get }
+    /// The largest message the mechanism carries; nil when unbounded.
+    static var maximumMessageSize: Int? { get }
+
+    /// Parent: creates the kernel objects under the unique `name`, hands the child
+    /// its share (`peer.inherit(_:as:)` from descriptor 3 up, object names to
+    /// `peer.start(objects:)`), starts it, and returns this side's end. Closes its
+    /// copies of the child's ends, so a dead child reads as end of file.
+    static func initiator(name: String, peer: BenchPeer) throws(IPCError) -> Self
+    /// Child: this side's end, from the inherited descriptors and `objects`.
+    static func responder(objects: [String]) throws(IPCError) -> Self
+    /// Parent, after the run (also after a failure): removes named objects.
+    static func cleanup(name: String)
+
+    /// Sends every byte of `message`.
+    func send(_ message: UnsafeRawBufferPointer) throws(BenchError)
+    /// Fills `message` completely; throws `.peerClosed` at end of file.
+    func receive(into message: UnsafeMutableRawBufferPointer) throws(BenchError)
+}
+
+extension BenchTransport where Self: ~Copyable {
+    static var maximumMessageSize: Int? { nil }
+    static func cleanup(name: String) {}
+}
+
+/// The mechanisms this build of `ipc bench` measures, in table order.
+enum BenchMechanisms {
+    static let all: [BenchMechanism] = [
+        BenchMechanism(PipeTransport.self),
+    ]
+
+    static var names: [String] { all.map(\.name) }
+
+    static func named(_ name: String) -> BenchMechanism? { all.first { $0.name == name } }
+}
+
+/// A transport with its type erased, so the list above can hold them all while
+/// each closure runs the generic code specialized for its own transport.
+struct BenchMechanism: Sendable {
+    let name: String
+    let maximumMessageSize: Int?
+    /// Parent: one run at one size.
+    let measure: @Sendable (BenchSession, Int) throws(BenchError) -> BenchResult
+    /// Child: attach and answer until QUIT.
+    let respond: @Sendable (BenchPeerOptions) throws(BenchError) -> Void
+
+    init<T: BenchTransport & ~Copyable>(_ transport: T.Type) {
+        name = T.name
+        maximumMessageSize = T.maximumMessageSize
+        measure = { (session, size) throws(BenchError) in try session.measure(T.self, size: size) }
+        respond = { (options) throws(BenchError) in
+            let endpoint: T
+            do throws(IPCError) { endpoint = try T.responder(objects: options.objects) } catch {
+                throw .setup(run: "\(T.name) responder", error)
+            }
+            let buffer = MessageBuffer(size: options.size)
+            try Responder.serve(endpoint, buffer: buffer, fault: options.fault)
+        }
+    }
+
+    /// Whether a message of `size` bytes fits the mechanism.
+    func supports(size: Int) -> Bool { maximumMessageSize.map { size <= $0 } ?? true }
+}
+
+/// What the child needs to attach: the message size, the names of objects to open,
+/// and the fault a test asked for.
+struct BenchPeerOptions: Sendable {
+    var size: Int
+    var objects: [String]
+    var fault: BenchPeerFault?
+}

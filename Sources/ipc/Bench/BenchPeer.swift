@@ -1,0 +1,73 @@
+import Interprocess
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The parent's handle on one run's child (`ipc bench-peer`): what it inherits, the
+/// process once started, and the watchdog that keeps a stuck run from hanging.
+final class BenchPeer {
+    private var spawn: Spawn
+    private(set) var child: ChildProcess?
+    private(set) var watchdog: Watchdog?
+    let run: String
+    let watchdogSeconds: Int
+
+    init(spawn: Spawn, run: String, watchdogSeconds: Int) {
+        self.spawn = spawn
+        self.run = run
+        self.watchdogSeconds = watchdogSeconds
+    }
+
+    /// Hands `descriptor` to the child as number `target`; see `Spawn.inherit(_:as:)`.
+    func inherit(_ descriptor: borrowing OwnedDescriptor, as target: CInt) {
+        spawn.inherit(descriptor, as: target)
+    }
+
+    /// Starts the child, giving it `objects` (names of kernel objects to open) after
+    /// its options, and arms the watchdog.
+    func start(objects: [String] = []) throws(IPCError) {
+        if !objects.isEmpty { spawn.arguments += ["--"] + objects }
+        let started = try spawn.start()
+        do {
+            watchdog = try Watchdog(child: started, run: run, seconds: watchdogSeconds)
+        } catch {
+            var doomed = started
+            try? doomed.signal(SIGKILL)
+            _ = try? doomed.wait()
+            throw error
+        }
+        child = consume started
+    }
+
+    /// After QUIT: waits for the child to exit 0.
+    func finish() throws(BenchError) {
+        defer { watchdog?.stop() }
+        guard var child = child.take() else { return }
+        let status: ChildStatus?
+        do { status = try child.wait(until: .after(.seconds(10))) } catch { throw .transport(error) }
+        guard let status else {
+            try? child.signal(SIGKILL)
+            _ = try? child.wait()
+            throw .peerTimedOut(run: run, seconds: 10)
+        }
+        if status != .exited(0) { throw .peerDied(run: run, status: status) }
+    }
+
+    /// After a failed run: a dead child explains a closed transport; a live one is
+    /// killed and reaped, so nothing is left behind.
+    func diagnose(_ error: BenchError) -> BenchError {
+        defer { watchdog?.stop() }
+        guard var child = child.take() else { return error }
+        if case .peerDied = error { return error }
+        if let status = try? child.wait(until: .after(.seconds(2))) {
+            watchdog?.stop()
+            if watchdog?.hasFired == true { return .peerTimedOut(run: run, seconds: watchdogSeconds) }
+            if status != .exited(0) { return .peerDied(run: run, status: status) }
+            return error
+        }
+        try? child.signal(SIGKILL)
+        _ = try? child.wait()
+        return error
+    }
+}

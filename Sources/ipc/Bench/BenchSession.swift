@@ -1,0 +1,55 @@
+import Interprocess
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One `ipc bench` invocation: the settings every run shares, and `measure`, which
+/// runs one mechanism at one size between this process and a fresh child.
+struct BenchSession {
+    let plan: BenchPlan
+    let placement: CPUPlacement
+    /// This executable, which the child runs as `bench-peer`.
+    let executable: String
+    let progress: BenchProgress
+    /// Tests of a dying or stuck peer.
+    var peerFault: BenchPeerFault?
+    /// A run that takes longer than this is stuck: the watchdog kills the child.
+    var watchdogSeconds = 120
+
+    /// Runs `T` at `size`: make the kernel objects, start the child with them,
+    /// measure latency (at the latency sizes) and throughput, send QUIT, reap the
+    /// child. A child that dies or stalls becomes a `BenchError`, never a hang.
+    func measure<T: BenchTransport & ~Copyable>(_ transport: T.Type, size: Int) throws(BenchError) -> BenchResult {
+        let label = "\(T.name) \(size) B"
+        let name = "ipc-bench-\(getpid())-\(T.name)-\(size)"
+        var spawn = Spawn(executable, arguments: ["bench-peer", T.name, "--size", String(size), "--parent", String(getpid())])
+        if let cpu = placement.child { spawn.arguments += ["--cpu", String(cpu)] }
+        if let peerFault { spawn.arguments += ["--fault", peerFault.description] }
+        let peer = BenchPeer(spawn: spawn, run: label, watchdogSeconds: watchdogSeconds)
+        defer { T.cleanup(name: name) }
+
+        do throws(BenchError) {
+            let endpoint: T
+            do throws(IPCError) { endpoint = try T.initiator(name: name, peer: peer) } catch {
+                throw BenchError.setup(run: label, error)
+            }
+            let out = MessageBuffer(size: size), echo = MessageBuffer(size: size)
+            out.fillPattern()
+            var result = BenchResult(mechanism: T.name, size: size)
+            if BenchPlan.latencySizes.contains(size) {
+                progress.step("\(label) latency")
+                result.latency = try Initiator.latency(endpoint, plan: plan, out: out, in: echo)
+            }
+            if BenchPlan.throughputSizes.contains(size) {
+                progress.step("\(label) throughput")
+                result.throughput = try Initiator.throughput(endpoint, plan: plan, out: out, in: echo)
+            }
+            try Initiator.quit(endpoint, out: out, in: echo)
+            try peer.finish()
+            return result
+        } catch {
+            throw peer.diagnose(error)
+        }
+    }
+}

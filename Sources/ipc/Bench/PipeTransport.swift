@@ -1,0 +1,35 @@
+import Interprocess
+
+/// `pipe`: two anonymous pipes, one each way (refbench's `pipe`). The child gets the
+/// read end of the first as descriptor 3 and the write end of the second as 4.
+struct PipeTransport: ~Copyable, BenchTransport {
+    static let name = "pipe"
+
+    let reader: PipeReader
+    let writer: PipeWriter
+
+    static func initiator(name: String, peer: BenchPeer) throws(IPCError) -> PipeTransport {
+        let toResponder = try Pipe(), toInitiator = try Pipe()
+        peer.inherit(toResponder.reader.descriptor, as: 3)
+        peer.inherit(toInitiator.writer.descriptor, as: 4)
+        try peer.start()
+        // The child's ends (toResponder.reader, toInitiator.writer) close on return.
+        return PipeTransport(reader: toInitiator.reader, writer: toResponder.writer)
+    }
+
+    static func responder(objects: [String]) throws(IPCError) -> PipeTransport {
+        PipeTransport(reader: PipeReader(InheritedDescriptor.take(3)), writer: PipeWriter(InheritedDescriptor.take(4)))
+    }
+
+    @inline(__always)
+    func send(_ message: UnsafeRawBufferPointer) throws(BenchError) {
+        do { try writer.write(all: message) } catch { throw .transport(error) }
+    }
+
+    @inline(__always)
+    func receive(into message: UnsafeMutableRawBufferPointer) throws(BenchError) {
+        let count: Int
+        do { count = try reader.descriptor.read(exactly: message) } catch { throw .transport(error) }
+        if count != message.count { throw .peerClosed }
+    }
+}

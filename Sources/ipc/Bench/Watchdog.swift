@@ -1,0 +1,98 @@
+import CInterprocess
+import Interprocess
+import SystemPackage
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Turns a stuck bench run into an error instead of a hang.
+///
+/// A thread waits on a duplicate of the child's pidfd and on a disarm pipe, until a
+/// deadline. A child that dies is noticed by the transport itself (its reads see
+/// end of file, its writes EPIPE), so the watchdog only steps in when the run makes
+/// no progress: at the deadline it kills the child through the pidfd, which turns
+/// the parent's blocked read into end of file. Should the parent still not come back
+/// (a transport blocked somewhere a dead peer cannot wake, e.g. opening a FIFO), it
+/// reports that and ends the process rather than hang.
+final class Watchdog: @unchecked Sendable {
+    private let pidfd: OwnedDescriptor
+    private var disarm: PipeWriter?
+    private let wake: PipeReader
+    private let run: String
+    private let seconds: Int
+    private let fired = Atomic<Bool>(false)
+    private var thread = pthread_t()
+    private var joined = false
+
+    /// How long the parent gets to notice a dead or killed child before the
+    /// watchdog ends the process.
+    static let graceMilliseconds: CInt = 10_000
+
+    /// Starts watching `child`; `run` names the run in messages.
+    init(child: borrowing ChildProcess, run: String, seconds: Int) throws(IPCError) {
+        let duplicate = cipc_fcntl_int(child.pidDescriptor.rawValue, F_DUPFD_CLOEXEC, 0)
+        if duplicate < 0 { throw IPCError(Errno(rawValue: errno), operation: "dup", object: "pidfd of pid \(child.pid)") }
+        pidfd = OwnedDescriptor(adopting: FileDescriptor(rawValue: duplicate))
+        let pipe = try Pipe()
+        wake = pipe.reader
+        let writer = pipe.writer
+        disarm = consume writer
+        self.run = run
+        self.seconds = seconds
+        let context = Unmanaged.passRetained(self).toOpaque()
+        let rc = pthread_create(&thread, nil, { raw in
+            Unmanaged<Watchdog>.fromOpaque(raw!).takeRetainedValue().watch()
+            return nil
+        }, context)
+        if rc != 0 {
+            Unmanaged<Watchdog>.fromOpaque(context).release()
+            throw IPCError(Errno(rawValue: rc), operation: "pthread_create", object: "bench watchdog")
+        }
+    }
+
+    /// True once the watchdog killed the child for making no progress.
+    var hasFired: Bool { fired.load(ordering: .acquiring) }
+
+    /// Stops watching and waits for the thread. Idempotent.
+    func stop() {
+        guard !joined else { return }
+        joined = true
+        if let writer = disarm.take() { try? writer.close() }
+        pthread_join(thread, nil)
+    }
+
+    deinit { stop() }
+
+    private func watch() {
+        var entries = [pollfd(fd: wake.descriptor.rawValue, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: pidfd.rawValue, events: Int16(POLLIN), revents: 0)]
+        let deadline = Deadline.after(.seconds(seconds))
+        while true {
+            let left = deadline.remaining
+            let milliseconds = CInt(clamping: left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000)
+            let ready = poll(&entries, 2, milliseconds)
+            if ready < 0 && errno == EINTR { continue }
+            if entries[0].revents != 0 { return }  // disarmed
+            if entries[1].revents != 0 { break }  // the child ended: the transport will see it
+            if ready == 0 {
+                fired.store(true, ordering: .releasing)
+                _ = cipc_pidfd_send_signal(pidfd.rawValue, SIGKILL)
+                break
+            }
+        }
+        var disarmed = [pollfd(fd: wake.descriptor.rawValue, events: Int16(POLLIN), revents: 0)]
+        while true {
+            let ready = poll(&disarmed, 1, Self.graceMilliseconds)
+            if ready < 0 && errno == EINTR { continue }
+            if ready > 0 { return }
+            break
+        }
+        let reason = hasFired ? "made no progress in \(seconds) s" : "died"
+        let text = "\nipc bench: bench-peer for \(run) \(reason) and the transport did not notice; giving up\n"
+        var bytes = Array(text.utf8)
+        _ = Glibc.write(2, &bytes, bytes.count)
+        _exit(3)
+    }
+}

@@ -1,0 +1,134 @@
+import CInterprocess
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Adapters for shared memory, mappings and POSIX semaphores (see Syscalls.swift for
+// the pattern: one adapter per call, fault injection, errno left set).
+
+@inline(__always)
+private func injected(_ name: StaticString) -> Bool {
+    #if IPC_FAULT_INJECTION
+    if let code = FaultInjection.take(name) {
+        Glibc.errno = code
+        return true
+    }
+    #endif
+    return false
+}
+
+// MARK: shared memory objects
+
+func system_shm_open(_ name: UnsafePointer<CChar>, _ flags: CInt, _ mode: mode_t) -> CInt {
+    if injected("shm_open") { return -1 }
+    return Glibc.shm_open(name, flags, mode)
+}
+
+func system_shm_unlink(_ name: UnsafePointer<CChar>) -> CInt {
+    if injected("shm_unlink") { return -1 }
+    return Glibc.shm_unlink(name)
+}
+
+func system_memfd_create(_ name: UnsafePointer<CChar>, _ flags: CUnsignedInt) -> CInt {
+    if injected("memfd_create") { return -1 }
+    return cipc_memfd_create(name, flags)
+}
+
+func system_ftruncate(_ fd: CInt, _ length: off_t) -> CInt {
+    if injected("ftruncate") { return -1 }
+    return Glibc.ftruncate(fd, length)
+}
+
+// MARK: mappings
+
+/// nil on failure (MAP_FAILED), with errno set.
+func system_mmap(_ address: UnsafeMutableRawPointer?, _ length: Int, _ protection: CInt, _ flags: CInt, _ fd: CInt, _ offset: off_t) -> UnsafeMutableRawPointer? {
+    if injected("mmap") { return nil }
+    let result = Glibc.mmap(address, length, protection, flags, fd, offset)
+    return result == cipc_map_failed() ? nil : result
+}
+
+func system_munmap(_ address: UnsafeMutableRawPointer, _ length: Int) -> CInt {
+    if injected("munmap") { return -1 }
+    return Glibc.munmap(address, length)
+}
+
+/// nil on failure (MAP_FAILED), with errno set.
+func system_mremap(_ address: UnsafeMutableRawPointer, _ oldLength: Int, _ newLength: Int, _ flags: CInt) -> UnsafeMutableRawPointer? {
+    if injected("mremap") { return nil }
+    let result = cipc_mremap(address, oldLength, newLength, flags)
+    return result == cipc_map_failed() ? nil : result
+}
+
+func system_msync(_ address: UnsafeMutableRawPointer, _ length: Int, _ flags: CInt) -> CInt {
+    if injected("msync") { return -1 }
+    return Glibc.msync(address, length, flags)
+}
+
+func system_mprotect(_ address: UnsafeMutableRawPointer, _ length: Int, _ protection: CInt) -> CInt {
+    if injected("mprotect") { return -1 }
+    return Glibc.mprotect(address, length, protection)
+}
+
+// MARK: semaphores
+
+/// nil on failure (SEM_FAILED), with errno set.
+func system_sem_open(_ name: UnsafePointer<CChar>, _ flags: CInt) -> UnsafeMutablePointer<sem_t>? {
+    if injected("sem_open") { return nil }
+    return cipc_sem_open(name, flags)
+}
+
+/// `sem_open` with `O_CREAT` added; nil on failure (SEM_FAILED), with errno set.
+func system_sem_open(_ name: UnsafePointer<CChar>, _ flags: CInt, _ mode: mode_t, _ value: CUnsignedInt) -> UnsafeMutablePointer<sem_t>? {
+    if injected("sem_open") { return nil }
+    return cipc_sem_create(name, flags, mode, value)
+}
+
+func system_sem_close(_ sem: UnsafeMutablePointer<sem_t>) -> CInt {
+    if injected("sem_close") { return -1 }
+    return Glibc.sem_close(sem)
+}
+
+func system_sem_unlink(_ name: UnsafePointer<CChar>) -> CInt {
+    if injected("sem_unlink") { return -1 }
+    return Glibc.sem_unlink(name)
+}
+
+func system_sem_init(_ sem: UnsafeMutablePointer<sem_t>, _ shared: CInt, _ value: CUnsignedInt) -> CInt {
+    if injected("sem_init") { return -1 }
+    return Glibc.sem_init(sem, shared, value)
+}
+
+func system_sem_destroy(_ sem: UnsafeMutablePointer<sem_t>) -> CInt {
+    if injected("sem_destroy") { return -1 }
+    return Glibc.sem_destroy(sem)
+}
+
+@inline(__always)
+func system_sem_wait(_ sem: UnsafeMutablePointer<sem_t>) -> CInt {
+    if injected("sem_wait") { return -1 }
+    return Glibc.sem_wait(sem)
+}
+
+@inline(__always)
+func system_sem_trywait(_ sem: UnsafeMutablePointer<sem_t>) -> CInt {
+    if injected("sem_trywait") { return -1 }
+    return Glibc.sem_trywait(sem)
+}
+
+func system_sem_clockwait(_ sem: UnsafeMutablePointer<sem_t>, _ deadline: UnsafePointer<timespec>) -> CInt {
+    if injected("sem_clockwait") { return -1 }
+    return cipc_sem_clockwait_monotonic(sem, deadline)
+}
+
+@inline(__always)
+func system_sem_post(_ sem: UnsafeMutablePointer<sem_t>) -> CInt {
+    if injected("sem_post") { return -1 }
+    return Glibc.sem_post(sem)
+}
+
+func system_sem_getvalue(_ sem: UnsafeMutablePointer<sem_t>, _ value: UnsafeMutablePointer<CInt>) -> CInt {
+    if injected("sem_getvalue") { return -1 }
+    return Glibc.sem_getvalue(sem, value)
+}

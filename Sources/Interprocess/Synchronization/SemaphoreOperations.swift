@@ -1,0 +1,92 @@
+import CInterprocess
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The operations every POSIX semaphore has — named, unnamed in this process, or
+/// unnamed in shared memory — over the `sem_t` they live in (SPEC Y1, Y2).
+@usableFromInline
+struct SemaphoreOperations: @unchecked Sendable {
+    @usableFromInline let semaphore: UnsafeMutablePointer<sem_t>
+    /// The semaphore, for errors: `"/ready"`, `unnamed semaphore`.
+    let object: String
+
+    init(_ semaphore: UnsafeMutablePointer<sem_t>, object: String) {
+        self.semaphore = semaphore
+        self.object = object
+    }
+
+    /// SEM_VALUE_MAX: the largest value a semaphore can hold.
+    static let maximumValue = Int(cipc_sem_value_max())
+
+    /// Throws `EINVAL` for a value outside 0...SEM_VALUE_MAX.
+    static func checkValue(_ value: Int, operation: String, object: String) throws(IPCError) {
+        if value < 0 || value > maximumValue {
+            throw IPCError(.invalidArgument, operation: operation, object: object,
+                           detail: "the initial value \(value) is outside 0...\(maximumValue) (SEM_VALUE_MAX)")
+        }
+    }
+
+    /// Decrements, waiting while the value is zero; retried after EINTR.
+    @inline(__always)
+    func wait() throws(IPCError) {
+        if retryingInterrupts({ system_sem_wait(semaphore) }) != 0 { throw IPCError.last("sem_wait", object: object) }
+    }
+
+    /// Decrements if the value is above zero; false when it is zero (EAGAIN).
+    func tryWait() throws(IPCError) -> Bool {
+        if retryingInterrupts({ system_sem_trywait(semaphore) }) == 0 { return true }
+        if Glibc.errno == EAGAIN { return false }
+        throw IPCError.last("sem_trywait", object: object)
+    }
+
+    /// Decrements, waiting at most until `deadline` (on the monotonic clock);
+    /// false when the deadline passed first.
+    func wait(until deadline: Deadline) throws(IPCError) -> Bool {
+        if deadline == .distantFuture {
+            try wait()
+            return true
+        }
+        var at = deadline.absoluteTimespec
+        if retryingInterrupts({ system_sem_clockwait(semaphore, &at) }) == 0 { return true }
+        if Glibc.errno == ETIMEDOUT { return false }
+        throw IPCError.last("sem_clockwait", object: object)
+    }
+
+    /// Increments, waking one waiter. Async-signal-safe underneath (`sem_post`).
+    @inline(__always)
+    func post() throws(IPCError) {
+        if system_sem_post(semaphore) != 0 {
+            let error = IPCError.last("sem_post", object: object)
+            if error.errno == .overflow {
+                throw IPCError(.overflow, operation: "sem_post", object: object,
+                               detail: "the value is already SEM_VALUE_MAX (\(Self.maximumValue))")
+            }
+            throw error
+        }
+    }
+
+    /// The current value (never negative on Linux: waiters are not counted).
+    func value() throws(IPCError) -> Int {
+        var value: CInt = 0
+        if system_sem_getvalue(semaphore, &value) != 0 { throw IPCError.last("sem_getvalue", object: object) }
+        return Int(value)
+    }
+
+    /// Waits without blocking a thread of the cooperative pool; see `SemaphoreWaiter`.
+    func wait(until deadline: Deadline) async throws -> Bool {
+        try Task.checkCancellation()
+        if try tryWait() { return true }
+        if deadline.hasPassed { return false }
+        return try await SemaphoreWaiter.wait(self, until: deadline)
+    }
+}
+
+extension Deadline {
+    /// The deadline as an absolute `CLOCK_MONOTONIC` time, for `sem_clockwait`.
+    var absoluteTimespec: timespec {
+        timespec(tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))
+    }
+}

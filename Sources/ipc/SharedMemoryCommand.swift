@@ -1,6 +1,127 @@
 import ArgumentParser
+import Interprocess
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `ipc shm create|write|read|stat|rm`: POSIX shared memory objects (SPEC H3).
 struct SharedMemoryCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "shm", abstract: "POSIX shared memory objects (SPEC H3).")
-    func run() throws { throw ValidationError("not written yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "shm", abstract: "POSIX shared memory objects (SPEC H3).",
+        discussion: "Names look like /seg. `write` copies stdin into the object, `read` copies bytes to stdout.",
+        subcommands: [Create.self, Write.self, Read.self, Stat.self, Remove.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create an object (fails if the name exists).")
+        @Argument(help: "The name, e.g. /seg.") var name: String
+        @Option(help: "The size in bytes.") var size: Int
+        @Option(help: "Permission bits in octal (the umask applies).") var mode = PosixObjectMode.ownerReadWrite
+
+        func run() throws {
+            if size < 0 { throw ValidationError("--size cannot be negative") }
+            _ = try SharedMemory.create(name, size: size, permissions: mode.permissions)
+        }
+    }
+
+    struct Write: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Copy stdin into the object.")
+        @Argument(help: "The name.") var name: String
+        @Option(help: "Where to start, in bytes.") var offset = 0
+        @Flag(help: "Grow the object when the data does not fit.") var grow = false
+
+        func run() throws {
+            if offset < 0 { throw ValidationError("--offset cannot be negative") }
+            let data = try readStandardInput()
+            let memory = try SharedMemory.open(name)
+            let size = try memory.size
+            let end = offset + data.count
+            if end > size {
+                guard grow else {
+                    throw fail("\(data.count) bytes at offset \(offset) do not fit \(name) (\(size) bytes); use --grow", code: 1)
+                }
+                try memory.resize(to: end)
+            }
+            if data.isEmpty { return }
+            try memory.map(offset: 0, length: end).write(data, at: offset)
+        }
+    }
+
+    struct Read: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Copy bytes of the object to stdout.")
+        @Argument(help: "The name.") var name: String
+        @Option(help: "Where to start, in bytes.") var offset = 0
+        @Option(help: "How many bytes (default: to the end).") var length: Int?
+
+        func run() throws {
+            if offset < 0 { throw ValidationError("--offset cannot be negative") }
+            if let length, length < 0 { throw ValidationError("--length cannot be negative") }
+            let memory = try SharedMemory.open(name, access: .readOnly)
+            let size = try memory.size
+            let count = length ?? max(0, size - offset)
+            if count == 0 { return }
+            if offset + count > size {
+                throw fail("bytes \(offset)..<\(offset + count) are past the end of \(name) (\(size) bytes)", code: 1)
+            }
+            let bytes = try memory.map().read(count: count, from: offset)
+            try writeStandardOutput(bytes)
+        }
+    }
+
+    struct Stat: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print size, owner and mode.")
+        @Argument(help: "The name.") var name: String
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            let info = try SharedMemory.open(name, access: .readOnly).info()
+            let mode = "0" + String(info.permissions.rawValue, radix: 8)
+            if json {
+                print(JSONValue.object([
+                    ("name", .string(name)), ("size", .integer(Int64(info.size))), ("mode", .string(mode)),
+                    ("uid", .unsigned(UInt64(info.userID))), ("gid", .unsigned(UInt64(info.groupID))),
+                ]).rendered())
+            } else {
+                print("name: \(name)\nsize: \(info.size)\nmode: \(mode)\nuid: \(info.userID)\ngid: \(info.groupID)")
+            }
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rm", abstract: "Remove the name (processes that have it mapped keep it).")
+        @Argument(help: "The name.") var name: String
+
+        func run() throws {
+            try SharedMemory.unlink(name)
+        }
+    }
+}
+
+/// All of stdin.
+private func readStandardInput() throws(IPCError) -> [UInt8] {
+    var data: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+        if n == 0 { return data }
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw IPCError(.init(rawValue: errno), operation: "read", object: "stdin")
+        }
+        data += buffer[0..<n]
+    }
+}
+
+/// Writes every byte to stdout.
+private func writeStandardOutput(_ bytes: [UInt8]) throws(IPCError) {
+    var done = 0
+    while done < bytes.count {
+        let n = bytes.withUnsafeBytes { write(1, $0.baseAddress! + done, $0.count - done) }
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw IPCError(.init(rawValue: errno), operation: "write", object: "stdout")
+        }
+        done += n
+    }
 }

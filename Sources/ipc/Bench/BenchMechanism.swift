@@ -39,6 +39,7 @@ extension BenchTransport where Self: ~Copyable {
 enum BenchMechanisms {
     static let all: [BenchMechanism] = [
         BenchMechanism(PipeTransport.self),
+        BenchMechanism(SharedMemorySemaphoreTransport.self),
     ]
 
     static var names: [String] { all.map(\.name) }

@@ -36,8 +36,10 @@ enum SemaphoreWaiter {
         waiting.withLock { $0[UInt(bitPattern: semaphore), default: 0] > 0 }
     }
 
-    static func wait(_ operations: SemaphoreOperations, until deadline: Deadline) async throws -> Bool {
-        let call = Call(operations, deadline: deadline)
+    /// - Parameter interrupts: whether to interrupt with the signal (tests turn it
+    ///   off to exercise the fallback).
+    static func wait(_ operations: SemaphoreOperations, until deadline: Deadline, interrupts: Bool = interruptsWork) async throws -> Bool {
+        let call = Call(operations, deadline: deadline, interrupts: interrupts)
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Bool, any Error>) in
                 call.start(continuation)
@@ -58,10 +60,12 @@ enum SemaphoreWaiter {
         private let state = Mutex(State())
         private let operations: SemaphoreOperations
         private let deadline: Deadline
+        private let interrupts: Bool
 
-        init(_ operations: SemaphoreOperations, deadline: Deadline) {
+        init(_ operations: SemaphoreOperations, deadline: Deadline, interrupts: Bool) {
             self.operations = operations
             self.deadline = deadline
+            self.interrupts = interrupts
         }
 
         func start(_ continuation: CheckedContinuation<Bool, any Error>) {
@@ -89,7 +93,7 @@ enum SemaphoreWaiter {
                     break
                 }
                 var limit = deadline
-                if !SemaphoreWaiter.interruptsWork {
+                if !interrupts {
                     limit = min(deadline, Deadline(nanoseconds: Deadline.now.nanoseconds &+ SemaphoreWaiter.fallbackSlice))
                 }
                 let rc: CInt
@@ -127,7 +131,7 @@ enum SemaphoreWaiter {
         func cancel() {
             let interrupt = state.withLock { s -> Bool in
                 s.cancelled = true
-                if s.finished || s.interrupting || !SemaphoreWaiter.interruptsWork { return false }
+                if s.finished || s.interrupting || !interrupts { return false }
                 s.interrupting = true
                 return true
             }

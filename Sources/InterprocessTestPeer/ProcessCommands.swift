@@ -1,3 +1,5 @@
+import CInterprocess
+
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -13,6 +13,20 @@ func fileMode(_ path: FilePath) -> (mode: mode_t, isSocket: Bool)? {
     return (info.st_mode & 0o7777, info.st_mode & S_IFMT == S_IFSOCK)
 }
 
+/// This process's umask, read without changing it (`Umask:` in /proc/self/status).
+func processUmask() -> mode_t {
+    guard let file = fopen("/proc/self/status", "r") else { return 0o022 }
+    defer { fclose(file) }
+    var line = [CChar](repeating: 0, count: 256)
+    while fgets(&line, CInt(line.count), file) != nil {
+        let text = String(cString: line)
+        if text.hasPrefix("Umask:") {
+            return mode_t(String(text.dropFirst(6).filter { $0.isNumber }), radix: 8) ?? 0o022
+        }
+    }
+    return 0o022
+}
+
 @Suite("Unix socket listeners and bound sockets (S7)", .timeLimit(.minutes(2)))
 struct UnixListenerTests {
     @Test("a peer connects by path and talks to the listener", arguments: [UnixSocket.Kind.stream, .seqPacket])
@@ -83,6 +97,29 @@ struct UnixListenerTests {
         #expect(error?.errno == .invalidArgument)
         try listener.close()
         try datagram.close()
+    }
+
+    @Test("the socket file is born with its mode: no chmod after bind is needed to tighten it")
+    func bornWithMode() throws {
+        // With the usual umask (022 or 077), a 0600 file needs no chmod after bind;
+        // a failing chmod would surface if the file had been created looser.
+        let path = uniqueSocketPath()
+        try FaultInjection.inject(EIO, into: "fchmodat") { () throws(IPCError) in
+            let listener = try UnixListener(path: path, options: .init(removeOnClose: true))
+            #expect(fileMode(path)?.mode == 0o600)
+            try listener.close()
+        }
+        // A mode the umask narrows is widened after bind; if that fails, the file
+        // the failed bind made is removed.
+        guard processUmask() & 0o777 != 0 else { return }
+        let wide = uniqueSocketPath()
+        let error = #expect(throws: IPCError.self) {
+            try FaultInjection.inject(EIO, into: "fchmodat") { () throws(IPCError) in
+                _ = try UnixListener(path: wide, options: .init(mode: FilePermissions(rawValue: 0o777)))
+            }
+        }
+        #expect(error?.errno == .ioError)
+        #expect(fileMode(wide) == nil)
     }
 
     @Test("a 0600 socket refuses an unprivileged peer (EACCES); 0666 lets it in",

@@ -73,7 +73,7 @@ extension UnixSocket {
     ///
     /// The corresponding C function is `recvmsg` (with `MSG_TRUNC`).
     public func receive(into buffer: UnsafeMutableRawBufferPointer) throws(IPCError) -> Int {
-        try receiveMessage(into: buffer, descriptorLimit: 0, .block)!.count
+        try receiveMessage(into: buffer, descriptorLimit: 0, wantSender: false, .block)!.count
     }
 
     /// Receives one message of at most `maxCount` bytes (`EMSGSIZE` if larger).
@@ -83,18 +83,18 @@ extension UnixSocket {
 
     /// Receives a message that is there now; nil when none is.
     public func tryReceive(into buffer: UnsafeMutableRawBufferPointer) throws(IPCError) -> Int? {
-        try receiveMessage(into: buffer, descriptorLimit: 0, .never)?.count
+        try receiveMessage(into: buffer, descriptorLimit: 0, wantSender: false, .never)?.count
     }
 
     /// Receives one message, waiting at most until `deadline` (`ETIMEDOUT`).
     public func receive(into buffer: UnsafeMutableRawBufferPointer, until deadline: Deadline) throws(IPCError) -> Int {
-        try receiveMessage(into: buffer, descriptorLimit: 0, .until(deadline))!.count
+        try receiveMessage(into: buffer, descriptorLimit: 0, wantSender: false, .until(deadline))!.count
     }
 
     /// Receives one message, suspending (not blocking a thread) until it arrives;
     /// `CancellationError` when the task is cancelled.
     public func receive(into buffer: UnsafeMutableRawBufferPointer) async throws -> Int {
-        try await receiveMessage(into: buffer, descriptorLimit: 0).count
+        try await receiveMessage(into: buffer, descriptorLimit: 0, wantSender: false).count
     }
 
     /// Receives one message of at most `maxCount` bytes, suspending until it arrives.

@@ -75,7 +75,7 @@ extension UnixSocket {
     /// throws `ENOBUFS`; either way the message is gone (the kernel discards the
     /// rest) and every descriptor that arrived with it is closed.
     func receiveOnce(
-        into buffer: UnsafeMutableRawBufferPointer, descriptorLimit: Int, dontWait: Bool
+        into buffer: UnsafeMutableRawBufferPointer, descriptorLimit: Int, wantSender: Bool, dontWait: Bool
     ) throws(IPCError) -> ReceivedMessage? {
         let fd = descriptor.rawValue
         var flags = CInt(MSG_CMSG_CLOEXEC)
@@ -83,8 +83,8 @@ extension UnixSocket {
         if dontWait { flags |= CInt(MSG_DONTWAIT) }
         let limit = descriptorLimit
         let controlSize = limit == 0 ? 0 : cipc_rights_space(limit)
-        let control = UnsafeMutableRawBufferPointer.allocate(byteCount: max(controlSize, 1), alignment: 16)
-        defer { control.deallocate() }
+        let control: UnsafeMutableRawPointer? = controlSize > 0 ? .allocate(byteCount: controlSize, alignment: 16) : nil
+        defer { control?.deallocate() }
 
         var iov = iovec(iov_base: buffer.baseAddress, iov_len: buffer.count)
         var address = sockaddr_un()
@@ -93,9 +93,11 @@ extension UnixSocket {
             withUnsafeMutablePointer(to: &address) { addressPointer in
                 message.msg_iov = iovPointer
                 message.msg_iovlen = 1
-                message.msg_name = UnsafeMutableRawPointer(addressPointer)
-                message.msg_namelen = socklen_t(MemoryLayout<sockaddr_un>.size)
-                message.msg_control = controlSize > 0 ? control.baseAddress : nil
+                if wantSender {
+                    message.msg_name = UnsafeMutableRawPointer(addressPointer)
+                    message.msg_namelen = socklen_t(MemoryLayout<sockaddr_un>.size)
+                }
+                message.msg_control = control
                 message.msg_controllen = controlSize
                 return retryingInterrupts { system_recvmsg(fd, &message, flags) }
             }
@@ -105,15 +107,16 @@ extension UnixSocket {
             throw IPCError.last("recvmsg", fd: fd)
         }
 
-        var numbers = [CInt](repeating: -1, count: limit)
-        let found = controlSize > 0 && message.msg_controllen > 0
-            ? numbers.withUnsafeMutableBufferPointer { out in
+        var descriptors = ReceivedDescriptors()
+        if controlSize > 0 && message.msg_controllen > 0 {
+            var numbers = [CInt](repeating: -1, count: limit)
+            let found = numbers.withUnsafeMutableBufferPointer { out in
                 withUnsafePointer(to: &message) { cipc_rights_unpack($0, out.baseAddress, limit) }
             }
-            : 0
-        // Anything beyond `limit` was closed by the unpacking.
-        let descriptors = ReceivedDescriptors(numbers: Array(numbers.prefix(min(found, limit))))
-        let sender = UnixSocketAddress(storage: address, length: message.msg_namelen)
+            // Anything beyond `limit` was closed by the unpacking.
+            descriptors = ReceivedDescriptors(numbers: Array(numbers.prefix(min(found, limit))))
+        }
+        let sender = wantSender ? UnixSocketAddress(storage: address, length: message.msg_namelen) : .unnamed
 
         if kind != .stream && message.msg_flags & CInt(MSG_TRUNC) != 0 {
             throw IPCError(.messageTooLong, operation: "recvmsg", object: IPCError.describe(fd: fd),
@@ -131,26 +134,26 @@ extension UnixSocket {
 
     /// `receiveOnce` in the chosen waiting form; nil only for `.never`.
     func receiveMessage(
-        into buffer: UnsafeMutableRawBufferPointer, descriptorLimit: Int, _ wait: SocketWait
+        into buffer: UnsafeMutableRawBufferPointer, descriptorLimit: Int, wantSender: Bool = true, _ wait: SocketWait
     ) throws(IPCError) -> ReceivedMessage? {
         try validate(descriptorLimit: descriptorLimit)
         switch wait {
         case .block:
-            return try receiveOnce(into: buffer, descriptorLimit: descriptorLimit, dontWait: false)
+            return try receiveOnce(into: buffer, descriptorLimit: descriptorLimit, wantSender: wantSender, dontWait: false)
         case .never:
-            return try receiveOnce(into: buffer, descriptorLimit: descriptorLimit, dontWait: true)
+            return try receiveOnce(into: buffer, descriptorLimit: descriptorLimit, wantSender: wantSender, dontWait: true)
         case .until(let deadline):
             return try descriptor.retry(.readable, until: deadline, operation: "recvmsg") { () throws(IPCError) in
-                try receiveOnce(into: buffer, descriptorLimit: descriptorLimit, dontWait: true)
+                try receiveOnce(into: buffer, descriptorLimit: descriptorLimit, wantSender: wantSender, dontWait: true)
             }
         }
     }
 
     /// `receiveOnce`, suspending until a message arrives.
-    func receiveMessage(into buffer: UnsafeMutableRawBufferPointer, descriptorLimit: Int) async throws -> ReceivedMessage {
+    func receiveMessage(into buffer: UnsafeMutableRawBufferPointer, descriptorLimit: Int, wantSender: Bool = true) async throws -> ReceivedMessage {
         try validate(descriptorLimit: descriptorLimit)
         return try await descriptor.retry(.readable) { () throws(IPCError) in
-            try receiveOnce(into: buffer, descriptorLimit: descriptorLimit, dontWait: true)
+            try receiveOnce(into: buffer, descriptorLimit: descriptorLimit, wantSender: wantSender, dontWait: true)
         }
     }
 

@@ -26,6 +26,7 @@ case ("serve", 2):
     do {
         let server = try FIFOServer(path: FilePath(arguments[1]))
         print("serving on \(arguments[1])")
+        fflush(nil)
         try await server.serve { request in uppercased(request.payload) }
     } catch {
         fail("\(error)")

@@ -157,7 +157,8 @@ extension BlockingCall {
         func startWatchdog() throws(IPCError) {
             pthread_mutex_lock(lock)
             defer { pthread_mutex_unlock(lock) }
-            watchdog = try spawnWatchdog()
+            // A cancellation that came before the start has started one already.
+            if watchdog == nil { watchdog = try spawnWatchdog() }
         }
 
         func finishOnCallingThread() -> Interruption? { finish() }

@@ -1,5 +1,5 @@
 import CInterprocess
-import Interprocess
+@testable import Interprocess
 import SystemPackage
 import Testing
 
@@ -181,9 +181,10 @@ struct PipeTests {
             let reader = PipeReader(OwnedDescriptor(adopting: FileDescriptor(rawValue: raw)))
             return try await reader.read(upTo: 16)
         }
-        // The outcome must be the same whether or not the read has started waiting;
-        // this pause (which also checks the pipe stays empty) makes waiting likely.
-        #expect(try !pipe.reader.descriptor.wait(for: .readable, until: .after(.milliseconds(100))))
+        // Cancel only once the read is really suspended in the reactor.
+        let waiting = Deadline.after(.seconds(30))
+        while !Reactor.shared.hasWaiter(on: raw) && !waiting.hasPassed { await Task.yield() }
+        #expect(Reactor.shared.hasWaiter(on: raw), "the read never started waiting")
         task.cancel()
         let outcome = await result(of: task, within: .seconds(30))
         #expect(outcome != nil, "the cancelled read did not end")

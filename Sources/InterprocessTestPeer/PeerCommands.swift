@@ -14,6 +14,8 @@ enum PeerCommands {
         table.merge(crashing) { a, _ in a }
         table.merge(streams) { a, _ in a }
         table.merge(sockets) { a, _ in a }
+        table.merge(messages) { a, _ in a }
+        table.merge(memory) { a, _ in a }
         table.merge(limits) { a, _ in a }
         return table
     }

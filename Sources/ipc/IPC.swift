@@ -6,6 +6,9 @@ struct IPC: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ipc",
         abstract: "Inspect, drive and measure Unix interprocess communication.",
-        subcommands: [LimitsCommand.self, BenchCommand.self, BenchPeerCommand.self]
+        subcommands: [
+            LimitsCommand.self, BenchCommand.self, BenchPeerCommand.self,
+            MessageQueueCommand.self, SemaphoreCommand.self, SharedMemoryCommand.self,
+        ]
     )
 }

@@ -22,6 +22,8 @@
 #include "CInterprocessStreams.h"
 #include "CInterprocessSockets.h"
 #include "CInterprocessBench.h"
+#include "CInterprocessMessages.h"
+#include "CInterprocessMemory.h"
 
 // MARK: errno names
 

@@ -39,6 +39,11 @@ extension BenchTransport where Self: ~Copyable {
 enum BenchMechanisms {
     static let all: [BenchMechanism] = [
         BenchMechanism(PipeTransport.self),
+        BenchMechanism(FIFOTransport.self),
+        BenchMechanism(SocketPairTransport.self),
+        BenchMechanism(UnixStreamTransport.self),
+        BenchMechanism(UnixSeqPacketTransport.self),
+        BenchMechanism(UnixDatagramTransport.self),
     ]
 
     static var names: [String] { all.map(\.name) }

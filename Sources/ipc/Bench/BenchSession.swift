@@ -29,11 +29,13 @@ struct BenchSession {
         let peer = BenchPeer(spawn: spawn, run: label, watchdogSeconds: watchdogSeconds)
         defer { T.cleanup(name: name) }
 
+        // The endpoint outlives `diagnose`, which stops the watchdog: the watchdog
+        // may act on the transport's sockets until then.
+        let endpoint: T
+        do throws(IPCError) { endpoint = try T.initiator(name: name, peer: peer) } catch {
+            throw peer.diagnose(.setup(run: label, error))
+        }
         do throws(BenchError) {
-            let endpoint: T
-            do throws(IPCError) { endpoint = try T.initiator(name: name, peer: peer) } catch {
-                throw BenchError.setup(run: label, error)
-            }
             let out = MessageBuffer(size: size), echo = MessageBuffer(size: size)
             out.fillPattern()
             var result = BenchResult(mechanism: T.name, size: size)

@@ -22,13 +22,17 @@ func openDescriptorNumbers() -> Set<CInt> {
 /// are left out: libdispatch and the test harness open timerfds, eventfds and files
 /// of their own at moments a test cannot control.
 func descriptorsOpened(since before: Set<CInt>) -> Set<CInt> {
-    openDescriptorNumbers().subtracting(before).filter { fd in
-        var target = [CChar](repeating: 0, count: 64)
-        let n = readlink("/proc/self/fd/\(fd)", &target, target.count - 1)
-        guard n > 0 else { return false }
-        let text = String(cString: target)
-        return text.hasPrefix("socket:") || text.hasPrefix("pipe:") || text == "anon_inode:[pidfd]"
-    }
+    openDescriptorNumbers().subtracting(before).filter(isLibraryKind)
+}
+
+/// Whether `fd` is open and a socket, a pipe or a pidfd: the kinds the library
+/// opens and the test harness does not.
+func isLibraryKind(_ fd: CInt) -> Bool {
+    var target = [CChar](repeating: 0, count: 64)
+    let n = readlink("/proc/self/fd/\(fd)", &target, target.count - 1)
+    guard n > 0 else { return false }
+    let text = String(cString: target)
+    return text.hasPrefix("socket:") || text.hasPrefix("pipe:") || text == "anon_inode:[pidfd]"
 }
 
 /// Ends the lifetime of a `~Copyable` value here.

@@ -1,4 +1,4 @@
-import Interprocess
+@testable import Interprocess
 import SystemPackage
 import Testing
 
@@ -208,9 +208,16 @@ struct FIFOTests {
         let task = Task {
             if forWriting { _ = try await FIFO.openForWriting(path) } else { _ = try await FIFO.openForReading(path) }
         }
-        // Same outcome whether or not the open has started waiting; the pause makes
-        // waiting likely.
-        try await Task.sleep(for: .milliseconds(100))
+        // Cancel once a worker thread is inside openat(2) (syscall 257 on x86-64, 56
+        // on arm64), i.e. the open is really waiting for a partner.
+        let openat = ["257", "56"]
+        let waiting = Deadline.after(.seconds(30))
+        while !waiting.hasPassed && !BlockingCall.workers.withLock({ $0 }).contains(where: { tid in
+            let call = procFileText("/proc/self/task/\(tid)/syscall")
+            return openat.contains(String(call.prefix { $0 != " " }))
+        }) {
+            await Task.yield()
+        }
         task.cancel()
         let outcome = await result(of: task, within: .seconds(30))
         #expect(outcome != nil, "the cancelled open did not end")

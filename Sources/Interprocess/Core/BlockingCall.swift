@@ -1,3 +1,5 @@
+import CInterprocess
+import Synchronization
 import SystemPackage
 
 #if canImport(Glibc)
@@ -31,6 +33,10 @@ import Glibc
 /// if outcome.interruption != nil { … }
 /// ```
 public enum BlockingCall {
+    /// Thread ids of the workers running a call now, so a test can check in
+    /// /proc that a call has really started blocking before it interrupts it.
+    static let workers = Mutex<Set<pid_t>>([])
+
     /// Why a call was interrupted.
     public enum Interruption: Sendable, Equatable {
         /// The awaiting task was cancelled.
@@ -125,7 +131,10 @@ extension BlockingCall {
                 }
             }
             let started = startThread("worker") { [self] in
+                let tid = cipc_gettid()
+                BlockingCall.workers.withLock { _ = $0.insert(tid) }
                 let value = body()
+                BlockingCall.workers.withLock { _ = $0.remove(tid) }
                 let interruption = finish()
                 continuation.resume(returning: .success(Outcome(value: value, interruption: interruption)))
             }

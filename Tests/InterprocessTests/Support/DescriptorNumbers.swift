@@ -18,18 +18,32 @@ func openDescriptorNumbers() -> Set<CInt> {
     return result
 }
 
-/// Sockets and pipes open now that were not open in `before`. Other kinds are
-/// left out: libdispatch and the test harness open timerfds, eventfds and files of
-/// their own at moments a test cannot control.
+/// Sockets, pipes and pidfds open now that were not open in `before`. Other kinds
+/// are left out: libdispatch and the test harness open timerfds, eventfds and files
+/// of their own at moments a test cannot control.
 func descriptorsOpened(since before: Set<CInt>) -> Set<CInt> {
-    openDescriptorNumbers().subtracting(before).filter { fd in
-        var target = [CChar](repeating: 0, count: 64)
-        let n = readlink("/proc/self/fd/\(fd)", &target, target.count - 1)
-        guard n > 0 else { return false }
-        let text = String(cString: target)
-        return text.hasPrefix("socket:") || text.hasPrefix("pipe:")
-    }
+    openDescriptorNumbers().subtracting(before).filter(isLibraryKind)
+}
+
+/// Whether `fd` is open and a socket, a pipe or a pidfd: the kinds the library
+/// opens and the test harness does not.
+func isLibraryKind(_ fd: CInt) -> Bool {
+    var target = [CChar](repeating: 0, count: 64)
+    let n = readlink("/proc/self/fd/\(fd)", &target, target.count - 1)
+    guard n > 0 else { return false }
+    let text = String(cString: target)
+    return text.hasPrefix("socket:") || text.hasPrefix("pipe:") || text == "anon_inode:[pidfd]"
 }
 
 /// Ends the lifetime of a `~Copyable` value here.
 func drop<T: ~Copyable>(_ value: consuming T) {}
+
+/// The text of a small /proc file, or "" when it cannot be read.
+func procFileText(_ path: String) -> String {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return "" }
+    defer { close(fd) }
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    let n = read(fd, &buffer, buffer.count)
+    return String(decoding: buffer.prefix(max(0, n)), as: UTF8.self)
+}

@@ -21,8 +21,8 @@ import Glibc
 /// pair.
 @frozen
 public struct UnixSocketPair: ~Copyable {
-    public var first: UnixSocket
-    public var second: UnixSocket
+    public let first: UnixSocket
+    public let second: UnixSocket
 
     /// Creates two connected sockets of `kind`, both close-on-exec.
     ///

@@ -19,7 +19,7 @@ func processUmask() -> mode_t {
     defer { fclose(file) }
     var line = [CChar](repeating: 0, count: 256)
     while fgets(&line, CInt(line.count), file) != nil {
-        let text = String(cString: line)
+        let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         if text.hasPrefix("Umask:") {
             return mode_t(String(text.dropFirst(6).filter { $0.isNumber }), radix: 8) ?? 0o022
         }

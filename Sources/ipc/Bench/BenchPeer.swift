@@ -11,12 +11,15 @@ final class BenchPeer {
     private(set) var child: ChildProcess?
     private(set) var watchdog: Watchdog?
     let run: String
+    /// The message size of the run.
+    let size: Int
     let watchdogSeconds: Int
     private var shutDownOnExit: UnixSocket?
 
-    init(spawn: Spawn, run: String, watchdogSeconds: Int) {
+    init(spawn: Spawn, run: String, size: Int, watchdogSeconds: Int) {
         self.spawn = spawn
         self.run = run
+        self.size = size
         self.watchdogSeconds = watchdogSeconds
     }
 

@@ -26,7 +26,7 @@ struct BenchSession {
         var spawn = Spawn(executable, arguments: ["bench-peer", T.name, "--size", String(size), "--parent", String(getpid())])
         if let cpu = placement.child { spawn.arguments += ["--cpu", String(cpu)] }
         if let peerFault { spawn.arguments += ["--fault", peerFault.description] }
-        let peer = BenchPeer(spawn: spawn, run: label, watchdogSeconds: watchdogSeconds)
+        let peer = BenchPeer(spawn: spawn, run: label, size: size, watchdogSeconds: watchdogSeconds)
         defer { T.cleanup(name: name) }
 
         // The endpoint outlives `diagnose`, which stops the watchdog: the watchdog
@@ -39,6 +39,7 @@ struct BenchSession {
             let out = MessageBuffer(size: size), echo = MessageBuffer(size: size)
             out.fillPattern()
             var result = BenchResult(mechanism: T.name, size: size)
+            result.note = T.note(size: size)
             if BenchPlan.latencySizes.contains(size) {
                 progress.step("\(label) latency")
                 result.latency = try Initiator.latency(endpoint, plan: plan, out: out, in: echo)

@@ -31,7 +31,7 @@ func isLibraryKind(_ fd: CInt) -> Bool {
     var target = [CChar](repeating: 0, count: 64)
     let n = readlink("/proc/self/fd/\(fd)", &target, target.count - 1)
     guard n > 0 else { return false }
-    let text = String(cString: target)
+    let text = String(decoding: target.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     return text.hasPrefix("socket:") || text.hasPrefix("pipe:") || text == "anon_inode:[pidfd]"
 }
 

@@ -7,17 +7,6 @@ import Glibc
 // Adapters for the POSIX message queue calls (see Syscalls.swift for the pattern):
 // one per C function, the raw result returned and `errno` left set.
 
-@inline(__always)
-private func injected(_ name: StaticString) -> Bool {
-    #if IPC_FAULT_INJECTION
-    if let code = FaultInjection.take(name) {
-        Glibc.errno = code
-        return true
-    }
-    #endif
-    return false
-}
-
 // MARK: POSIX message queues
 
 // mq_send and mq_receive take non-null pointers even for zero bytes; an empty

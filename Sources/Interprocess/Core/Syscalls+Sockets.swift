@@ -7,17 +7,6 @@ import Glibc
 // Socket adapters that `Syscalls.swift` does not have, same pattern: one adapter
 // per system call, raw C result, `errno` left set, fault injection in debug builds.
 
-@inline(__always)
-private func injected(_ name: StaticString) -> Bool {
-    #if IPC_FAULT_INJECTION
-    if let code = FaultInjection.take(name) {
-        Glibc.errno = code
-        return true
-    }
-    #endif
-    return false
-}
-
 func system_getsockopt(_ fd: CInt, _ level: CInt, _ name: CInt, _ value: UnsafeMutableRawPointer, _ length: UnsafeMutablePointer<socklen_t>) -> CInt {
     if injected("getsockopt") { return -1 }
     return Glibc.getsockopt(fd, level, name, value, length)

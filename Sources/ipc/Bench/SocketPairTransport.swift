@@ -20,14 +20,8 @@ struct SocketPairTransport: ~Copyable, BenchTransport {
     }
 
     @inline(__always)
-    func send(_ message: UnsafeRawBufferPointer) throws(BenchError) {
-        do { try socket.write(all: message) } catch { throw .transport(error) }
-    }
+    func send(_ message: UnsafeRawBufferPointer) throws(BenchError) { try sendAll(socket, message) }
 
     @inline(__always)
-    func receive(into message: UnsafeMutableRawBufferPointer) throws(BenchError) {
-        let count: Int
-        do { count = try socket.read(exactly: message) } catch { throw .transport(error) }
-        if count != message.count { throw .peerClosed }
-    }
+    func receive(into message: UnsafeMutableRawBufferPointer) throws(BenchError) { try receiveAll(socket, into: message) }
 }

@@ -25,6 +25,7 @@ let package = Package(
                 "CInterprocess",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
+            exclude: ["Messages/README.md"],
             swiftSettings: faultInjection
         ),
         .executableTarget(
@@ -44,7 +45,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "InterprocessTestPeer",
-            dependencies: ["Interprocess", "CInterprocess"]
+            dependencies: [
+                "Interprocess", "CInterprocess",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
         ),
         .testTarget(
             name: "InterprocessTests",

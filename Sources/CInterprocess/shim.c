@@ -144,3 +144,5 @@ int cipc_cpu_count(void) {
     return CPU_COUNT(&set);
 }
 int cipc_spawn_setsid_flag(void) { return POSIX_SPAWN_SETSID; }
+
+pid_t cipc_gettid(void) { return gettid(); }

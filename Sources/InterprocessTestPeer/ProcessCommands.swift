@@ -13,9 +13,12 @@ extension PeerCommands {
             raise(signal)
             return 99
         },
-        // stop-then-exit STATUS: stop itself with SIGSTOP; after SIGCONT exit STATUS.
+        // stop-then-exit STATUS FD: stop itself with SIGSTOP; after SIGCONT wait for
+        // end of file on FD (so "continued" is reported before the exit), exit STATUS.
         "stop-then-exit": { args in
             raise(SIGSTOP)
+            var byte: UInt8 = 0
+            while read(CInt(args[1]), &byte, 1) > 0 {}
             return Int32(args[0]) ?? 0
         },
         // wait-for-eof FD: block until FD reaches end of file, then exit 0.

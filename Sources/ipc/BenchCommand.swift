@@ -71,20 +71,25 @@ struct BenchCommand: ParsableCommand {
         session.watchdogSeconds = watchdogSeconds
 
         var results: [BenchResult] = []
+        var skipped: [BenchSkip] = []
         do {
             defer { progress.finish() }
             for mechanism in mechanisms {
-                for size in BenchPlan.sizes where mechanism.supports(size: size) {
+                for size in BenchPlan.sizes {
+                    if let reason = mechanism.unsupportedReason(size) {
+                        skipped.append(BenchSkip(mechanism: mechanism.name, size: size, reason: reason))
+                        continue
+                    }
                     results.append(try mechanism.measure(session, size))
                 }
             }
         }
 
-        let json = BenchJSON.document(results, quick: quick, placement: placement).rendered() + "\n"
+        let json = BenchJSON.document(results, skipped: skipped, quick: quick, placement: placement).rendered() + "\n"
         if jsonPath == "-" {
             print(json, terminator: "")
         } else {
-            print(BenchTable.render(results))
+            print(BenchTable.render(results, skipped: skipped))
             if let jsonPath { try Self.write(json, to: jsonPath) }
         }
     }

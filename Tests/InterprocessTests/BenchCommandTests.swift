@@ -53,24 +53,56 @@ struct BenchCommandTests {
     func unknownMechanism() throws {
         let run = try IPCTool.run(["bench", "--only", "pipe,no-such-thing"])
         #expect(run.status == .exited(64))
-        #expect(run.stderr.contains("unknown mechanism 'no-such-thing'; known mechanisms: pipe"), "\(run.stderr)")
+        #expect(run.stderr.contains("unknown mechanism 'no-such-thing'; known mechanisms: \((Self.mechanisms + ["posix-mq", "shm-posix-sem"]).joined(separator: ", "))"), "\(run.stderr)")
         #expect(run.stdout.isEmpty)
     }
 
-    @Test("a peer that dies mid-run is reported, not waited for")
-    func deadPeer() throws {
-        let run = try IPCTool.run(["bench", "--quick", "--only", "pipe", "--peer-fault", "crash:100"], timeout: .seconds(60))
-        #expect(!run.timedOut)
-        #expect(run.status == .exited(1))
-        #expect(run.stderr.contains("bench-peer for pipe 64 B died (killed by signal 9)"), "\(run.stderr)")
+    /// The stream mechanisms (posix-mq and shm-posix-sem, which have no end of file
+    /// to notice a dead peer by, are checked in their own suites).
+    static let mechanisms = ["pipe", "fifo", "socketpair", "unix-stream", "unix-seqpacket", "unix-dgram"]
+
+    @Test("every mechanism runs at every size; names are stable; nothing is left in /tmp")
+    func everyMechanism() throws {
+        let file = "/tmp/\(uniqueName("ipc-bench")).json"
+        defer { unlink(file) }
+        let run = try IPCTool.run(["bench", "--quick", "--json", file])
+        #expect(run.status == .exited(0), "\(run.stderr)")
+        let data = try #require(FileManager.default.contents(atPath: file))
+        let document = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let results = try #require(document["results"] as? [[String: Any]])
+        let rows = results.map { "\($0["mechanism"] as? String ?? "?") \($0["size"] as? Int ?? 0)" }
+        // POSIX queues skip sizes above fs.mqueue.msgsize_max (8192 by default).
+        let queueLimit = Int(procFileText("/proc/sys/fs/mqueue/msgsize_max").filter(\.isNumber)) ?? 8192
+        let queueRows = [64, 4096, 65536].filter { $0 <= queueLimit }.map { "posix-mq \($0)" }
+        let sharedMemoryRows = [64, 4096, 65536].map { "shm-posix-sem \($0)" }
+        #expect(rows == Self.mechanisms.flatMap { name in [64, 4096, 65536].map { "\(name) \($0)" } } + queueRows + sharedMemoryRows)
+        for result in results {
+            #expect(result["throughput"] != nil)
+            #expect((result["rtt_ns"] != nil) == ((result["size"] as? Int ?? 0) < 65536))
+        }
+        #expect(Self.benchFilesInTmp(pid: run.pid).isEmpty, "FIFOs or sockets left behind")
     }
 
-    @Test("a peer that stops answering is killed by the watchdog and reported")
-    func stuckPeer() throws {
-        let run = try IPCTool.run(["bench", "--quick", "--only", "pipe", "--peer-fault", "stall:100", "--watchdog-seconds", "1"],
+    @Test("a peer that dies mid-run is reported, not waited for", arguments: mechanisms)
+    func deadPeer(mechanism: String) throws {
+        let run = try IPCTool.run(["bench", "--quick", "--only", mechanism, "--peer-fault", "crash:100"], timeout: .seconds(60))
+        #expect(!run.timedOut)
+        #expect(run.status == .exited(1))
+        #expect(run.stderr.contains("bench-peer for \(mechanism) 64 B died (killed by signal 9)"), "\(run.stderr)")
+    }
+
+    @Test("a peer that stops answering is killed by the watchdog and reported", arguments: mechanisms)
+    func stuckPeer(mechanism: String) throws {
+        let run = try IPCTool.run(["bench", "--quick", "--only", mechanism, "--peer-fault", "stall:100", "--watchdog-seconds", "1"],
                                   timeout: .seconds(60))
         #expect(!run.timedOut)
         #expect(run.status == .exited(1))
-        #expect(run.stderr.contains("bench-peer for pipe 64 B made no progress in 1 s and was killed"), "\(run.stderr)")
+        #expect(run.stderr.contains("bench-peer for \(mechanism) 64 B made no progress in 1 s and was killed"), "\(run.stderr)")
+    }
+
+    /// The FIFOs and socket files `ipc bench` (process `pid`) made in /tmp.
+    static func benchFilesInTmp(pid: pid_t) -> [String] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/tmp") else { return [] }
+        return names.filter { $0.hasPrefix("ipc-bench-\(pid)-") }
     }
 }

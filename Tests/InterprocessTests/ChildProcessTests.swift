@@ -27,12 +27,17 @@ struct ChildProcessTests {
 
     @Test("stopped and continued are reported, then the exit")
     func stopAndContinue() throws {
-        var child = try TestPeer.spawn("stop-then-exit", "4").start()
+        let gate = try Pipe()
+        var spawn = TestPeer.spawn("stop-then-exit", "4", "3")
+        spawn.inherit(gate.reader.descriptor, as: 3)
+        var child = try spawn.start()
         #expect(try child.nextChange() == .stopped(SIGSTOP))
         let status = child.terminationStatus
         #expect(status == nil)
         try child.signal(SIGCONT)
+        // The child now waits on the gate, so the continue cannot merge into an exit.
         #expect(try child.nextChange() == .continued)
+        try gate.writer.close()
         #expect(try child.wait() == .exited(4))
         #expect(try child.tryNextChange() == .exited(4))
     }

@@ -163,7 +163,8 @@ extension OwnedDescriptor {
         case EAGAIN: return nil
         case ENOTSOCK:
             guard isReady(rawValue, .readable) else { return nil }
-            return try read(into: buffer)
+            // A non-blocking descriptor may still say EAGAIN if another reader won.
+            return try tryRead(into: buffer)
         default: throw IPCError.last("read", fd: rawValue)
         }
     }
@@ -178,7 +179,7 @@ extension OwnedDescriptor {
             // A pipe that reported room takes at least PIPE_BUF bytes without
             // blocking; write no more than that so a blocking pipe cannot stall us.
             let chunk = UnsafeRawBufferPointer(rebasing: buffer.prefix(Int(PIPE_BUF)))
-            return try write(chunk)
+            return try tryWrite(chunk)
         default: throw IPCError.last("write", fd: rawValue)
         }
     }

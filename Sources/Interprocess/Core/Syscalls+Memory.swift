@@ -5,18 +5,7 @@ import Glibc
 #endif
 
 // Adapters for shared memory, mappings and POSIX semaphores (see Syscalls.swift for
-// the pattern: one adapter per call, fault injection, errno left set).
-
-@inline(__always)
-private func injected(_ name: StaticString) -> Bool {
-    #if IPC_FAULT_INJECTION
-    if let code = FaultInjection.take(name) {
-        Glibc.errno = code
-        return true
-    }
-    #endif
-    return false
-}
+// the pattern: one adapter per call, the `injected` hook, errno left set).
 
 // MARK: shared memory objects
 

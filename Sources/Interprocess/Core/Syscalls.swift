@@ -9,8 +9,11 @@ import Glibc
 // Adapters return the raw C result and leave `errno` set; callers turn a failure
 // into an `IPCError` with the object they know about.
 
+/// Whether a fault is injected into this call of `name` (debug builds); if so,
+/// `errno` is set and the adapter returns failure without calling the kernel.
+/// Every `Syscalls*.swift` file uses this one hook.
 @inline(__always)
-private func injected(_ name: StaticString) -> Bool {
+func injected(_ name: StaticString) -> Bool {
     #if IPC_FAULT_INJECTION
     if let code = FaultInjection.take(name) {
         Glibc.errno = code

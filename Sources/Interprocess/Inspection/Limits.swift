@@ -166,7 +166,7 @@ private struct Reader {
         category = .systemVSharedMemory
         kernelParameter("SHMMAX", "/proc/sys/kernel/shmmax", "bytes", "largest segment")
         add("SHMMIN", .number(1), "bytes", "smallest segment", from: "fixed by Linux")
-        kernelParameter("SHMALL", "/proc/sys/kernel/shmall", "pages", "shared memory on the host, in pages of \(sysconf(CInt(_SC_PAGESIZE))) bytes")
+        kernelParameter("SHMALL", "/proc/sys/kernel/shmall", "pages", "shared memory on the host, in pages of \(system_sysconf(CInt(_SC_PAGESIZE))) bytes")
         kernelParameter("SHMMNI", "/proc/sys/kernel/shmmni", "segments", "segments on the host")
     }
 

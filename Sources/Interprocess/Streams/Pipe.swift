@@ -70,6 +70,16 @@ public struct PipeReader: ~Copyable, ByteStreamReader {
     /// Reads without blocking a thread; cancellable.
     public func read(upTo maxCount: Int) async throws -> [UInt8] { try await descriptor.read(upTo: maxCount) }
 
+    /// Reads until end of file without blocking a thread; cancellable.
+    public func readToEnd() async throws -> [UInt8] {
+        var all: [UInt8] = []
+        while true {
+            let part = try await descriptor.read(upTo: 65536)
+            if part.isEmpty { return all }
+            all += part
+        }
+    }
+
     /// Turns non-blocking mode on or off, keeping the other status flags (SPEC S2).
     public func setNonBlocking(_ enabled: Bool) throws(IPCError) { try descriptor.setNonBlocking(enabled) }
 
@@ -108,8 +118,33 @@ public struct PipeWriter: ~Copyable, ByteStreamWriter {
                            detail: "\(buffer.count) bytes is more than PIPE_BUF (\(Pipe.atomicWriteLimit)), the most a pipe writes atomically")
         }
         let n = try descriptor.write(buffer)
-        // POSIX: a write of at most PIPE_BUF bytes is all or nothing.
-        precondition(n == buffer.count, "kernel split an atomic pipe write")
+        // POSIX makes a pipe write of at most PIPE_BUF bytes all or nothing. A
+        // descriptor that is not a pipe (a socket, a file) may take less: finish
+        // the message rather than leave half of it in the stream.
+        if n < buffer.count { try descriptor.write(all: UnsafeRawBufferPointer(rebasing: buffer[n...])) }
+    }
+
+    /// Writes `buffer` as one atomic write (see `write(atomically:)`), waiting at
+    /// most until `deadline` for room for all of it; throws `ETIMEDOUT` with
+    /// nothing written when there was none in time. Works in blocking and
+    /// non-blocking mode.
+    public func write(atomically buffer: UnsafeRawBufferPointer, until deadline: Deadline) throws(IPCError) {
+        guard buffer.count <= Pipe.atomicWriteLimit else {
+            throw IPCError(.messageTooLong, operation: "write", object: IPCError.describe(fd: descriptor.rawValue),
+                           detail: "\(buffer.count) bytes is more than PIPE_BUF (\(Pipe.atomicWriteLimit)), the most a pipe writes atomically")
+        }
+        while true {
+            guard try descriptor.wait(for: .writable, until: deadline) else {
+                throw IPCError(.timedOut, operation: "write", object: IPCError.describe(fd: descriptor.rawValue),
+                               detail: "no room for \(buffer.count) bytes in time; nothing written")
+            }
+            // Writable means a free page, which takes a PIPE_BUF write whole; another
+            // writer may have taken it first, which a non-blocking write reports.
+            if let n = try descriptor.nonBlockingWrite(buffer) {
+                if n < buffer.count { try descriptor.write(all: UnsafeRawBufferPointer(rebasing: buffer[n...])) }
+                return
+            }
+        }
     }
 
     public func write(atomically bytes: [UInt8]) throws(IPCError) {

@@ -9,12 +9,13 @@ import Glibc
 /// The async form of a semaphore wait (DESIGN, API principle 3).
 ///
 /// A semaphore has no descriptor to poll, so the wait runs `sem_wait` (or
-/// `sem_clockwait` for a deadline) on a thread of the library's own, never on a
-/// thread of the cooperative pool. Cancelling the task sends that thread
-/// `SIGURG` with `pthread_kill`; the library's handler for it does nothing and is
-/// installed without `SA_RESTART`, so `sem_wait` returns `EINTR` and the thread
-/// sees the cancellation. The signal is sent again, with a growing pause, until
-/// the thread has returned: one sent just before the thread blocked is not lost.
+/// `sem_clockwait` for a deadline) as a `BlockingCall`, on a thread of the
+/// library's own, never on a thread of the cooperative pool. Cancelling the task
+/// sends that thread `SIGURG` with `pthread_kill`; the library's handler for it
+/// does nothing and is installed without `SA_RESTART`, so `sem_wait` returns
+/// `EINTR` and the thread sees the cancellation. `BlockingCall` sends it again,
+/// with a growing pause, until the thread has returned, so a signal that lands
+/// just before the thread blocks is not lost.
 ///
 /// The handler is installed, once, only if `SIGURG` still has its default action
 /// (ignore). If the program has its own `SIGURG` handler, the thread waits in
@@ -36,151 +37,97 @@ enum SemaphoreWaiter {
         waiting.withLock { $0[UInt(bitPattern: semaphore), default: 0] > 0 }
     }
 
+    private enum WaitResult: Sendable {
+        case acquired
+        case timedOut
+        case cancelled
+        case failed(IPCError)
+    }
+
     /// - Parameter interrupts: whether to interrupt with the signal (tests turn it
     ///   off to exercise the fallback).
     static func wait(_ operations: SemaphoreOperations, until deadline: Deadline, interrupts: Bool = interruptsWork) async throws -> Bool {
-        let call = Call(operations, deadline: deadline, interrupts: interrupts)
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Bool, any Error>) in
-                call.start(continuation)
+        let thread = WaitingThread()
+        let outcome = try await BlockingCall.run {
+            thread.enter()
+            let key = UInt(bitPattern: operations.semaphore)
+            waiting.withLock { $0[key, default: 0] += 1 }
+            let result = waitLoop(operations, until: deadline, interrupts: interrupts, thread: thread)
+            waiting.withLock { table in
+                table[key, default: 1] -= 1
+                if table[key] == 0 { table[key] = nil }
             }
-        } onCancel: {
-            call.cancel()
+            thread.leave()
+            return result
+        } interrupt: {
+            thread.stop(signalling: interrupts)
+        }
+        switch outcome.value {
+        case .acquired: return true
+        case .timedOut: return false
+        case .cancelled: throw CancellationError()
+        case .failed(let error): throw error
         }
     }
 
-    final class Call: Sendable {
+    /// The waiting thread's loop: EINTR from the interrupt signal ends it once the
+    /// call is being stopped; any other EINTR is retried.
+    private static func waitLoop(_ operations: SemaphoreOperations, until deadline: Deadline, interrupts: Bool, thread: WaitingThread) -> WaitResult {
+        while true {
+            if thread.isStopped { return .cancelled }
+            var limit = deadline
+            if !interrupts {
+                limit = min(deadline, Deadline(nanoseconds: Deadline.now.nanoseconds &+ fallbackSlice))
+            }
+            let rc: CInt
+            if limit == .distantFuture {
+                rc = system_sem_wait(operations.semaphore)
+            } else {
+                var at = limit.absoluteTimespec
+                rc = system_sem_clockwait(operations.semaphore, &at)
+            }
+            if rc == 0 { return .acquired }
+            let code = Glibc.errno
+            if code == EINTR { continue }
+            if code == ETIMEDOUT {
+                if deadline.hasPassed { return .timedOut }
+                continue
+            }
+            return .failed(IPCError(Errno(rawValue: code), operation: limit == .distantFuture ? "sem_wait" : "sem_clockwait",
+                                    object: operations.object))
+        }
+    }
+
+    /// The thread blocked in the wait, and whether the call is being stopped. The
+    /// thread is signalled only between `enter` and `leave`, under the lock, so a
+    /// signal never reaches a thread that has moved on.
+    private final class WaitingThread: Sendable {
         private struct State {
             var thread: pthread_t?
-            var cancelled = false
-            var finished = false
-            var interrupting = false
+            var stopped = false
         }
 
         private let state = Mutex(State())
-        private let operations: SemaphoreOperations
-        private let deadline: Deadline
-        private let interrupts: Bool
 
-        init(_ operations: SemaphoreOperations, deadline: Deadline, interrupts: Bool) {
-            self.operations = operations
-            self.deadline = deadline
-            self.interrupts = interrupts
-        }
-
-        func start(_ continuation: CheckedContinuation<Bool, any Error>) {
-            let code = startThread { self.run(continuation) }
-            if code != 0 {
-                continuation.resume(throwing: IPCError(Errno(rawValue: code), operation: "pthread_create", object: operations.object,
-                                                       detail: "no thread for an async semaphore wait"))
-            }
-        }
-
-        /// The waiting thread.
-        private func run(_ continuation: CheckedContinuation<Bool, any Error>) {
+        func enter() {
             var unblock = sigset_t()
             sigemptyset(&unblock)
             sigaddset(&unblock, SemaphoreWaiter.interruptSignal)
             pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
             state.withLock { $0.thread = pthread_self() }
-            let key = UInt(bitPattern: operations.semaphore)
-            SemaphoreWaiter.waiting.withLock { $0[key, default: 0] += 1 }
-
-            let result: Result<Bool, any Error>
-            while true {
-                if state.withLock({ $0.cancelled }) {
-                    result = .failure(CancellationError())
-                    break
-                }
-                var limit = deadline
-                if !interrupts {
-                    limit = min(deadline, Deadline(nanoseconds: Deadline.now.nanoseconds &+ SemaphoreWaiter.fallbackSlice))
-                }
-                let rc: CInt
-                if limit == .distantFuture {
-                    rc = system_sem_wait(operations.semaphore)
-                } else {
-                    var at = limit.absoluteTimespec
-                    rc = system_sem_clockwait(operations.semaphore, &at)
-                }
-                if rc == 0 {
-                    result = .success(true)
-                    break
-                }
-                let code = Glibc.errno
-                if code == EINTR { continue }
-                if code == ETIMEDOUT {
-                    if deadline.hasPassed {
-                        result = .success(false)
-                        break
-                    }
-                    continue
-                }
-                result = .failure(IPCError(Errno(rawValue: code), operation: limit == .distantFuture ? "sem_wait" : "sem_clockwait",
-                                           object: operations.object))
-                break
-            }
-            SemaphoreWaiter.waiting.withLock { table in
-                table[key, default: 1] -= 1
-                if table[key] == 0 { table[key] = nil }
-            }
-            state.withLock { $0.finished = true }
-            continuation.resume(with: result)
         }
 
-        func cancel() {
-            let interrupt = state.withLock { s -> Bool in
-                s.cancelled = true
-                if s.finished || s.interrupting || !interrupts { return false }
-                s.interrupting = true
-                return true
-            }
-            guard interrupt else { return }
-            if startThread({ self.interruptUntilFinished() }) != 0 {
-                // No thread for the repeats: interrupt once from here.
-                state.withLock { s in
-                    if !s.finished, let thread = s.thread { pthread_kill(thread, SemaphoreWaiter.interruptSignal) }
-                }
-            }
+        func leave() {
+            state.withLock { $0.thread = nil }
         }
 
-        /// Signals the waiting thread until it has finished. The thread marks itself
-        /// finished under the lock before it exits, so it is alive when signalled.
-        private func interruptUntilFinished() {
-            var pause: UInt64 = 1_000_000
-            while true {
-                let done = state.withLock { s -> Bool in
-                    if s.finished { return true }
-                    if let thread = s.thread { pthread_kill(thread, SemaphoreWaiter.interruptSignal) }
-                    return false
-                }
-                if done { return }
-                var interval = timespec(tv_sec: 0, tv_nsec: Int(pause))
-                nanosleep(&interval, nil)
-                pause = min(pause * 2, 100_000_000)
+        var isStopped: Bool { state.withLock { $0.stopped } }
+
+        func stop(signalling: Bool) {
+            state.withLock { s in
+                s.stopped = true
+                if signalling, let thread = s.thread { pthread_kill(thread, SemaphoreWaiter.interruptSignal) }
             }
         }
     }
-}
-
-/// A closure to run on a new thread.
-private final class ThreadBody {
-    let run: () -> Void
-    init(_ run: @escaping () -> Void) { self.run = run }
-}
-
-/// Starts a detached thread running `body`; returns 0 or the error number.
-private func startThread(_ body: @escaping () -> Void) -> CInt {
-    var thread = pthread_t()
-    let box = Unmanaged.passRetained(ThreadBody(body))
-    let rc = pthread_create(&thread, nil, { raw in
-        Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue().run()
-        return nil
-    }, box.toOpaque())
-    if rc != 0 {
-        box.release()
-        return rc
-    }
-    pthread_detach(thread)
-    return 0
 }

@@ -16,9 +16,12 @@
 ///    "throughput": {                 one-way; at every size (64, 4096, 65536)
 ///     "messages_per_s": 512345.6, "bytes_per_s": 32790118.4,   as in ref (median)
 ///     "reps": 3, "secs": 0.25, "rep_messages_per_s": [...]     extra
-///    }
+///    },
+///    "note": "queue depth 6 (RLIMIT_MSGQUEUE)"   extra: only when there is one
 ///   }, ...
 ///  ],
+///  "skipped": [{"mechanism": "posix-mq", "size": 65536, "reason": "…"}],
+///                                    extra: only when a size could not be run
 ///  "quick": false,                   extra: --quick was given
 ///  "cpus": {"parent": 0, "child": 1} extra: pinning; null with --no-pin
 /// }
@@ -26,16 +29,19 @@
 /// Latencies are integers (ns); rates are numbers. A size a mechanism cannot carry
 /// is left out, as ref leaves it out.
 enum BenchJSON {
-    static func document(_ results: [BenchResult], quick: Bool, placement: CPUPlacement) -> JSONValue {
+    static func document(_ results: [BenchResult], skipped: [BenchSkip] = [], quick: Bool, placement: CPUPlacement) -> JSONValue {
         var cpus: JSONValue = .null
         if let parent = placement.parent, let child = placement.child {
             cpus = .object([("parent", .integer(Int64(parent))), ("child", .integer(Int64(child)))])
         }
-        return .object([
-            ("results", .array(results.map(result))),
-            ("quick", .bool(quick)),
-            ("cpus", cpus),
-        ])
+        var members: [(String, JSONValue)] = [("results", .array(results.map(result)))]
+        if !skipped.isEmpty {
+            members.append(("skipped", .array(skipped.map { skip in
+                .object([("mechanism", .string(skip.mechanism)), ("size", .integer(Int64(skip.size))), ("reason", .string(skip.reason))])
+            })))
+        }
+        members += [("quick", .bool(quick)), ("cpus", cpus)]
+        return .object(members)
     }
 
     static func result(_ result: BenchResult) -> JSONValue {
@@ -60,6 +66,7 @@ enum BenchJSON {
                 ("rep_messages_per_s", .array(throughput.repetitions.map { .number(($0 * 10).rounded() / 10) })),
             ])))
         }
+        if let note = result.note { members.append(("note", .string(note))) }
         return .object(members)
     }
 }

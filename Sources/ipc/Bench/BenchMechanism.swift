@@ -13,6 +13,11 @@ protocol BenchTransport: ~Copyable, SendableMetatype {
     static var name: String { get }
     /// The largest message the mechanism carries; nil when unbounded.
     static var maximumMessageSize: Int? { get }
+    /// Why a message of `size` bytes cannot be measured here (the run is skipped
+    /// with this note), or nil. By default, sizes above `maximumMessageSize`.
+    static func unsupportedReason(size: Int) -> String?
+    /// A remark on the run at `size` (e.g. a reduced queue depth), or nil.
+    static func note(size: Int) -> String?
 
     /// Parent: creates the kernel objects under the unique `name`, hands the child
     /// its share (`peer.inherit(_:as:)` from descriptor 3 up, object names to
@@ -33,12 +38,23 @@ protocol BenchTransport: ~Copyable, SendableMetatype {
 extension BenchTransport where Self: ~Copyable {
     static var maximumMessageSize: Int? { nil }
     static func cleanup(name: String) {}
+    static func note(size: Int) -> String? { nil }
+    static func unsupportedReason(size: Int) -> String? {
+        guard let maximum = maximumMessageSize, size > maximum else { return nil }
+        return "larger than the mechanism's \(maximum)-byte maximum"
+    }
 }
 
 /// The mechanisms this build of `ipc bench` measures, in table order.
 enum BenchMechanisms {
     static let all: [BenchMechanism] = [
         BenchMechanism(PipeTransport.self),
+        BenchMechanism(FIFOTransport.self),
+        BenchMechanism(SocketPairTransport.self),
+        BenchMechanism(UnixStreamTransport.self),
+        BenchMechanism(UnixSeqPacketTransport.self),
+        BenchMechanism(UnixDatagramTransport.self),
+        BenchMechanism(PosixMQTransport.self),
         BenchMechanism(SharedMemorySemaphoreTransport.self),
     ]
 
@@ -52,6 +68,8 @@ enum BenchMechanisms {
 struct BenchMechanism: Sendable {
     let name: String
     let maximumMessageSize: Int?
+    /// Why a size is skipped, or nil when it can be measured.
+    let unsupportedReason: @Sendable (Int) -> String?
     /// Parent: one run at one size.
     let measure: @Sendable (BenchSession, Int) throws(BenchError) -> BenchResult
     /// Child: attach and answer until QUIT.
@@ -60,6 +78,7 @@ struct BenchMechanism: Sendable {
     init<T: BenchTransport & ~Copyable>(_ transport: T.Type) {
         name = T.name
         maximumMessageSize = T.maximumMessageSize
+        unsupportedReason = { size in T.unsupportedReason(size: size) }
         measure = { (session, size) throws(BenchError) in try session.measure(T.self, size: size) }
         respond = { (options) throws(BenchError) in
             let endpoint: T
@@ -72,7 +91,7 @@ struct BenchMechanism: Sendable {
     }
 
     /// Whether a message of `size` bytes fits the mechanism.
-    func supports(size: Int) -> Bool { maximumMessageSize.map { size <= $0 } ?? true }
+    func supports(size: Int) -> Bool { unsupportedReason(size) == nil }
 }
 
 /// What the child needs to attach: the message size, the names of objects to open,

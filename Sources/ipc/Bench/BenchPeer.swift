@@ -11,11 +11,15 @@ final class BenchPeer {
     private(set) var child: ChildProcess?
     private(set) var watchdog: Watchdog?
     let run: String
+    /// The message size of the run.
+    let size: Int
     let watchdogSeconds: Int
+    private var shutDownOnExit: UnixSocket?
 
-    init(spawn: Spawn, run: String, watchdogSeconds: Int) {
+    init(spawn: Spawn, run: String, size: Int, watchdogSeconds: Int) {
         self.spawn = spawn
         self.run = run
+        self.size = size
         self.watchdogSeconds = watchdogSeconds
     }
 
@@ -24,13 +28,20 @@ final class BenchPeer {
         spawn.inherit(descriptor, as: target)
     }
 
+    /// Shuts `socket` down (both ways) when the child ends, for transports whose
+    /// receive does not end by itself when the peer is gone (datagram sockets).
+    /// Call before `start`.
+    func shutDownWhenChildEnds(_ socket: borrowing UnixSocket) throws(IPCError) {
+        shutDownOnExit = try UnixSocket(adopting: socket.descriptor.duplicate())
+    }
+
     /// Starts the child, giving it `objects` (names of kernel objects to open) after
     /// its options, and arms the watchdog.
     func start(objects: [String] = []) throws(IPCError) {
         if !objects.isEmpty { spawn.arguments += ["--"] + objects }
         let started = try spawn.start()
         do {
-            watchdog = try Watchdog(child: started, run: run, seconds: watchdogSeconds)
+            watchdog = try Watchdog(child: started, run: run, seconds: watchdogSeconds, shutDownOnExit: shutDownOnExit.take())
         } catch {
             var doomed = started
             try? doomed.signal(SIGKILL)

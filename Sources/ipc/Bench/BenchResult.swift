@@ -5,4 +5,13 @@ struct BenchResult: Sendable {
     var size: Int
     var latency: LatencySummary?
     var throughput: ThroughputSummary?
+    /// A remark on the run (e.g. a reduced queue depth).
+    var note: String?
+}
+
+/// A size a mechanism could not be measured at, and why.
+struct BenchSkip: Sendable {
+    var mechanism: String
+    var size: Int
+    var reason: String
 }

@@ -26,17 +26,20 @@ struct BenchSession {
         var spawn = Spawn(executable, arguments: ["bench-peer", T.name, "--size", String(size), "--parent", String(getpid())])
         if let cpu = placement.child { spawn.arguments += ["--cpu", String(cpu)] }
         if let peerFault { spawn.arguments += ["--fault", peerFault.description] }
-        let peer = BenchPeer(spawn: spawn, run: label, watchdogSeconds: watchdogSeconds)
+        let peer = BenchPeer(spawn: spawn, run: label, size: size, watchdogSeconds: watchdogSeconds)
         defer { T.cleanup(name: name) }
 
+        // The endpoint outlives `diagnose`, which stops the watchdog: the watchdog
+        // may act on the transport's sockets until then.
+        let endpoint: T
+        do throws(IPCError) { endpoint = try T.initiator(name: name, peer: peer) } catch {
+            throw peer.diagnose(.setup(run: label, error))
+        }
         do throws(BenchError) {
-            let endpoint: T
-            do throws(IPCError) { endpoint = try T.initiator(name: name, peer: peer) } catch {
-                throw BenchError.setup(run: label, error)
-            }
             let out = MessageBuffer(size: size), echo = MessageBuffer(size: size)
             out.fillPattern()
             var result = BenchResult(mechanism: T.name, size: size)
+            result.note = T.note(size: size)
             if BenchPlan.latencySizes.contains(size) {
                 progress.step("\(label) latency")
                 result.latency = try Initiator.latency(endpoint, plan: plan, out: out, in: echo)

@@ -5,10 +5,18 @@
 /// pipe       64 B     51.2 µs   60.1 µs   85.3 µs   512,345    32.8
 /// pipe       64 KiB   -         -         -         12,345     809.0
 /// ```
+/// followed by a line for each remark and each skipped size:
+/// `note: posix-mq 64 KiB skipped: exceeds fs.mqueue.msgsize_max=8192 …`.
 enum BenchTable {
     static let header = ["mechanism", "size", "p50", "p99", "p99.9", "msgs/s", "MB/s"]
 
-    static func render(_ results: [BenchResult]) -> String {
+    static func render(_ results: [BenchResult], skipped: [BenchSkip] = []) -> String {
+        var notes = results.compactMap { result in result.note.map { "note: \(result.mechanism) \(size(result.size)): \($0)" } }
+        notes += skipped.map { "note: \($0.mechanism) \(size($0.size)) skipped: \($0.reason)" }
+        return ([table(results)] + notes).joined(separator: "\n")
+    }
+
+    static func table(_ results: [BenchResult]) -> String {
         var rows = [header]
         for result in results {
             var row = [result.mechanism, size(result.size)]

@@ -22,14 +22,8 @@ struct PipeTransport: ~Copyable, BenchTransport {
     }
 
     @inline(__always)
-    func send(_ message: UnsafeRawBufferPointer) throws(BenchError) {
-        do { try writer.write(all: message) } catch { throw .transport(error) }
-    }
+    func send(_ message: UnsafeRawBufferPointer) throws(BenchError) { try sendAll(writer, message) }
 
     @inline(__always)
-    func receive(into message: UnsafeMutableRawBufferPointer) throws(BenchError) {
-        let count: Int
-        do { count = try reader.descriptor.read(exactly: message) } catch { throw .transport(error) }
-        if count != message.count { throw .peerClosed }
-    }
+    func receive(into message: UnsafeMutableRawBufferPointer) throws(BenchError) { try receiveAll(reader, into: message) }
 }

@@ -47,10 +47,7 @@ struct SharedMemorySemaphoreTransport: ~Copyable, BenchTransport {
     }
 
     static func initiator(name: String, peer: BenchPeer) throws(IPCError) -> SharedMemorySemaphoreTransport {
-        // BenchSession names a run `ipc-bench-PID-MECHANISM-SIZE`.
-        guard let size = name.split(separator: "-").last.flatMap({ Int($0) }), size > 0, size <= maximumMessageSize! else {
-            throw IPCError(.invalidArgument, operation: "shm-posix-sem", object: name, detail: "no message size at the end of the run's name")
-        }
+        let size = peer.size
         let memory = try SharedMemory.anonymous(size: totalBytes, label: "ipc-bench")
         let mapping = try memory.map()
         let slots = ringBytes / ((size + 63) & ~63)

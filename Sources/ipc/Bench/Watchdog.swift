@@ -13,7 +13,9 @@ import Glibc
 /// deadline. A child that dies is noticed by the transport itself (its reads see
 /// end of file, its writes EPIPE), so the watchdog only steps in when the run makes
 /// no progress: at the deadline it kills the child through the pidfd, which turns
-/// the parent's blocked read into end of file. Should the parent still not come back
+/// the parent's blocked read into end of file. A transport whose reads do not end
+/// when the peer goes away (a datagram socket) names a socket to shut down when the
+/// child ends, which wakes the blocked receive. Should the parent still not come back
 /// (a transport blocked somewhere a dead peer cannot wake, e.g. opening a FIFO), it
 /// reports that and ends the process rather than hang.
 final class Watchdog: @unchecked Sendable {
@@ -22,6 +24,8 @@ final class Watchdog: @unchecked Sendable {
     private let wake: PipeReader
     private let run: String
     private let seconds: Int
+    /// A duplicate of a socket to shut down when the child ends.
+    private let shutDownOnExit: UnixSocket?
     private let fired = Atomic<Bool>(false)
     private var thread = pthread_t()
     private var joined = false
@@ -31,7 +35,7 @@ final class Watchdog: @unchecked Sendable {
     static let graceMilliseconds: CInt = 10_000
 
     /// Starts watching `child`; `run` names the run in messages.
-    init(child: borrowing ChildProcess, run: String, seconds: Int) throws(IPCError) {
+    init(child: borrowing ChildProcess, run: String, seconds: Int, shutDownOnExit: consuming UnixSocket? = nil) throws(IPCError) {
         let duplicate = cipc_fcntl_int(child.pidDescriptor.rawValue, F_DUPFD_CLOEXEC, 0)
         if duplicate < 0 { throw IPCError(Errno(rawValue: errno), operation: "dup", object: "pidfd of pid \(child.pid)") }
         pidfd = OwnedDescriptor(adopting: FileDescriptor(rawValue: duplicate))
@@ -41,6 +45,7 @@ final class Watchdog: @unchecked Sendable {
         disarm = consume writer
         self.run = run
         self.seconds = seconds
+        self.shutDownOnExit = shutDownOnExit
         let context = Unmanaged.passRetained(self).toOpaque()
         let rc = pthread_create(&thread, nil, { raw in
             Unmanaged<Watchdog>.fromOpaque(raw!).takeRetainedValue().watch()
@@ -82,6 +87,7 @@ final class Watchdog: @unchecked Sendable {
                 break
             }
         }
+        try? shutDownOnExit?.shutdown(.both)
         var disarmed = [pollfd(fd: wake.descriptor.rawValue, events: Int16(POLLIN), revents: 0)]
         while true {
             let ready = poll(&disarmed, 1, Self.graceMilliseconds)

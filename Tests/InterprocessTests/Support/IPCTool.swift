@@ -14,7 +14,7 @@ enum IPCTool {
 
     /// Runs `ipc ARGUMENTS…` to completion, reading its stdout and stderr; a run
     /// that outlives `timeout` is killed and reported as `timedOut`.
-    static func run(_ arguments: [String], timeout: Duration = .seconds(120)) throws -> (status: ChildStatus, stdout: String, stderr: String, timedOut: Bool) {
+    static func run(_ arguments: [String], timeout: Duration = .seconds(120)) throws -> (status: ChildStatus, stdout: String, stderr: String, timedOut: Bool, pid: pid_t) {
         let out = try Pipe(), err = try Pipe()
         var spawn = Spawn(path, arguments: arguments)
         spawn.inherit(out.writer.descriptor, as: 1)
@@ -42,6 +42,6 @@ enum IPCTool {
         }
         if timedOut { try? child.signal(SIGKILL) }
         let status = try child.wait()
-        return (status, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self), timedOut)
+        return (status, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self), timedOut, child.pid)
     }
 }

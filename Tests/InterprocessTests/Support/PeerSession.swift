@@ -1,0 +1,108 @@
+import Interprocess
+import SystemPackage
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A running peer with its stdin and stdout connected to this test by pipes, for
+/// hand-shakes line by line: the peer prints a line when it reached a state, the
+/// test writes a line (or closes stdin) to let it go on.
+final class PeerSession {
+    private var child: ChildProcess
+    private var input: PipeWriter?
+    private let output: PipeReader
+    private var pending: [UInt8] = []
+
+    /// The peer's pid.
+    var pid: pid_t { child.pid }
+
+    /// Starts `InterprocessTestPeer COMMAND ARGUMENTS…`, handing it `descriptors`
+    /// (descriptor of this process → number in the child) besides stdin and stdout.
+    init(_ command: String, _ arguments: [String], descriptors: [(FileDescriptor, CInt)] = []) throws {
+        let stdin = try Pipe(), stdout = try Pipe()
+        var spawn = Spawn(TestPeer.path, arguments: [command] + arguments)
+        spawn.inherit(stdin.reader.descriptor, as: 0)
+        spawn.inherit(stdout.writer.descriptor, as: 1)
+        for (descriptor, number) in descriptors { spawn.inherit(descriptor, as: number) }
+        child = try spawn.start()
+        let writer = stdin.writer
+        input = consume writer
+        output = stdout.reader
+    }
+
+    deinit {
+        // A test that failed half-way must not leave the peer running.
+        if child.terminationStatus == nil {
+            try? child.signal(SIGKILL)
+            _ = try? child.wait()
+        }
+    }
+
+    /// The next line the peer prints (without its newline). Throws when the peer
+    /// ends its output first or prints nothing in `timeout`.
+    func line(timeout: Duration = .seconds(30)) throws -> String {
+        let deadline = Deadline.after(timeout)
+        var buffer = [UInt8](repeating: 0, count: 512)
+        while true {
+            if let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = String(decoding: pending[..<newline], as: UTF8.self)
+                pending.removeSubrange(...newline)
+                return line
+            }
+            let count = try buffer.withUnsafeMutableBytes { try output.read(into: $0, until: deadline) }
+            if count == 0 { throw PeerSessionEnded(output: String(decoding: pending, as: UTF8.self)) }
+            pending += buffer[..<count]
+        }
+    }
+
+    /// Writes `line` and a newline to the peer's stdin.
+    func send(_ line: String) throws {
+        try input?.write(all: Array((line + "\n").utf8))
+    }
+
+    /// Closes the peer's stdin (end of file).
+    func closeInput() throws {
+        if let writer = input.take() { try writer.close() }
+    }
+
+    /// Closes stdin and waits for the peer to exit.
+    func finish(timeout: Duration = .seconds(30)) throws -> ChildStatus {
+        try closeInput()
+        guard let status = try child.wait(until: .after(timeout)) else {
+            try child.signal(SIGKILL)
+            _ = try child.wait()
+            throw PeerSessionEnded(output: "the peer did not exit in \(timeout)")
+        }
+        return status
+    }
+}
+
+struct PeerSessionEnded: Error, CustomStringConvertible {
+    var output: String
+    var description: String { "the peer ended its output early: \(output)" }
+}
+
+/// Waits until thread `pid` of another process is blocked in system call `number`
+/// (read from `/proc/PID/syscall`), so a test can act only once the peer really
+/// waits. Polls; the timeout only turns a hang into a failure.
+func waitUntilBlocked(pid: pid_t, inSyscall number: Int, timeout: Duration = .seconds(30)) -> Bool {
+    let deadline = Deadline.after(timeout)
+    let path = "/proc/\(pid)/syscall"
+    while !deadline.hasPassed {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd >= 0 {
+            var buffer = [UInt8](repeating: 0, count: 64)
+            let count = read(fd, &buffer, buffer.count)
+            close(fd)
+            if count > 0, let first = buffer[..<count].split(separator: UInt8(ascii: " ")).first,
+               Int(String(decoding: first, as: UTF8.self)) == number {
+                return true
+            }
+        }
+        var pause = timespec(tv_sec: 0, tv_nsec: 1_000_000)
+        nanosleep(&pause, nil)
+    }
+    return false
+}

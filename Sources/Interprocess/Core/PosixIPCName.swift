@@ -19,23 +19,31 @@ enum PosixIPCName {
 
     /// Throws `EINVAL` for a malformed name and `ENAMETOOLONG` for a long one,
     /// as an error of `operation` on `name`.
-    static func validate(_ name: String, maximumLength: Int, operation: String) throws(IPCError) {
+    /// Checks `name` before any system call: one leading slash, something after
+    /// it, no other slash, no NUL, not "." or "..", at most `maximumLength` bytes
+    /// after the slash. `noun` and `example` word the error ("queue", "/orders").
+    static func validate(
+        _ name: String, maximumLength: Int, operation: String,
+        noun: String = "POSIX IPC name", example: String = "/name"
+    ) throws(IPCError) {
         let object = IPCError.describe(path: name)
         func invalid(_ why: String) -> IPCError {
             IPCError(.invalidArgument, operation: operation, object: object, detail: why)
         }
         let bytes = Array(name.utf8)
         guard bytes.first == UInt8(ascii: "/") else {
-            throw invalid("a POSIX IPC name starts with a slash, as in /name")
+            throw invalid("a \(noun) starts with a slash, e.g. \"\(example)\"")
         }
         let rest = bytes.dropFirst()
-        if rest.isEmpty { throw invalid("the name after the slash is empty") }
-        if rest.contains(UInt8(ascii: "/")) { throw invalid("a POSIX IPC name has no slash after the first") }
-        if rest.contains(0) { throw invalid("the name contains a NUL byte") }
-        if rest.elementsEqual(".".utf8) || rest.elementsEqual("..".utf8) { throw invalid("\"/.\" and \"/..\" are not names") }
+        if rest.isEmpty { throw invalid("a \(noun) has at least one character after the slash") }
+        if rest.contains(UInt8(ascii: "/")) { throw invalid("a \(noun) has no slash after the first character") }
+        if rest.contains(0) { throw invalid("a \(noun) cannot contain a NUL byte") }
+        if rest.elementsEqual(".".utf8) || rest.elementsEqual("..".utf8) {
+            throw invalid("\".\" and \"..\" are not \(noun)s")
+        }
         if rest.count > maximumLength {
             throw IPCError(.fileNameTooLong, operation: operation, object: object,
-                           detail: "\(rest.count) bytes after the slash; at most \(maximumLength)")
+                           detail: "\(rest.count) bytes after the slash; the limit is \(maximumLength)")
         }
     }
 }

@@ -22,24 +22,8 @@ public struct MessageQueueName: Hashable, Sendable, CustomStringConvertible {
     }
 
     init(_ string: String, operation: String) throws(IPCError) {
-        func invalid(_ detail: String) -> IPCError {
-            IPCError(.invalidArgument, operation: operation, object: IPCError.describe(path: string), detail: detail)
-        }
-        let bytes = Array(string.utf8)
-        guard bytes.first == UInt8(ascii: "/") else {
-            throw invalid("a queue name starts with a slash, e.g. \"/orders\"")
-        }
-        let rest = bytes.dropFirst()
-        if rest.isEmpty { throw invalid("a queue name has at least one character after the slash") }
-        if rest.contains(UInt8(ascii: "/")) { throw invalid("a queue name has no slash after the first character") }
-        if rest.contains(0) { throw invalid("a queue name cannot contain a NUL byte") }
-        if rest.elementsEqual(".".utf8) || rest.elementsEqual("..".utf8) {
-            throw invalid("\".\" and \"..\" are not queue names")
-        }
-        if rest.count > Self.maximumLength {
-            throw IPCError(.fileNameTooLong, operation: operation, object: IPCError.describe(path: string),
-                           detail: "\(rest.count) bytes after the slash; the limit is NAME_MAX (\(Self.maximumLength))")
-        }
+        try PosixIPCName.validate(string, maximumLength: Self.maximumLength, operation: operation,
+                                  noun: "queue name", example: "/orders")
         self.string = string
     }
 

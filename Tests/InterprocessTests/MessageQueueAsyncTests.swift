@@ -16,7 +16,7 @@ struct MessageQueueAsyncTests {
             defer { try? PosixMessageQueue.unlink(name) }
             let raw = queue.descriptor.rawValue
             let task = Task { [queue = consume queue] in try await queue.receive() }
-            while !Reactor.shared.hasWaiter(on: raw) { await Task.yield() }
+            while !Reactor.isWaiting(on: raw) { await Task.yield() }
             let sender = try TestPeer.run(TestPeer.spawn("mq-send", name, "12", "async hello"))
             #expect(sender.status == .exited(0))
             let message = try await task.value
@@ -32,13 +32,13 @@ struct MessageQueueAsyncTests {
             let waiter = try queue.messages()
             let raw = waiter.source.queue.descriptor.rawValue
             let task = Task { try await waiter.source.queue.receive() }
-            while !Reactor.shared.hasWaiter(on: raw) { await Task.yield() }
+            while !Reactor.isWaiting(on: raw) { await Task.yield() }
             let cancelledAt = ContinuousClock.now
             task.cancel()
             await #expect(throws: CancellationError.self) { try await task.value }
             let elapsed = ContinuousClock.now - cancelledAt
             #expect(elapsed < .seconds(5), "cancellation took \(elapsed)")
-            #expect(!Reactor.shared.hasWaiter(on: raw))
+            #expect(!Reactor.isWaiting(on: raw))
             try await queue.send([1], priority: 1)
             #expect(try queue.attributes.currentMessages == 1, "the cancelled receive took nothing")
         }
@@ -52,7 +52,7 @@ struct MessageQueueAsyncTests {
             try await queue.send(Array("first".utf8), priority: 1)
             let raw = queue.descriptor.rawValue
             let task = Task { [queue = consume queue] in try await queue.send(Array("second".utf8), priority: 2) }
-            while !Reactor.shared.hasWaiter(on: raw) { await Task.yield() }
+            while !Reactor.isWaiting(on: raw) { await Task.yield() }
             #expect(try TestPeer.run(TestPeer.spawn("mq-receive", name)).output == "1 first")
             try await task.value
             #expect(try TestPeer.run(TestPeer.spawn("mq-receive", name)).output == "2 second")
@@ -84,7 +84,7 @@ struct MessageQueueAsyncTests {
                 for try await _ in messages { count += 1 }
                 return count
             }
-            while !Reactor.shared.hasWaiter(on: raw) { await Task.yield() }
+            while !Reactor.isWaiting(on: raw) { await Task.yield() }
             iteration.cancel()
             await #expect(throws: CancellationError.self) { _ = try await iteration.value }
             #expect(try sender.finish() == .exited(0))

@@ -183,8 +183,8 @@ struct PipeTests {
         }
         // Cancel only once the read is really suspended in the reactor.
         let waiting = Deadline.after(.seconds(30))
-        while !Reactor.shared.hasWaiter(on: raw) && !waiting.hasPassed { await Task.yield() }
-        #expect(Reactor.shared.hasWaiter(on: raw), "the read never started waiting")
+        while !Reactor.isWaiting(on: raw) && !waiting.hasPassed { await Task.yield() }
+        #expect(Reactor.isWaiting(on: raw), "the read never started waiting")
         task.cancel()
         let outcome = await result(of: task, within: .seconds(30))
         #expect(outcome != nil, "the cancelled read did not end")

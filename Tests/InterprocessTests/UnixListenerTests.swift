@@ -220,7 +220,7 @@ struct UnixListenerTests {
 
         let raw = listener.descriptor.rawValue
         let task = Task { [listener = consume listener] in _ = try await listener.accept() }
-        while !Reactor.shared.hasWaiter(on: raw) { await Task.yield() }
+        while !Reactor.isWaiting(on: raw) { await Task.yield() }
         let cancelledAt = ContinuousClock.now
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }

@@ -13,7 +13,13 @@ import Glibc
 /// Each wait is a one-shot registration. Cancelling the waiting task removes the
 /// registration and resumes the waiter with `CancellationError` at once.
 final class Reactor: Sendable {
-    static let shared = Reactor()
+    private static let instance = Result<Reactor, IPCError> { () throws(IPCError) in try Reactor() }
+
+    /// The process's reactor, started on first use. Starting it can fail (no
+    /// descriptor or thread left): then every async wait reports that error.
+    static var shared: Reactor {
+        get throws(IPCError) { try instance.get() }
+    }
 
     private enum Entry {
         /// Allocated; the continuation is not stored yet.
@@ -33,10 +39,10 @@ final class Reactor: Sendable {
     private let epoll: CInt
     private let state = Mutex(State())
 
-    private init() {
+    private init() throws(IPCError) {
         epoll = system_epoll_create1(CInt(EPOLL_CLOEXEC))
-        precondition(epoll >= 0, "epoll_create1 failed: \(IPCError.last("epoll_create1"))")
-        startThread()
+        if epoll < 0 { throw IPCError.last("epoll_create1", detail: "the async reactor could not start") }
+        try startThread()
     }
 
     /// Suspends until `fd` is ready for `readiness`.
@@ -58,7 +64,11 @@ final class Reactor: Sendable {
 
     /// Whether a task is suspended waiting on `fd` (for tests that must cancel a
     /// wait that has really started).
-    func hasWaiter(on fd: CInt) -> Bool {
+    static func isWaiting(on fd: CInt) -> Bool {
+        (try? shared)?.hasWaiter(on: fd) ?? false
+    }
+
+    private func hasWaiter(on fd: CInt) -> Bool {
         state.withLock { s in
             s.entries.values.contains {
                 if case .waiting(_, let registered, _) = $0 { return registered == fd }
@@ -139,7 +149,7 @@ final class Reactor: Sendable {
         continuation?.resume(with: result)
     }
 
-    private func startThread() {
+    private func startThread() throws(IPCError) {
         let box = Unmanaged.passRetained(self)
         var thread = pthread_t()
         let rc = pthread_create(&thread, nil, { raw in
@@ -147,7 +157,11 @@ final class Reactor: Sendable {
             reactor.run()
             return nil
         }, box.toOpaque())
-        precondition(rc == 0, "pthread_create failed for the reactor thread")
+        if rc != 0 {
+            box.release()
+            _ = system_close(epoll)
+            throw IPCError(Errno(rawValue: rc), operation: "pthread_create", detail: "the async reactor could not start")
+        }
         pthread_detach(thread)
     }
 

@@ -187,17 +187,7 @@ extension BlockingCall {
         }
 
         private func spawnWatchdog() throws(IPCError) -> pthread_t {
-            var thread = pthread_t()
-            let box = Unmanaged.passRetained(ThreadBody { [self] in watch() })
-            let rc = pthread_create(&thread, nil, { raw in
-                Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue().run()
-                return nil
-            }, box.toOpaque())
-            if rc != 0 {
-                box.release()
-                throw IPCError(Errno(rawValue: rc), operation: "pthread_create", detail: "watchdog of a blocking call")
-            }
-            return thread
+            try createThread("watchdog", detached: false) { [self] in watch() }.get()
         }
 
         /// The watchdog: waits for the deadline or a cancellation, then calls
@@ -242,6 +232,12 @@ private final class ThreadBody {
 
 /// Starts a detached thread running `body`; returns the error when it could not.
 private func startThread(_ role: String, _ body: @escaping () -> Void) -> IPCError? {
+    if case .failure(let error) = createThread(role, detached: true, body) { return error }
+    return nil
+}
+
+/// Starts a thread running `body`, joinable or detached.
+private func createThread(_ role: String, detached: Bool, _ body: @escaping () -> Void) -> Result<pthread_t, IPCError> {
     var thread = pthread_t()
     let box = Unmanaged.passRetained(ThreadBody(body))
     let rc = pthread_create(&thread, nil, { raw in
@@ -250,8 +246,8 @@ private func startThread(_ role: String, _ body: @escaping () -> Void) -> IPCErr
     }, box.toOpaque())
     if rc != 0 {
         box.release()
-        return IPCError(Errno(rawValue: rc), operation: "pthread_create", detail: "\(role) of a blocking call")
+        return .failure(IPCError(Errno(rawValue: rc), operation: "pthread_create", detail: "\(role) of a blocking call"))
     }
-    pthread_detach(thread)
-    return nil
+    if detached { pthread_detach(thread) }
+    return .success(thread)
 }

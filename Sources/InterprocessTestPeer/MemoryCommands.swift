@@ -141,14 +141,3 @@ extension PeerCommands {
         },
     ]
 }
-
-/// Runs `body`; prints ok, or the errno name of the error it threw.
-private func reportOutcome(_ body: () throws(IPCError) -> Void) -> Int32 {
-    do {
-        try body()
-        print("ok")
-    } catch {
-        print(error.errnoName)
-    }
-    return 0
-}

@@ -17,6 +17,10 @@ enum PeerCommands {
         table.merge(messages) { a, _ in a }
         table.merge(memory) { a, _ in a }
         table.merge(limits) { a, _ in a }
+        table.merge(systemVMessages) { a, _ in a }
+        table.merge(systemVSemaphores) { a, _ in a }
+        table.merge(systemVMemory) { a, _ in a }
+        table.merge(inventory) { a, _ in a }
         return table
     }
 
@@ -91,4 +95,15 @@ enum FileHandleStandardError {
         var bytes = Array(text.utf8)
         _ = Glibc.write(2, &bytes, bytes.count)
     }
+}
+
+/// Runs `body`; prints ok, or the errno name of the error it threw.
+func reportOutcome(_ body: () throws(IPCError) -> Void) -> Int32 {
+    do {
+        try body()
+        print("ok")
+    } catch {
+        print(error.errnoName)
+    }
+    return 0
 }

@@ -9,6 +9,8 @@ struct IPC: AsyncParsableCommand {
         subcommands: [
             LimitsCommand.self, BenchCommand.self, BenchPeerCommand.self,
             MessageQueueCommand.self, SemaphoreCommand.self, SharedMemoryCommand.self,
+            SystemVMessageQueueCommand.self, SemaphoreSetCommand.self,
+            ListCommand.self, RemoveCommand.self,
         ]
     )
 }

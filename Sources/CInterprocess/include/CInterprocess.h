@@ -24,6 +24,7 @@
 #include "CInterprocessBench.h"
 #include "CInterprocessMessages.h"
 #include "CInterprocessMemory.h"
+#include "CInterprocessSystemV.h"
 
 // MARK: errno names
 

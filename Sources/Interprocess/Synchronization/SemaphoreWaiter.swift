@@ -11,21 +11,14 @@ import Glibc
 /// A semaphore has no descriptor to poll, so the wait runs `sem_wait` (or
 /// `sem_clockwait` for a deadline) as a `BlockingCall`, on a thread of the
 /// library's own, never on a thread of the cooperative pool. Cancelling the task
-/// sends that thread `SIGURG` with `pthread_kill`; the library's handler for it
-/// does nothing and is installed without `SA_RESTART`, so `sem_wait` returns
-/// `EINTR` and the thread sees the cancellation. `BlockingCall` sends it again,
-/// with a growing pause, until the thread has returned, so a signal that lands
-/// just before the thread blocks is not lost.
-///
-/// The handler is installed, once, only if `SIGURG` still has its default action
-/// (ignore). If the program has its own `SIGURG` handler, the thread waits in
-/// slices of 50 ms instead and notices the cancellation at the end of a slice.
+/// stops that thread as `InterruptibleThread` describes (a `SIGURG` that makes
+/// `sem_wait` return `EINTR`). If the program has its own `SIGURG` handler, the
+/// thread waits in slices of 50 ms instead and notices the cancellation at the
+/// end of a slice.
 ///
 /// A wait that obtained the semaphore as the task was being cancelled returns
 /// normally: the decrement happened and is not lost.
 enum SemaphoreWaiter {
-    static let interruptSignal = SIGURG
-    static let interruptsWork: Bool = cipc_install_interrupt_handler(SIGURG) == 1
     /// Without the interrupt signal: how long one `sem_clockwait` may block.
     static let fallbackSlice: UInt64 = 50_000_000
 
@@ -46,8 +39,8 @@ enum SemaphoreWaiter {
 
     /// - Parameter interrupts: whether to interrupt with the signal (tests turn it
     ///   off to exercise the fallback).
-    static func wait(_ operations: SemaphoreOperations, until deadline: Deadline, interrupts: Bool = interruptsWork) async throws -> Bool {
-        let thread = WaitingThread()
+    static func wait(_ operations: SemaphoreOperations, until deadline: Deadline, interrupts: Bool = InterruptibleThread.signalsWork) async throws -> Bool {
+        let thread = InterruptibleThread(signalling: interrupts)
         let outcome = try await BlockingCall.run {
             thread.enter()
             let key = UInt(bitPattern: operations.semaphore)
@@ -60,7 +53,7 @@ enum SemaphoreWaiter {
             thread.leave()
             return result
         } interrupt: {
-            thread.stop(signalling: interrupts)
+            thread.stop()
         }
         switch outcome.value {
         case .acquired: return true
@@ -72,7 +65,7 @@ enum SemaphoreWaiter {
 
     /// The waiting thread's loop: EINTR from the interrupt signal ends it once the
     /// call is being stopped; any other EINTR is retried.
-    private static func waitLoop(_ operations: SemaphoreOperations, until deadline: Deadline, interrupts: Bool, thread: WaitingThread) -> WaitResult {
+    private static func waitLoop(_ operations: SemaphoreOperations, until deadline: Deadline, interrupts: Bool, thread: InterruptibleThread) -> WaitResult {
         while true {
             if thread.isStopped { return .cancelled }
             var limit = deadline
@@ -95,39 +88,6 @@ enum SemaphoreWaiter {
             }
             return .failed(IPCError(Errno(rawValue: code), operation: limit == .distantFuture ? "sem_wait" : "sem_clockwait",
                                     object: operations.object))
-        }
-    }
-
-    /// The thread blocked in the wait, and whether the call is being stopped. The
-    /// thread is signalled only between `enter` and `leave`, under the lock, so a
-    /// signal never reaches a thread that has moved on.
-    private final class WaitingThread: Sendable {
-        private struct State {
-            var thread: pthread_t?
-            var stopped = false
-        }
-
-        private let state = Mutex(State())
-
-        func enter() {
-            var unblock = sigset_t()
-            sigemptyset(&unblock)
-            sigaddset(&unblock, SemaphoreWaiter.interruptSignal)
-            pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
-            state.withLock { $0.thread = pthread_self() }
-        }
-
-        func leave() {
-            state.withLock { $0.thread = nil }
-        }
-
-        var isStopped: Bool { state.withLock { $0.stopped } }
-
-        func stop(signalling: Bool) {
-            state.withLock { s in
-                s.stopped = true
-                if signalling, let thread = s.thread { pthread_kill(thread, SemaphoreWaiter.interruptSignal) }
-            }
         }
     }
 }

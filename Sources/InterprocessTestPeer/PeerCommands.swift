@@ -17,6 +17,7 @@ enum PeerCommands {
         table.merge(messages) { a, _ in a }
         table.merge(memory) { a, _ in a }
         table.merge(limits) { a, _ in a }
+        table.merge(systemV) { a, _ in a }
         table.merge(systemVMessages) { a, _ in a }
         table.merge(systemVSemaphores) { a, _ in a }
         table.merge(systemVMemory) { a, _ in a }

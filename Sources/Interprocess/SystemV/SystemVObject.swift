@@ -33,6 +33,8 @@ extension SystemVObject {
 
     /// Changes the owner's ids and the mode; what is nil stays as it is. Allowed
     /// to the owner, the creator and privileged processes (`EPERM` otherwise).
+    /// The status is read first (`IPC_STAT`), so a process without read
+    /// permission gets `EACCES` from that.
     ///
     /// The corresponding C function is `msgctl`, `semctl` or `shmctl` with `IPC_SET`.
     public func changePermissions(uid: uid_t? = nil, gid: gid_t? = nil, mode: FilePermissions? = nil) throws(IPCError) {

@@ -1,0 +1,48 @@
+import Interprocess
+import SystemPackage
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("System V keys (V1)")
+struct IPCKeyTests {
+    @Test("keys parse from decimal, 0x hex and 'private', and print as ipcs does")
+    func parsing() throws {
+        #expect(try IPCKey(parsing: "0x1234") == IPCKey(0x1234))
+        #expect(try IPCKey(parsing: "4660") == IPCKey(0x1234))
+        #expect(try IPCKey(parsing: "private") == .private)
+        #expect(try IPCKey(parsing: "0xffffffff").rawValue == -1)
+        #expect(try IPCKey(parsing: "-1").rawValue == -1)
+        #expect(IPCKey(0x1234).description == "0x00001234")
+        #expect(IPCKey(rawValue: -1).description == "0xffffffff")
+        #expect(IPCKey.private.isPrivate)
+        for bad in ["", "0x", "12ab", "0x1_0000_0000", "0x100000000", "4294967296", "key"] {
+            let error = #expect(throws: IPCError.self, "\(bad)") { _ = try IPCKey(parsing: bad) }
+            #expect(error?.errno == .invalidArgument)
+        }
+    }
+
+    @Test("ftok: the same file and project give the same key; only the id's low 8 bits count")
+    func ftokKeys() throws {
+        let path = FilePath("/tmp/" + uniqueName("ipct-ftok"))
+        let fd = try FileDescriptor.open(path, .writeOnly, options: [.create, .exclusiveCreate], permissions: .ownerReadWrite)
+        try fd.close()
+        defer { _ = unlink(path.string) }
+
+        let one = try IPCKey(path: path, projectID: 1)
+        #expect(try IPCKey(path: path, projectID: 1) == one)
+        #expect(try IPCKey(path: path, projectID: 257) == one, "257 & 0xff == 1")
+        #expect(try IPCKey(path: path, projectID: 2) != one)
+        #expect(!one.isPrivate)
+
+        let zero = #expect(throws: IPCError.self) { _ = try IPCKey(path: path, projectID: 256) }
+        #expect(zero?.errno == .invalidArgument)
+        #expect(zero?.detail?.contains("low 8 bits") == true)
+
+        let missing = #expect(throws: IPCError.self) { _ = try IPCKey(path: FilePath("/tmp/" + uniqueName("ipct-none")), projectID: 1) }
+        #expect(missing?.errno == .noSuchFileOrDirectory)
+        #expect(missing?.operation == "ftok")
+    }
+}

@@ -17,7 +17,7 @@ extension SystemVSharedMemory {
     /// (`let mapping = attachment.mapping` consumes the attachment); it then
     /// detaches when that mapping goes away.
     @frozen
-    public struct Attachment: ~Copyable, @unchecked Sendable {
+    public struct Attachment: ~Copyable, Sendable {
         /// The attached bytes, read-only when attached with `readOnly`.
         public let mapping: MemoryMapping
         /// The segment attached.

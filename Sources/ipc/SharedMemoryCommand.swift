@@ -5,33 +5,52 @@ import Interprocess
 import Glibc
 #endif
 
-/// `ipc shm create|write|read|stat|rm`: POSIX shared memory objects (SPEC H3).
+/// `ipc shm create|write|read|stat|rm`: POSIX shared memory objects (SPEC H3), and
+/// System V segments with `--sysv` (SPEC H4, in `SystemVSharedMemoryCommand.swift`).
 struct SharedMemoryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "shm", abstract: "POSIX shared memory objects (SPEC H3).",
-        discussion: "Names look like /seg. `write` copies stdin into the object, `read` copies bytes to stdout.",
+        commandName: "shm", abstract: "POSIX shared memory objects (SPEC H3), or System V segments with --sysv (SPEC H4).",
+        discussion: """
+            Names look like /seg. `write` copies stdin into the object, `read` copies bytes to stdout.
+            With --sysv, name a System V segment with --key K, --id N, or --path P --proj N instead.
+            """,
         subcommands: [Create.self, Write.self, Read.self, Stat.self, Remove.self])
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an object (fails if the name exists).")
-        @Argument(help: "The name, e.g. /seg.") var name: String
+        @Argument(help: "The name, e.g. /seg (not with --sysv).") var name: String?
         @Option(help: "The size in bytes.") var size: Int
-        @Option(help: "Permission bits in octal (the umask applies).") var mode = PosixObjectMode.ownerReadWrite
+        @Option(help: "Permission bits in octal (the umask applies, except with --sysv).") var mode = PosixObjectMode.ownerReadWrite
+        @OptionGroup(title: "System V") var systemV: SystemVSharedMemoryOptions
+
+        func validate() throws {
+            try systemV.checkName(name)
+            if systemV.sysv, systemV.id != nil { throw ValidationError("--id names an existing segment; create with --key or --path/--proj") }
+        }
 
         func run() throws {
             if size < 0 { throw ValidationError("--size cannot be negative") }
-            _ = try SharedMemory.create(name, size: size, permissions: mode.permissions)
+            if systemV.sysv { return try SystemVSharedMemoryCommand.create(systemV, size: size, mode: mode) }
+            _ = try SharedMemory.create(name!, size: size, permissions: mode.permissions)
         }
     }
 
     struct Write: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Copy stdin into the object.")
-        @Argument(help: "The name.") var name: String
+        @Argument(help: "The name (not with --sysv).") var name: String?
         @Option(help: "Where to start, in bytes.") var offset = 0
-        @Flag(help: "Grow the object when the data does not fit.") var grow = false
+        @Flag(help: "Grow the object when the data does not fit (not with --sysv).") var grow = false
+        @OptionGroup(title: "System V") var systemV: SystemVSharedMemoryOptions
+
+        func validate() throws {
+            try systemV.checkName(name)
+            if systemV.sysv, grow { throw ValidationError("a System V segment keeps the size it was created with: --grow does not apply") }
+        }
 
         func run() throws {
             if offset < 0 { throw ValidationError("--offset cannot be negative") }
+            if systemV.sysv { return try SystemVSharedMemoryCommand.write(systemV, offset: offset) }
+            let name = name!
             let data = try readStandardInput()
             let memory = try SharedMemory.open(name)
             let size = try memory.size
@@ -49,13 +68,18 @@ struct SharedMemoryCommand: ParsableCommand {
 
     struct Read: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Copy bytes of the object to stdout.")
-        @Argument(help: "The name.") var name: String
+        @Argument(help: "The name (not with --sysv).") var name: String?
         @Option(help: "Where to start, in bytes.") var offset = 0
         @Option(help: "How many bytes (default: to the end).") var length: Int?
+        @OptionGroup(title: "System V") var systemV: SystemVSharedMemoryOptions
+
+        func validate() throws { try systemV.checkName(name) }
 
         func run() throws {
             if offset < 0 { throw ValidationError("--offset cannot be negative") }
             if let length, length < 0 { throw ValidationError("--length cannot be negative") }
+            if systemV.sysv { return try SystemVSharedMemoryCommand.read(systemV, offset: offset, length: length) }
+            let name = name!
             let memory = try SharedMemory.open(name, access: .readOnly)
             let size = try memory.size
             let count = length ?? max(0, size - offset)
@@ -69,11 +93,17 @@ struct SharedMemoryCommand: ParsableCommand {
     }
 
     struct Stat: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print size, owner and mode.")
-        @Argument(help: "The name.") var name: String
+        static let configuration = CommandConfiguration(
+            abstract: "Print size, owner and mode (with --sysv also nattch, cpid, lpid and times).")
+        @Argument(help: "The name (not with --sysv).") var name: String?
         @Flag(help: "Print JSON.") var json = false
+        @OptionGroup(title: "System V") var systemV: SystemVSharedMemoryOptions
+
+        func validate() throws { try systemV.checkName(name) }
 
         func run() throws {
+            if systemV.sysv { return try SystemVSharedMemoryCommand.stat(systemV, json: json) }
+            let name = name!
             let info = try SharedMemory.open(name, access: .readOnly).info()
             let mode = "0" + String(info.permissions.rawValue, radix: 8)
             if json {
@@ -89,17 +119,22 @@ struct SharedMemoryCommand: ParsableCommand {
 
     struct Remove: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "rm", abstract: "Remove the name (processes that have it mapped keep it).")
-        @Argument(help: "The name.") var name: String
+            commandName: "rm",
+            abstract: "Remove the name (processes that have it mapped keep it); with --sysv, remove the segment (at its last detach).")
+        @Argument(help: "The name (not with --sysv).") var name: String?
+        @OptionGroup(title: "System V") var systemV: SystemVSharedMemoryOptions
+
+        func validate() throws { try systemV.checkName(name) }
 
         func run() throws {
-            try SharedMemory.unlink(name)
+            if systemV.sysv { return try SystemVSharedMemoryCommand.remove(systemV) }
+            try SharedMemory.unlink(name!)
         }
     }
 }
 
 /// All of stdin.
-private func readStandardInput() throws(IPCError) -> [UInt8] {
+func readStandardInput() throws(IPCError) -> [UInt8] {
     var data: [UInt8] = []
     var buffer = [UInt8](repeating: 0, count: 65536)
     while true {
@@ -114,7 +149,7 @@ private func readStandardInput() throws(IPCError) -> [UInt8] {
 }
 
 /// Writes every byte to stdout.
-private func writeStandardOutput(_ bytes: [UInt8]) throws(IPCError) {
+func writeStandardOutput(_ bytes: [UInt8]) throws(IPCError) {
     var done = 0
     while done < bytes.count {
         let n = bytes.withUnsafeBytes { write(1, $0.baseAddress! + done, $0.count - done) }

@@ -19,10 +19,20 @@ import Glibc
 ///
 /// A program that installs its own `SIGBUS` handler after the library made its
 /// first mapping replaces this protection.
+///
+/// System V shared memory attachments are not watched (`unguarded`): a segment
+/// keeps its size from `shmget` to its removal, so its pages never go away under
+/// an attachment.
 struct MappingFaultGuard {
-    private let slot: UnsafeMutableRawPointer
+    /// Nil for a range that is not watched.
+    private let slot: UnsafeMutableRawPointer?
 
     private static let installed: Bool = cipc_mapping_guard_install() == 0
+
+    private init(unwatched: Void) { slot = nil }
+
+    /// A guard that watches nothing and never reports a fault.
+    static var unguarded: MappingFaultGuard { MappingFaultGuard(unwatched: ()) }
 
     /// Starts watching [start, start + length). Pair with `unregister()`.
     init(start: UnsafeMutableRawPointer, length: Int) throws(IPCError) {
@@ -38,25 +48,29 @@ struct MappingFaultGuard {
 
     /// Stops watching. The range must not be accessed any more.
     func unregister() {
-        cipc_mapping_guard_unregister(slot)
+        if let slot { cipc_mapping_guard_unregister(slot) }
     }
 
     /// Stops watching while the range is being remapped; `move` resumes.
     func suspend() {
-        cipc_mapping_guard_suspend(slot)
+        if let slot { cipc_mapping_guard_suspend(slot) }
     }
 
     /// Watches a new range (after a remap), with no fault counted.
     func move(to start: UnsafeMutableRawPointer, length: Int) {
-        cipc_mapping_guard_move(slot, start, length)
+        if let slot { cipc_mapping_guard_move(slot, start, length) }
     }
 
     /// Whether an access has faulted since the range was registered.
     @inline(__always)
-    var hasFaulted: Bool { cipc_mapping_guard_faults(slot) != 0 }
+    var hasFaulted: Bool {
+        guard let slot else { return false }
+        return cipc_mapping_guard_faults(slot) != 0
+    }
 
     /// The lowest address that faulted, if any.
     var firstFault: UInt? {
+        guard let slot else { return nil }
         let address = cipc_mapping_guard_first_fault(slot)
         return address == 0 ? nil : UInt(address)
     }

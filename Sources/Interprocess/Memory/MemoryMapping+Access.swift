@@ -120,7 +120,9 @@ extension MemoryMapping {
         }
         if writing ? !protection.contains(.write) : !protection.contains(.read) {
             throw IPCError(.permissionDenied, operation: operation, object: label,
-                           detail: "the mapping is not \(writing ? "writable" : "readable")")
+                           detail: release == .detach && writing
+                               ? "the segment is attached read-only (SHM_RDONLY); attach it with readOnly: false to write"
+                               : "the mapping is not \(writing ? "writable" : "readable")")
         }
         return base + offset
     }

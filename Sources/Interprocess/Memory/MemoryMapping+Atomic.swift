@@ -23,7 +23,9 @@ extension MemoryMapping {
     ) throws -> R {
         if !protection.contains(.readWrite) {
             throw IPCError(.permissionDenied, operation: "withAtomic", object: label,
-                           detail: "an atomic needs a readable and writable mapping")
+                           detail: release == .detach
+                               ? "an atomic needs a read-write attachment, and the segment is attached read-only (SHM_RDONLY)"
+                               : "an atomic needs a readable and writable mapping")
         }
         let start = try typedAddress("withAtomic", Atomic<V>.self, offset: offset, writing: true)
         let atomic = start.assumingMemoryBound(to: Atomic<V>.self)

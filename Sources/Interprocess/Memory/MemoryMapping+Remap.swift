@@ -15,7 +15,9 @@ extension MemoryMapping {
     /// range), which drops the zero-filled pages the guard put in place.
     ///
     /// The corresponding C functions are `mremap`, or `mmap` and `munmap`.
+    /// A System V attachment has its segment's fixed size: `EINVAL`.
     public mutating func remap(length newLength: Int) throws(IPCError) {
+        try checkRemappable("mremap")
         try Self.checkLength(newLength, label: label)
         let damaged = faultGuard.hasFaulted
         if backing < 0 || (sharing == .private && !damaged) {
@@ -38,6 +40,13 @@ extension MemoryMapping {
         replace(with: fresh, length: newLength)
     }
 
+    private func checkRemappable(_ operation: String) throws(IPCError) {
+        if release == .detach {
+            throw IPCError(.invalidArgument, operation: operation, object: label,
+                           detail: "a System V segment keeps the size it was created with; attach it again, or create a larger segment")
+        }
+    }
+
     /// Points the mapping and its guard at a new range.
     private mutating func replace(with address: UnsafeMutableRawPointer, length newLength: Int) {
         base = address
@@ -49,7 +58,9 @@ extension MemoryMapping {
     /// and maps `length` bytes. It never shrinks the object.
     ///
     /// The corresponding C functions are `fstat`, `ftruncate` and `mremap` or `mmap`.
+    /// A System V attachment has its segment's fixed size: `EINVAL`.
     public mutating func grow(to newLength: Int) throws(IPCError) {
+        try checkRemappable("ftruncate")
         try Self.checkLength(newLength, label: label)
         if backing >= 0, let size = try backingSize, size < offset + newLength {
             if retryingInterrupts({ system_ftruncate(backing, off_t(offset + newLength)) }) != 0 {

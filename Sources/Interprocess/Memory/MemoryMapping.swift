@@ -6,7 +6,8 @@ import Glibc
 #endif
 
 /// A range of memory mapped from a file, a shared memory object or anonymous memory,
-/// unmapped when this value goes away (SPEC H1, H2, H5).
+/// or a System V shared memory segment attached with `shmat`, unmapped (or
+/// detached) when this value goes away (SPEC H1, H2, H4, H5).
 ///
 /// The mapped bytes are reached only through this value — closures that get a
 /// `RawSpan`/`MutableRawSpan` which cannot outlive the call, and copying or typed
@@ -18,7 +19,8 @@ import Glibc
 /// Touching the lost pages would raise `SIGBUS`; the library catches it for its own
 /// mappings (`isDamaged`): the access
 /// completes on zero-filled pages and throws `EFAULT`, and so does every later
-/// access, until `remap` maps the object again.
+/// access, until `remap` maps the object again. A System V segment cannot shrink,
+/// so its attachments are not watched, and they cannot be remapped or grown.
 ///
 /// ```swift
 /// let memory = try SharedMemory.create("/counter", size: 4096)
@@ -79,6 +81,16 @@ public struct MemoryMapping: ~Copyable, @unchecked Sendable {
     let label: String
     /// Set by `unmap()`, so the deinit does not unmap again.
     private var isUnmapped = false
+    /// How the pages are given back.
+    let release: Release
+
+    /// How a mapping's pages are given back to the kernel.
+    enum Release {
+        /// `munmap`: a mapping made with `mmap`.
+        case unmap
+        /// `shmdt`: a System V segment attached with `shmat`.
+        case detach
+    }
 
     /// The page size: offsets must be multiples of it.
     public static let pageSize = Int(sysconf(CInt(_SC_PAGESIZE)))
@@ -142,6 +154,7 @@ public struct MemoryMapping: ~Copyable, @unchecked Sendable {
         self.sharing = sharing
         self.backing = duplicate
         self.label = label
+        self.release = .unmap
     }
 
     private init(anonymousLength length: Int, protection: Protection, sharing: Sharing) throws(IPCError) {
@@ -164,6 +177,21 @@ public struct MemoryMapping: ~Copyable, @unchecked Sendable {
         self.sharing = sharing
         self.backing = -1
         self.label = label
+        self.release = .unmap
+    }
+
+    /// Takes over `length` bytes of a System V segment that `shmat` attached at
+    /// `address`; they are detached with `shmdt`.
+    init(attachedAt address: UnsafeMutableRawPointer, length: Int, protection: Protection, label: String) {
+        self.base = address
+        self.length = length
+        self.offset = 0
+        self.protection = protection
+        self.sharing = .shared
+        self.backing = -1
+        self.faultGuard = .unguarded
+        self.label = label
+        self.release = .detach
     }
 
     /// Maps `length` bytes of zero-filled anonymous memory (`MAP_ANONYMOUS`).
@@ -180,23 +208,33 @@ public struct MemoryMapping: ~Copyable, @unchecked Sendable {
     deinit {
         if !isUnmapped {
             faultGuard.unregister()
-            _ = system_munmap(base, length)
+            _ = releasePages()
         }
         if backing >= 0 { _ = system_close(backing) }
     }
 
-    /// Unmaps now, reporting a failure. The corresponding C function is `munmap`.
+    /// Unmaps now (detaches a System V segment), reporting a failure.
+    ///
+    /// The corresponding C function is `munmap` (`shmdt` for a System V segment).
     public consuming func unmap() throws(IPCError) {
         faultGuard.unregister()
         isUnmapped = true
-        if system_munmap(base, length) != 0 { throw IPCError.last("munmap", object: label) }
+        if releasePages() != 0 { throw IPCError.last(release == .unmap ? "munmap" : "shmdt", object: label) }
+    }
+
+    private func releasePages() -> CInt {
+        switch release {
+        case .unmap: system_munmap(base, length)
+        case .detach: system_shmdt(base)
+        }
     }
 
     /// Whether the mapping's bytes are the object's: false once another process
     /// shrank the object under an access (see `remap`).
     public var isDamaged: Bool { faultGuard.hasFaulted }
 
-    /// The current size of the backing object (nil for anonymous memory).
+    /// The current size of the backing object (nil for anonymous memory and System V
+    /// segments).
     ///
     /// The corresponding C function is `fstat`.
     public var backingSize: Int? {

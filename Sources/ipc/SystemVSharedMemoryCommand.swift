@@ -1,0 +1,140 @@
+import ArgumentParser
+import Interprocess
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `--sysv` and the System V address of `ipc shm create|write|read|stat|rm`.
+///
+/// The address options are `SystemVAddress`'s, declared here again because an
+/// `@OptionGroup var address: SystemVAddress` insists on an address even without
+/// `--sysv`; `address` builds the `SystemVAddress` from them.
+struct SystemVSharedMemoryOptions: ParsableArguments {
+    @Flag(help: "Work on a System V segment, named by --key, --id, or --path with --proj, instead of a POSIX object.")
+    var sysv = false
+    @Option(help: "With --sysv: the key, decimal, 0x-prefixed hex, or 'private'.") var key: String?
+    @Option(help: "With --sysv: the identifier (as ipcs and ipc ls print it).") var id: Int32?
+    @Option(help: "With --sysv: a file whose ftok key names the segment (with --proj).") var path: String?
+    @Option(help: "With --sysv: the ftok project id, 1-255 (with --path).") var proj: Int?
+
+    func validate() throws {
+        if sysv {
+            try address.validate()
+        } else if key != nil || id != nil || path != nil || proj != nil {
+            throw ValidationError("--key, --id, --path and --proj name System V segments: add --sysv")
+        }
+    }
+
+    var address: SystemVAddress {
+        var address = SystemVAddress()
+        address.key = key
+        address.id = id
+        address.path = path
+        address.proj = proj
+        return address
+    }
+
+    /// The POSIX name the command needs without --sysv; with --sysv there must be none.
+    func checkName(_ name: String?) throws {
+        if sysv, let name {
+            throw ValidationError("with --sysv, name the segment with --key, --id or --path/--proj, not \"\(name)\"")
+        }
+        if !sysv, name == nil {
+            throw ValidationError("missing the name of the POSIX object (e.g. /seg), or add --sysv for a System V segment")
+        }
+    }
+
+    /// The segment the address names (it must exist).
+    func segment() throws(IPCError) -> SystemVSharedMemory {
+        SystemVSharedMemory(id: try address.identifier(of: .sharedMemory))
+    }
+}
+
+/// The System V side of `ipc shm` (SPEC H4), run by the subcommands in
+/// `SharedMemoryCommand` when `--sysv` is given.
+enum SystemVSharedMemoryCommand {
+    /// Creates the segment (exclusively) and prints its identifier.
+    static func create(_ options: SystemVSharedMemoryOptions, size: Int, mode: PosixObjectMode) throws {
+        let segment = try SystemVSharedMemory.create(key: options.address.keyForCreating(), size: size, permissions: mode.permissions)
+        print(segment.id)
+    }
+
+    /// Copies stdin into the segment at `offset`.
+    static func write(_ options: SystemVSharedMemoryOptions, offset: Int) throws {
+        let data = try readStandardInput()
+        let segment = try options.segment()
+        let attachment = try segment.attach()
+        if offset + data.count > attachment.count {
+            throw fail("\(data.count) bytes at offset \(offset) do not fit segment \(segment.id) (\(attachment.count) bytes)", code: 1)
+        }
+        if data.isEmpty { return }
+        try attachment.mapping.write(data, at: offset)
+    }
+
+    /// Copies `length` bytes (to the end when nil) from `offset` to stdout.
+    static func read(_ options: SystemVSharedMemoryOptions, offset: Int, length: Int?) throws {
+        let segment = try options.segment()
+        let attachment = try segment.attach(readOnly: true)
+        let size = attachment.count
+        let count = length ?? max(0, size - offset)
+        if count == 0 { return }
+        if offset + count > size {
+            throw fail("bytes \(offset)..<\(offset + count) are past the end of segment \(segment.id) (\(size) bytes)", code: 1)
+        }
+        try writeStandardOutput(try attachment.mapping.read(count: count, from: offset))
+    }
+
+    /// Prints what `shmctl(IPC_STAT)` says.
+    static func stat(_ options: SystemVSharedMemoryOptions, json: Bool) throws {
+        let segment = try options.segment()
+        let status = try segment.status()
+        let permissions = status.permissions
+        let mode = "0" + String(permissions.mode.rawValue, radix: 8)
+        if json {
+            func time(_ value: Int?) -> JSONValue { value.map { .integer(Int64($0)) } ?? .null }
+            print(JSONValue.object([
+                ("id", .integer(Int64(segment.id))), ("key", .string(permissions.key.description)),
+                ("size", .integer(Int64(status.size))), ("nattch", .integer(Int64(status.attachCount))),
+                ("cpid", .integer(Int64(status.creatorPID))), ("lpid", .integer(Int64(status.lastOperationPID))),
+                ("uid", .unsigned(UInt64(permissions.uid))), ("gid", .unsigned(UInt64(permissions.gid))),
+                ("cuid", .unsigned(UInt64(permissions.creatorUID))), ("cgid", .unsigned(UInt64(permissions.creatorGID))),
+                ("mode", .string(mode)), ("atime", time(status.attachTime)), ("dtime", time(status.detachTime)),
+                ("ctime", time(status.changeTime)), ("dest", .bool(status.isMarkedForRemoval)), ("locked", .bool(status.isLocked)),
+            ]).rendered())
+        } else {
+            func time(_ value: Int?) -> String { value.map { "\($0) (\(utc($0)))" } ?? "never" }
+            print("""
+                id: \(segment.id)
+                key: \(permissions.key)
+                size: \(status.size)
+                nattch: \(status.attachCount)
+                cpid: \(status.creatorPID)
+                lpid: \(status.lastOperationPID)
+                owner: uid \(permissions.uid) gid \(permissions.gid)
+                creator: uid \(permissions.creatorUID) gid \(permissions.creatorGID)
+                mode: \(mode)
+                atime: \(time(status.attachTime))
+                dtime: \(time(status.detachTime))
+                ctime: \(time(status.changeTime))
+                marked for removal: \(status.isMarkedForRemoval ? "yes" : "no")
+                locked: \(status.isLocked ? "yes" : "no")
+                """)
+        }
+    }
+
+    /// Removes the segment (`IPC_RMID`): now, or at the last detach.
+    static func remove(_ options: SystemVSharedMemoryOptions) throws {
+        try options.segment().remove()
+    }
+
+    /// `2024-05-01 12:00:00 UTC`.
+    private static func utc(_ seconds: Int) -> String {
+        var time = time_t(seconds)
+        var parts = tm()
+        guard gmtime_r(&time, &parts) != nil else { return "?" }
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday)) "
+            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) UTC"
+    }
+}

@@ -230,6 +230,17 @@ struct SystemVSemaphoreSetTests {
         #expect(try set.value(of: 0) == (undo ? 1 : 0))
     }
 
+    @Test("undo adjustments belong to the process: a child's exit does not apply the parent's")
+    func undoIsPerProcess() throws {
+        let set = try makeSemaphoreSet([1])
+        defer { removeIfPresent(.semaphoreSet, id: set.id) }
+        try set.perform(.take(from: 0, flags: .undo))
+        #expect(try TestPeer.run(TestPeer.spawn("exit", "0")).status == .exited(0))
+        #expect(try set.value(of: 0) == 0, "the child started with no adjustments and applied none")
+        try set.perform(.add(to: 0, flags: .undo))  // cancels this process's adjustment
+        #expect(try set.value(of: 0) == 1)
+    }
+
     @Test("a time-bounded operation gives up at its deadline, here and in another process")
     func timedOperation() throws {
         let set = try makeSemaphoreSet([0])
@@ -271,7 +282,7 @@ struct SystemVSemaphoreSetTests {
         #expect(try set.values() == [0, 7, 0])
         try set.setValues([1, 2, SystemVSemaphoreSet.maximumValue])
         #expect(try set.values() == [1, 2, 32767])
-        #expect(try set.lastPID(of: 2) == getpid(), "the creator's initialising operation")
+        #expect(try set.lastPID(of: 2) == getpid(), "SETALL by this process (Linux records it)")
 
         var child = try TestPeer.spawn("semset-op", "\(set.id)", "2:-1").start()
         #expect(try child.wait() == .exited(0))

@@ -55,8 +55,8 @@ extension SystemVSemaphoreSet {
         }
     }
 
-    /// The pid of the process that last performed an operation on `member`
-    /// (`SETVAL` and `SETALL` do not count); 0 if none has.
+    /// The pid of the process that last performed an operation on `member`, or
+    /// set it with `SETVAL` or `SETALL` (Linux counts those too); 0 if none has.
     ///
     /// The corresponding C function is `semctl` with `GETPID`.
     public func lastPID(of member: Int) throws(IPCError) -> pid_t {

@@ -1,7 +1,203 @@
 import ArgumentParser
 import Interprocess
 
-/// `ipc semset`: System V semaphore sets (SPEC Y3).
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `ipc semset create|op|get|set|stat|rm`: System V semaphore sets (SPEC Y3).
 struct SemaphoreSetCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "semset", abstract: "System V semaphore sets (SPEC Y3).")
+    static let configuration = CommandConfiguration(
+        commandName: "semset", abstract: "System V semaphore sets (SPEC Y3).",
+        discussion: """
+            Name a set with --key K (decimal, 0x hex), --id N, or --path P --proj N. \
+            Operations are MEMBER:DELTA: 0:-1 takes one unit from member 0 (waiting for it), \
+            1:+2 adds two to member 1, 2:0 waits until member 2 is zero; several are performed \
+            atomically. Exit status: 0 done, 1 error, 2 timed out or would block.
+            """,
+        subcommands: [Create.self, Operate.self, Get.self, Set.self, Stat.self, Remove.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create and initialise a set (fails if the key is taken); print its id.")
+        @OptionGroup var address: SystemVAddress
+        @Option(help: "The number of members.") var count: Int
+        @Option(help: "Initial values, one per member: 1,0,2 (default all 0).") var values: String?
+        @Option(help: "Permission bits in octal.") var mode = PosixObjectMode.ownerReadWrite
+
+        func run() throws {
+            let initial = try values.map { try parseValues($0) }
+            let set = try SystemVSemaphoreSet.create(key: address.keyForCreating(), count: count,
+                                                     permissions: mode.permissions, initialValues: initial)
+            print(set.id)
+        }
+    }
+
+    struct Operate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "op", abstract: "Perform operations atomically: all of them or, while one cannot, none.")
+        @OptionGroup var address: SystemVAddress
+        @Argument(help: "Operations MEMBER:DELTA, e.g. 0:-1 1:+1 2:0.") var operations: [String]
+        @Flag(help: "SEM_UNDO: undo the changes when this process exits.") var undo = false
+        @Flag(help: "IPC_NOWAIT: exit status 2 instead of waiting.") var nowait = false
+        @Option(help: "Give up after this many seconds (exit status 2).") var timeout: Double?
+
+        func validate() throws {
+            if operations.isEmpty { throw ValidationError("give at least one operation, e.g. 0:-1") }
+            if let timeout, !(timeout >= 0 && timeout < 1e9) { throw ValidationError("--timeout takes seconds, at least 0") }
+        }
+
+        func run() throws {
+            var list: [SystemVSemaphoreSet.Operation] = []
+            for text in operations {
+                var operation = try SystemVSemaphoreSet.Operation(parsing: text)
+                if undo { operation.flags.insert(.undo) }
+                list.append(operation)
+            }
+            let set = try openSet(address)
+            let text = list.map(\.description).joined(separator: " ")
+            if nowait {
+                if try !set.tryPerform(list) { throw fail("\(text) would block", code: 2) }
+            } else if let timeout {
+                if try !set.perform(list, until: .after(.nanoseconds(Int64(timeout * 1e9)))) {
+                    throw fail("timed out after \(timeout) s waiting to perform \(text)", code: 2)
+                }
+            } else {
+                try set.perform(list)
+            }
+        }
+    }
+
+    struct Get: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the values (1,0,2), or one member's.")
+        @OptionGroup var address: SystemVAddress
+        @Option(help: "Only this member.") var member: Int?
+
+        func run() throws {
+            let set = try openSet(address)
+            if let member {
+                print(try set.value(of: member))
+            } else {
+                print(try set.values().map(String.init).joined(separator: ","))
+            }
+        }
+    }
+
+    struct Set: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Set one member (--member n --value v) or all (--values 1,2,3).")
+        @OptionGroup var address: SystemVAddress
+        @Option(help: "The member to set (with --value).") var member: Int?
+        @Option(help: "Its new value, 0 to 32767.") var value: Int?
+        @Option(help: "New values for every member: 1,2,3.") var values: String?
+
+        func validate() throws {
+            if (member == nil) != (value == nil) { throw ValidationError("--member and --value go together") }
+            if (member == nil) == (values == nil) { throw ValidationError("give either --member with --value, or --values") }
+        }
+
+        func run() throws {
+            let set = try openSet(address)
+            if let member, let value {
+                try set.setValue(value, of: member)
+            } else if let values {
+                try set.setValues(parseValues(values))
+            }
+        }
+    }
+
+    struct Stat: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print owner, mode, times, and each member's value, waiters and last pid.")
+        @OptionGroup var address: SystemVAddress
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            let set = try SystemVSemaphoreSet(id: address.identifier(of: .semaphoreSet))
+            let status = try set.status()
+            var members: [(value: Int, ncnt: Int, zcnt: Int, pid: Int32)] = []
+            for member in 0..<set.count {
+                members.append((try set.value(of: member), try set.waitingForIncrease(of: member),
+                                try set.waitingForZero(of: member), try set.lastPID(of: member)))
+            }
+            let perm = status.permissions
+            let mode = "0" + String(perm.mode.rawValue, radix: 8)
+            if json {
+                print(JSONValue.object([
+                    ("id", .integer(Int64(set.id))), ("key", .string(perm.key.description)),
+                    ("uid", .unsigned(UInt64(perm.uid))), ("gid", .unsigned(UInt64(perm.gid))),
+                    ("cuid", .unsigned(UInt64(perm.creatorUID))), ("cgid", .unsigned(UInt64(perm.creatorGID))),
+                    ("mode", .string(mode)), ("count", .integer(Int64(status.count))),
+                    ("otime", status.lastOperationTime.map { .integer(Int64($0)) } ?? .null),
+                    ("ctime", .integer(Int64(status.changeTime))),
+                    ("members", .array(members.enumerated().map { index, member in
+                        .object([("member", .integer(Int64(index))), ("value", .integer(Int64(member.value))),
+                                 ("ncnt", .integer(Int64(member.ncnt))), ("zcnt", .integer(Int64(member.zcnt))),
+                                 ("pid", .integer(Int64(member.pid)))])
+                    })),
+                ]).rendered())
+            } else {
+                print("""
+                    id: \(set.id)
+                    key: \(perm.key)
+                    owner: uid \(perm.uid) gid \(perm.gid)
+                    creator: uid \(perm.creatorUID) gid \(perm.creatorGID)
+                    mode: \(mode)
+                    members: \(status.count)
+                    last operation: \(status.lastOperationTime.map(formatTime) ?? "never")
+                    changed: \(formatTime(status.changeTime))
+                    member  value  ncnt  zcnt  pid
+                    """)
+                for (index, member) in members.enumerated() {
+                    print(pad(index, 6) + "  " + pad(member.value, 5) + "  " + pad(member.ncnt, 4) + "  "
+                          + pad(member.zcnt, 4) + "  " + String(member.pid))
+                }
+            }
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rm", abstract: "Remove the set now; waiting processes fail with EIDRM.")
+        @OptionGroup var address: SystemVAddress
+
+        func run() throws {
+            try SystemVKind.semaphoreSet.remove(id: address.identifier(of: .semaphoreSet))
+        }
+    }
+}
+
+/// The set an address names: by key, once its creator has initialised it; by
+/// id, as it is.
+private func openSet(_ address: SystemVAddress) throws -> SystemVSemaphoreSet {
+    if let key = try address.resolvedKey() { return try SystemVSemaphoreSet.open(key: key) }
+    return try SystemVSemaphoreSet(id: address.identifier(of: .semaphoreSet))
+}
+
+/// `1,0,2` as values.
+private func parseValues(_ text: String) throws -> [Int] {
+    let values = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingPrefixSpaces()) }
+    guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else {
+        throw ValidationError("values are integers separated by commas, e.g. 1,0,2 (got \(text))")
+    }
+    return values.map { $0! }
+}
+
+private extension Substring {
+    func trimmingPrefixSpaces() -> Substring { drop { $0 == " " } }
+}
+
+private func pad(_ value: some BinaryInteger, _ width: Int) -> String {
+    let text = String(value)
+    return String(repeating: " ", count: max(0, width - text.count)) + text
+}
+
+/// Seconds since the Epoch as local time: 2024-05-01 12:34:56.
+private func formatTime(_ seconds: Int) -> String {
+    var time = time_t(seconds)
+    var parts = tm()
+    guard localtime_r(&time, &parts) != nil else { return String(seconds) }
+    var buffer = [CChar](repeating: 0, count: 64)
+    let count = strftime(&buffer, buffer.count, "%Y-%m-%d %H:%M:%S", &parts)
+    return String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

@@ -56,6 +56,7 @@ enum BenchMechanisms {
         BenchMechanism(UnixDatagramTransport.self),
         BenchMechanism(PosixMQTransport.self),
         BenchMechanism(SharedMemorySemaphoreTransport.self),
+        BenchMechanism(SharedMemorySystemVSemaphoreTransport.self),
     ]
 
     static var names: [String] { all.map(\.name) }

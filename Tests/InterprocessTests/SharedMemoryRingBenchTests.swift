@@ -1,0 +1,45 @@
+import Foundation
+import Interprocess
+import Testing
+
+/// `ipc bench --only shm-posix-sem|shm-sysv-sem`: the shared-memory rings with
+/// POSIX semaphores and with a System V semaphore set.
+@Suite("ipc bench shared-memory rings")
+struct SharedMemoryRingBenchTests {
+    static let mechanisms = ["shm-posix-sem", "shm-sysv-sem"]
+
+    @Test("a quick run measures every size", arguments: mechanisms)
+    func quickRun(mechanism: String) throws {
+        let file = "/tmp/\(uniqueName("ipc-bench-shm")).json"
+        defer { unlink(file) }
+        let run = try IPCTool.run(["bench", "--quick", "--only", mechanism, "--json", file])
+        #expect(run.status == .exited(0), "\(run.stderr)")
+        let rows = run.stdout.split(separator: "\n").filter { $0.hasPrefix("\(mechanism) ") }
+        #expect(rows.count == 3, "\(run.stdout)")
+        let data = try #require(FileManager.default.contents(atPath: file))
+        let document = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let results = try #require(document["results"] as? [[String: Any]])
+        #expect(results.map { $0["mechanism"] as? String } == Array(repeating: mechanism, count: 3))
+        for result in results where (result["size"] as? Int) != 65536 {
+            let rtt = try #require(result["rtt_ns"] as? [String: Any])
+            #expect((rtt["p50"] as? Int ?? 0) > 0)
+        }
+    }
+
+    @Test("a peer that dies while the parent waits on a semaphore is reported, not waited for", arguments: mechanisms)
+    func deadPeer(mechanism: String) throws {
+        let run = try IPCTool.run(["bench", "--quick", "--only", mechanism, "--peer-fault", "crash:100"], timeout: .seconds(60))
+        #expect(!run.timedOut)
+        #expect(run.status == .exited(1))
+        #expect(run.stderr.contains("bench-peer for \(mechanism) 64 B died (killed by signal 9)"), "\(run.stderr)")
+    }
+
+    @Test("a peer that stops answering is killed by the watchdog and reported", arguments: mechanisms)
+    func stuckPeer(mechanism: String) throws {
+        let run = try IPCTool.run(["bench", "--quick", "--only", mechanism, "--peer-fault", "stall:100", "--watchdog-seconds", "1"],
+                                  timeout: .seconds(60))
+        #expect(!run.timedOut)
+        #expect(run.status == .exited(1))
+        #expect(run.stderr.contains("bench-peer for \(mechanism) 64 B made no progress in 1 s and was killed"), "\(run.stderr)")
+    }
+}

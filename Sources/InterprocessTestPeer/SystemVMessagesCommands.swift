@@ -1,4 +1,5 @@
 import Interprocess
+import Synchronization
 import SystemPackage
 
 #if canImport(Glibc)
@@ -72,6 +73,20 @@ extension PeerCommands {
             }
             return 0
         },
+        // svmsg-recv-signalled ID: install a SIGUSR1 handler (without SA_RESTART: the
+        // C msgrcv would return EINTR), receive one message, then print
+        // "signals=N TYPE TEXT" with the number of SIGUSR1 handled meanwhile.
+        "svmsg-recv-signalled": { args in
+            let queue = try SystemVMessageQueue(id: Int32(args[0])!)
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = { _ in SignalsHandled.count.add(1, ordering: .relaxed) }
+            sigemptyset(&action.sa_mask)
+            action.sa_flags = 0
+            sigaction(SIGUSR1, &action, nil)
+            let message = try queue.receive()
+            sayLine("signals=\(SignalsHandled.count.load(ordering: .relaxed)) \(message.type) \(String(decoding: message.bytes, as: UTF8.self))")
+            return 0
+        },
         // svmsg-try-recv ID TYPE…: for each TYPE, receive without waiting and print
         // "TYPE TEXT", "none", or the errno name.
         "svmsg-try-recv": { args in
@@ -109,6 +124,10 @@ extension PeerCommands {
             return 0
         },
     ]
+}
+
+private enum SignalsHandled {
+    static let count = Atomic<Int>(0)
 }
 
 /// Writes `text` and a newline to stdout at once (no buffering).

@@ -107,6 +107,20 @@ struct SystemVMessageQueueTests {
         #expect(overflow?.errno == .invalidArgument)
     }
 
+    @Test("a signal to a process blocked in receive does not end it (EINTR is retried): it still gets the message")
+    func signalDuringReceive() throws {
+        let queue = try SystemVMessageQueue.create(key: .private)
+        defer { removeIfPresent(.messageQueue, id: queue.id) }
+        let receiver = try PeerSession("svmsg-recv-signalled", ["\(queue.id)"])
+        #expect(waitUntilBlocked(pid: receiver.pid, inSyscall: msgrcvSyscall))
+        #expect(kill(receiver.pid, SIGUSR1) == 0)
+        #expect(signalDelivered(to: receiver.pid), "SIGUSR1 stayed pending")
+        #expect(waitUntilBlocked(pid: receiver.pid, inSyscall: msgrcvSyscall), "the peer did not go back to msgrcv")
+        try queue.send(Array("after the signal".utf8), type: 2)
+        #expect(try receiver.line() == "signals=1 2 after the signal")
+        #expect(try receiver.finish() == .exited(0))
+    }
+
     // MARK: IPC_NOWAIT
 
     @Test("IPC_NOWAIT: an empty queue gives ENOMSG (tryReceive nil), a full one EAGAIN (trySend false), in both processes")
@@ -447,6 +461,20 @@ private func hasCapability(_ capability: Int) -> Bool {
     guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("CapEff:") }),
           let mask = UInt64(line.dropFirst("CapEff:".count).trimmingPrefix(while: { $0 == " " || $0 == "\t" }), radix: 16) else { return false }
     return mask & (1 << UInt64(capability)) != 0
+}
+
+/// Whether the signals sent to process `pid` have been taken for delivery (its
+/// pending sets in /proc/PID/status are empty), within 30 s.
+private func signalDelivered(to pid: pid_t) -> Bool {
+    let deadline = Deadline.after(.seconds(30))
+    while !deadline.hasPassed {
+        let pending = procFileText("/proc/\(pid)/status").split(separator: "\n")
+            .filter { $0.hasPrefix("SigPnd:") || $0.hasPrefix("ShdPnd:") }
+        if pending.count == 2 && pending.allSatisfy({ $0.hasSuffix("0000000000000000") }) { return true }
+        var pause = timespec(tv_sec: 0, tv_nsec: 1_000_000)
+        nanosleep(&pause, nil)
+    }
+    return false
 }
 
 /// Whether thread `tid` of this process has ended (within 10 s).

@@ -1,7 +1,215 @@
 import ArgumentParser
 import Interprocess
+import SystemPackage
 
-/// `ipc msg`: System V message queues (SPEC M3).
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `ipc msg`: create, use, inspect and remove System V message queues (SPEC M3).
+///
+/// ```
+/// ipc msg create --key 0x1234 --mode 600        # prints the id
+/// ipc msg send --key 0x1234 'ship 3 crates' --type 3
+/// echo hello | ipc msg send --id 32768          # the text from stdin, type 1
+/// ipc msg recv --key 0x1234 --type -5           # ship 3 crates
+/// ipc msg stat --id 32768 --json
+/// ipc msg rm --key 0x1234
+/// ```
+/// Exit status: 0 done, 1 error (the library's error is printed, e.g.
+/// `msgget(key 0x00001234): no such file or directory (ENOENT)`), 2 timed out
+/// (`--timeout`) or would block (`--nowait`), as `ipc sem` does.
 struct SystemVMessageQueueCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "msg", abstract: "System V message queues (SPEC M3).")
+    static let configuration = CommandConfiguration(
+        commandName: "msg",
+        abstract: "System V message queues (SPEC M3).",
+        discussion: "Name a queue with --key (decimal, 0x hex or 'private'), --id, or --path with --proj (ftok). "
+            + "Exit status: 0 done, 1 error, 2 timed out or would block.",
+        subcommands: [Create.self, Send.self, Receive.self, Status.self, Remove.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a queue (fails if the key is taken) and print its id.",
+            discussion: "--key private always makes a new queue; tell others its id.")
+
+        @OptionGroup var address: SystemVAddress
+        @Option(help: "Permission bits in octal (no umask applies).") var mode = PosixObjectMode.ownerReadWrite
+        @Option(help: "The queue's capacity in bytes (msg_qbytes; above kernel.msgmnb needs CAP_SYS_RESOURCE).")
+        var maxBytes: Int?
+
+        func run() throws {
+            let queue = try SystemVMessageQueue.create(key: address.keyForCreating(), permissions: mode.permissions)
+            if let maxBytes {
+                do { try queue.setMaximumBytes(maxBytes) } catch {
+                    try? queue.remove()
+                    throw error
+                }
+            }
+            print(queue.id)
+        }
+    }
+
+    struct Send: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Send one message (the text argument, or all of stdin).")
+
+        @OptionGroup var address: SystemVAddress
+        @Argument(help: "The message text; read from stdin when omitted.") var text: String?
+        @Option(parsing: .unconditional, help: "The message type, at least 1.") var type = 1
+        @OptionGroup var waiting: Waiting
+
+        func run() throws {
+            let queue = try SystemVMessageQueue(id: address.identifier(of: .messageQueue))
+            var bytes: [UInt8]
+            if let text { bytes = Array(text.utf8) } else { bytes = try readStandardInput() }
+            if waiting.nowait {
+                if try !queue.trySend(bytes, type: type) { throw fail("queue id \(queue.id) is full: would block", code: 2) }
+            } else if let deadline = try waiting.deadline() {
+                let error = timedOut { () throws(IPCError) in try queue.send(bytes, type: type, until: deadline) }
+                if let error { throw error }
+            } else {
+                try queue.send(bytes, type: type)
+            }
+        }
+    }
+
+    struct Receive: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "recv",
+            abstract: "Receive one message and print its text.",
+            discussion: "--type 0 takes the first message, N > 0 the first of type N, -N the first of the lowest type up to N. "
+                + "The text is written as it is, followed by a newline unless it ends with one.")
+
+        @OptionGroup var address: SystemVAddress
+        @Option(parsing: .unconditional, help: "Which message: 0 the first, N the first of type N, -N the first of the lowest type <= N.")
+        var type = 0
+        @Option(help: "The longest text to accept (default: kernel.msgmax).") var maxSize: Int?
+        @Flag(help: "Cut a longer message to --max-size (MSG_NOERROR) instead of failing with E2BIG.") var truncate = false
+        @Flag(help: "Print 'type N: ' before the text.") var showType = false
+        @OptionGroup var waiting: Waiting
+
+        func run() throws {
+            let queue = try SystemVMessageQueue(id: address.identifier(of: .messageQueue))
+            var message: SystemVMessageQueue.Message?
+            if waiting.nowait {
+                message = try queue.tryReceive(type: type, maximumSize: maxSize, truncating: truncate)
+                if message == nil { throw fail("no message of type \(type) in queue id \(queue.id): would block", code: 2) }
+            } else if let deadline = try waiting.deadline() {
+                let error = timedOut { () throws(IPCError) in
+                    message = try queue.receive(type: type, maximumSize: maxSize, truncating: truncate, until: deadline)
+                }
+                if let error { throw error }
+            } else {
+                message = try queue.receive(type: type, maximumSize: maxSize, truncating: truncate)
+            }
+            guard let message else { return }
+            var output = showType ? Array("type \(message.type): ".utf8) : []
+            output += message.bytes
+            if output.last != UInt8(ascii: "\n") { output.append(UInt8(ascii: "\n")) }
+            try FileDescriptor.standardOutput.writeAll(output)
+        }
+    }
+
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "stat", abstract: "Print a queue's status (msgctl IPC_STAT).")
+
+        @OptionGroup var address: SystemVAddress
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            let queue = try SystemVMessageQueue(id: address.identifier(of: .messageQueue))
+            let status = try queue.status()
+            let permissions = status.permissions
+            let mode = "0" + String(permissions.mode.rawValue, radix: 8)
+            func optional(_ value: Int32?) -> JSONValue { value.map { .integer(Int64($0)) } ?? .null }
+            func optional(_ value: Int?) -> JSONValue { value.map { .integer(Int64($0)) } ?? .null }
+            let fields: [(String, JSONValue)] = [
+                ("id", .integer(Int64(queue.id))), ("key", .string(permissions.key.description)), ("mode", .string(mode)),
+                ("uid", .unsigned(UInt64(permissions.uid))), ("gid", .unsigned(UInt64(permissions.gid))),
+                ("cuid", .unsigned(UInt64(permissions.creatorUID))), ("cgid", .unsigned(UInt64(permissions.creatorGID))),
+                ("messages", .integer(Int64(status.messageCount))), ("bytes", .integer(Int64(status.byteCount))),
+                ("max_bytes", .integer(Int64(status.maximumBytes))),
+                ("last_sender_pid", optional(status.lastSenderPID)), ("last_receiver_pid", optional(status.lastReceiverPID)),
+                ("last_send_time", optional(status.lastSendTime)), ("last_receive_time", optional(status.lastReceiveTime)),
+                ("change_time", .integer(Int64(status.changeTime))),
+            ]
+            if json {
+                print(JSONValue.object(fields).rendered())
+            } else {
+                for (name, value) in fields {
+                    print("\(name.replacingUnderscores): \(value.plainText)")
+                }
+            }
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rm", abstract: "Remove a queue now (IPC_RMID); blocked senders and receivers get EIDRM.")
+
+        @OptionGroup var address: SystemVAddress
+
+        func run() throws {
+            try SystemVKind.messageQueue.remove(id: address.identifier(of: .messageQueue))
+        }
+    }
+
+    /// `--timeout` and `--nowait`, shared by send and recv (as `ipc mq`'s, except
+    /// that giving up exits with status 2).
+    struct Waiting: ParsableArguments {
+        @Option(help: ArgumentHelp("Wait at most this many seconds (e.g. 0.5), then exit with status 2.", valueName: "seconds"))
+        var timeout: Double?
+
+        @Flag(help: "Do not wait: exit with status 2 when the queue is full (send) or has no such message (recv).")
+        var nowait = false
+
+        func validate() throws {
+            if let timeout, !(timeout >= 0 && timeout < 1e9) { throw ValidationError("--timeout takes a number of seconds, e.g. 0.5") }
+            if timeout != nil && nowait { throw ValidationError("--timeout and --nowait exclude each other") }
+        }
+
+        func deadline() throws -> Deadline? {
+            timeout.map { .after(.nanoseconds(Int64($0 * 1e9))) }
+        }
+    }
+}
+
+/// Runs a time-bounded call: nil when it succeeded, the exit with status 2 when it
+/// timed out, its error otherwise.
+private func timedOut(_ body: () throws(IPCError) -> Void) -> Error? {
+    do {
+        try body()
+        return nil
+    } catch {
+        return error.isTimeout ? fail("\(error)", code: 2) : error
+    }
+}
+
+private extension String {
+    /// `last_sender_pid` → `last sender pid`.
+    var replacingUnderscores: String { String(map { $0 == "_" ? " " : $0 }) }
+}
+
+private extension JSONValue {
+    /// The value as the plain-text listing shows it.
+    var plainText: String {
+        switch self {
+        case .null: "-"
+        case .integer(let value): String(value)
+        case .unsigned(let value): String(value)
+        case .string(let value): value
+        default: rendered()
+        }
+    }
+}
+
+/// All of stdin.
+private func readStandardInput() throws -> [UInt8] {
+    var data: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let count = try buffer.withUnsafeMutableBytes { try FileDescriptor.standardInput.read(into: $0) }
+        if count == 0 { return data }
+        data += buffer[..<count]
+    }
 }

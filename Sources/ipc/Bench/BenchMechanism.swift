@@ -55,6 +55,7 @@ enum BenchMechanisms {
         BenchMechanism(UnixSeqPacketTransport.self),
         BenchMechanism(UnixDatagramTransport.self),
         BenchMechanism(PosixMQTransport.self),
+        BenchMechanism(SystemVMessageTransport.self),
         BenchMechanism(SharedMemorySemaphoreTransport.self),
         BenchMechanism(SharedMemorySystemVSemaphoreTransport.self),
     ]

@@ -53,11 +53,11 @@ struct BenchCommandTests {
     func unknownMechanism() throws {
         let run = try IPCTool.run(["bench", "--only", "pipe,no-such-thing"])
         #expect(run.status == .exited(64))
-        #expect(run.stderr.contains("unknown mechanism 'no-such-thing'; known mechanisms: \((Self.mechanisms + ["posix-mq", "sysv-msg", "shm-posix-sem"]).joined(separator: ", "))"), "\(run.stderr)")
+        #expect(run.stderr.contains("unknown mechanism 'no-such-thing'; known mechanisms: \((Self.mechanisms + ["posix-mq", "sysv-msg", "shm-posix-sem", "shm-sysv-sem"]).joined(separator: ", "))"), "\(run.stderr)")
         #expect(run.stdout.isEmpty)
     }
 
-    /// The stream mechanisms (posix-mq, sysv-msg and shm-posix-sem, which have no end of file
+    /// The stream mechanisms (posix-mq, sysv-msg, shm-posix-sem and shm-sysv-sem, which have no end of file
     /// to notice a dead peer by, are checked in their own suites).
     static let mechanisms = ["pipe", "fifo", "socketpair", "unix-stream", "unix-seqpacket", "unix-dgram"]
 
@@ -77,7 +77,7 @@ struct BenchCommandTests {
         // System V queues skip sizes above kernel.msgmax (8192 by default).
         let systemVLimit = Int(procFileText("/proc/sys/kernel/msgmax").filter(\.isNumber)) ?? 8192
         let systemVRows = [64, 4096, 65536].filter { $0 <= systemVLimit }.map { "sysv-msg \($0)" }
-        let sharedMemoryRows = [64, 4096, 65536].map { "shm-posix-sem \($0)" }
+        let sharedMemoryRows = ["shm-posix-sem", "shm-sysv-sem"].flatMap { name in [64, 4096, 65536].map { "\(name) \($0)" } }
         #expect(rows == Self.mechanisms.flatMap { name in [64, 4096, 65536].map { "\(name) \($0)" } } + queueRows + systemVRows + sharedMemoryRows)
         for result in results {
             #expect(result["throughput"] != nil)

@@ -202,14 +202,3 @@ private extension JSONValue {
         }
     }
 }
-
-/// All of stdin.
-private func readStandardInput() throws -> [UInt8] {
-    var data: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let count = try buffer.withUnsafeMutableBytes { try FileDescriptor.standardInput.read(into: $0) }
-        if count == 0 { return data }
-        data += buffer[..<count]
-    }
-}

@@ -38,6 +38,7 @@ struct ListCommand: ParsableCommand {
         let uid = try owner.map { text throws in try Self.userID(text) }
         let inventory = IPCInventory.snapshot(kinds: selected, owner: uid)
         print(json ? Self.json(inventory.entries).rendered() : Self.table(inventory.entries))
+        fflush(nil)  // the table first, then the notes on stderr
         for kind in IPCInventory.Kind.allCases {
             if let reason = inventory.unavailable[kind] { _ = fail("\(kind) objects not listed: \(reason)", code: 0) }
         }

@@ -101,6 +101,7 @@ struct RemoveCommand: ParsableCommand {
             let what = entry.key.map { $0.description } ?? entry.name ?? "-"
             print("removed \(entry.kind) \(what)" + (entry.id.map { " id \($0)" } ?? ""))
         }
+        fflush(nil)
         for kind in IPCInventory.Kind.allCases {
             if let reason = result.unavailable[kind] { _ = fail("\(kind) objects not listed, so none removed: \(reason)", code: 0) }
         }

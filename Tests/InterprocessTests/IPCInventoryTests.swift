@@ -183,7 +183,7 @@ struct IPCInventoryTests {
         #expect(forRoot.entries.contains { $0.id == mine } && !forRoot.entries.contains { $0.id == theirs })
     }
 
-    @Test("Removal errors: a missing id, a lock, a kind named the wrong way, another user's object (V3)")
+    @Test("Removal errors: a missing id, a lock, a kind named the wrong way, a bad name (V3)")
     func removalErrors() throws {
         let id = try InventoryFixtures.createSystemV(.semaphoreSet, key: .private, count: 1)
         try IPCInventory.remove(.systemVSemaphoreSet, id: id)

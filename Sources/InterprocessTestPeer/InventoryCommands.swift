@@ -50,6 +50,32 @@ extension PeerCommands {
             }
             return 0
         },
+        // inv-posix-hold mq|pshm|psem NAME: open the object (and map shared
+        // memory), print "open", and keep it until stdin closes.
+        "inv-posix-hold": { args in
+            var byte: UInt8 = 0
+            switch args[0] {
+            case "mq":
+                let queue = try PosixMessageQueue.open(args[1], access: .readOnly)
+                print("open")
+                fflush(nil)
+                _ = read(0, &byte, 1)
+                try queue.close()
+            case "pshm":
+                let mapping = try SharedMemory.open(args[1], access: .readOnly).map()
+                print("open")
+                fflush(nil)
+                _ = read(0, &byte, 1)
+                _ = mapping
+            default:
+                let semaphore = try PosixSemaphore.open(args[1])
+                print("open")
+                fflush(nil)
+                _ = read(0, &byte, 1)
+                _ = semaphore
+            }
+            return 0
+        },
         // inv-lock PATH posix|flock START LENGTH: lock PATH (created if missing) —
         // posix: an exclusive fcntl lock (lockf F_TLOCK) of LENGTH bytes from START
         // (0 = to the end of the file); flock: a shared flock — then print

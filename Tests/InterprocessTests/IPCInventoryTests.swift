@@ -111,6 +111,18 @@ struct IPCInventoryTests {
             let q = try #require(entry(.posixQueue, name: queue, in: inventory))
             #expect(q.bytes == 5 && q.count == 1 && q.mode == mode && q.ownerUID == 0, "QSIZE and mq_curmsgs of one 5-byte message")
         }
+        // Users: the processes that have the object open or mapped.
+        #expect(m.users == 0 && s.users == 0)
+        let holders = try [("mq", queue), ("pshm", memory), ("psem", semaphore)].map { try PeerSession("inv-posix-hold", [$0.0, $0.1]) }
+        for holder in holders { #expect(try holder.line() == "open") }
+        let held = IPCInventory.snapshot(kinds: [.posixQueue, .posixSharedMemory, .posixSemaphore])
+        if getuid() == 0 {
+            #expect(entry(.posixSharedMemory, name: memory, in: held)?.users == 1)
+            #expect(entry(.posixSemaphore, name: semaphore, in: held)?.users == 1)
+            if held.unavailable[.posixQueue] == nil { #expect(entry(.posixQueue, name: queue, in: held)?.users == 1) }
+        }
+        for holder in holders { #expect(try holder.finish() == .exited(0)) }
+
         try IPCInventory.remove(.posixQueue, name: queue)
         try IPCInventory.remove(.posixSharedMemory, name: memory)
         try IPCInventory.remove(.posixSemaphore, name: semaphore)
@@ -133,6 +145,9 @@ struct IPCInventoryTests {
         let after = try InventoryText.read("/proc/self/mountinfo")
         #expect(before.split(separator: "\n").filter { $0.contains(" - mqueue ") }.count
                 == after.split(separator: "\n").filter { $0.contains(" - mqueue ") }.count, "no mqueue mount leaked into the process")
+        for table in [after, try InventoryText.read("/proc/1/mountinfo")] {
+            #expect(!table.contains("ipc-mqueue-"), "the private mount point never shows outside its thread")
+        }
     }
 
     @Test("A record lock a peer holds appears with its pid, range and the file's path (L2)")
@@ -186,6 +201,7 @@ struct IPCInventoryTests {
     @Test("Removal errors: a missing id, a lock, a kind named the wrong way, a bad name (V3)")
     func removalErrors() throws {
         let id = try InventoryFixtures.createSystemV(.semaphoreSet, key: .private, count: 1)
+        defer { removeIfPresent(.semaphoreSet, id: id) }
         try IPCInventory.remove(.systemVSemaphoreSet, id: id)
         #expect(InventoryFixtures.procLine(.semaphoreSet, id: id) == nil)
         #expect { try IPCInventory.remove(.systemVSemaphoreSet, id: id) } throws: { ($0 as? IPCError)?.errno == .invalidArgument }

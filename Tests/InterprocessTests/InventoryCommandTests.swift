@@ -155,6 +155,7 @@ struct InventoryCommandTests {
     @Test("ipc rm errors: a missing id, a missing key, a lock, another user's object (V3)")
     func removeErrors() throws {
         let gone = try InventoryFixtures.createSystemV(.messageQueue, key: .private)
+        defer { removeIfPresent(.messageQueue, id: gone) }
         try SystemVKind.messageQueue.remove(id: gone)
         let missing = try IPCTool.run(["rm", "msg", "--id", String(gone)])
         #expect(missing.status == .exited(1))

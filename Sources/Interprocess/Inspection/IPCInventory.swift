@@ -44,16 +44,18 @@ public struct IPCInventory: Sendable {
         for kind in SystemVKind.allCases where kinds.contains(Kind(kind)) {
             do { entries += try SystemVInventory.entries(kind, names: &names) } catch { unavailable[Kind(kind)] = error.description }
         }
+        var files = ProcessFiles()
+        if !kinds.isDisjoint(with: [.posixQueue, .posixSharedMemory, .posixSemaphore]) { files.addAll(maps: true) }
         if kinds.contains(.posixQueue) {
             do {
-                entries += try MessageQueueMount.withQueueDirectory { (directory) throws(IPCError) in
+                entries += try MessageQueueMount.withQueueDirectory { [files] (directory) throws(IPCError) in
                     var names = UserNames()
-                    return try PosixInventory.messageQueues(in: directory, names: &names)
+                    return try PosixInventory.messageQueues(in: directory, files: files, names: &names)
                 }
             } catch { unavailable[.posixQueue] = error.description }
         }
         if kinds.contains(.posixSharedMemory) || kinds.contains(.posixSemaphore) {
-            do { entries += try PosixInventory.sharedMemoryAndSemaphores(kinds: kinds, names: &names) } catch {
+            do { entries += try PosixInventory.sharedMemoryAndSemaphores(kinds: kinds, files: files, names: &names) } catch {
                 if kinds.contains(.posixSharedMemory) { unavailable[.posixSharedMemory] = error.description }
                 if kinds.contains(.posixSemaphore) { unavailable[.posixSemaphore] = error.description }
             }

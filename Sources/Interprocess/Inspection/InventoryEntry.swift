@@ -36,7 +36,9 @@ extension IPCInventory {
         /// Items: messages on a queue (`qnum`, `mq_curmsgs`), semaphores in a set
         /// (`nsems`), the value of a POSIX semaphore.
         public var count: Int?
-        /// Processes using it: a segment's `nattch` (attachments).
+        /// Processes using it: a segment's `nattch` (attachments); for a POSIX
+        /// object, the processes that have it open or mapped (nil when some
+        /// process could not be inspected, as another user's without privilege).
         public var users: Int?
         /// The process that created a segment (`cpid`).
         public var creatorPID: pid_t?

@@ -9,20 +9,22 @@ import Glibc
 /// as files in /dev/shm (`/name` is /dev/shm/name) and named semaphores as
 /// /dev/shm/sem.NAME; the kernel keeps message queues as files of the mqueue
 /// filesystem, whose content is a status line (`QSIZE:… NOTIFY:… SIGNO:…
-/// NOTIFY_PID:…`). Owner, group, mode and times are the files'.
+/// NOTIFY_PID:…`). Owner, group, mode and times are the files'. Users are the
+/// processes that have the file open or mapped (/proc/PID/fd, /proc/PID/maps),
+/// counted only when every process could be inspected.
 enum PosixInventory {
     /// Where glibc's `shm_open` and `sem_open` keep their objects.
     static let sharedMemoryDirectory = "/dev/shm"
 
     /// Shared memory objects and named semaphores in /dev/shm.
-    static func sharedMemoryAndSemaphores(kinds: Set<IPCInventory.Kind>, names: inout UserNames) throws(IPCError) -> [IPCInventory.Entry] {
+    static func sharedMemoryAndSemaphores(kinds: Set<IPCInventory.Kind>, files: ProcessFiles, names: inout UserNames) throws(IPCError) -> [IPCInventory.Entry] {
         var entries: [IPCInventory.Entry] = []
         for file in try directoryEntries(sharedMemoryDirectory) {
             let isSemaphore = file.hasPrefix("sem.") && file.utf8.count > 4
             let kind: IPCInventory.Kind = isSemaphore ? .posixSemaphore : .posixSharedMemory
             guard kinds.contains(kind) else { continue }
             let path = sharedMemoryDirectory + "/" + file
-            guard var entry = fileEntry(kind, path: path, name: "/" + (isSemaphore ? String(file.dropFirst(4)) : file), names: &names) else { continue }
+            guard var entry = fileEntry(kind, path: path, name: "/" + (isSemaphore ? String(file.dropFirst(4)) : file), files: files, names: &names) else { continue }
             if isSemaphore {
                 entry.bytes = nil
                 entry.count = semaphoreValue(path: path)
@@ -33,11 +35,11 @@ enum PosixInventory {
     }
 
     /// The message queues in a mounted mqueue filesystem at `directory`.
-    static func messageQueues(in directory: String, names: inout UserNames) throws(IPCError) -> [IPCInventory.Entry] {
+    static func messageQueues(in directory: String, files: ProcessFiles, names: inout UserNames) throws(IPCError) -> [IPCInventory.Entry] {
         var entries: [IPCInventory.Entry] = []
         for file in try directoryEntries(directory) {
             let path = directory + "/" + file
-            guard var entry = fileEntry(.posixQueue, path: path, name: "/" + file, names: &names) else { continue }
+            guard var entry = fileEntry(.posixQueue, path: path, name: "/" + file, files: files, names: &names) else { continue }
             let status = queueStatus(path: path)
             entry.bytes = status.bytes
             entry.count = status.messages
@@ -48,7 +50,7 @@ enum PosixInventory {
 
     /// An entry from the file's status; nil for what is not a regular file, or
     /// vanished since the directory was read.
-    private static func fileEntry(_ kind: IPCInventory.Kind, path: String, name: String, names: inout UserNames) -> IPCInventory.Entry? {
+    private static func fileEntry(_ kind: IPCInventory.Kind, path: String, name: String, files: ProcessFiles, names: inout UserNames) -> IPCInventory.Entry? {
         var info = stat()
         guard system_fstatat(AT_FDCWD, path, &info, AT_SYMLINK_NOFOLLOW) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
         var entry = IPCInventory.Entry(kind: kind)
@@ -60,6 +62,7 @@ enum PosixInventory {
         entry.bytes = Int(info.st_size)
         entry.changeTime = Int64(info.st_ctim.tv_sec)
         entry.lastUseTime = Int64(info.st_mtim.tv_sec)
+        if files.isComplete { entry.users = files.users[ProcessFiles.FileIdentity(info)]?.count ?? 0 }
         return entry
     }
 

@@ -68,12 +68,14 @@ public struct RecordLockDetails: Hashable, Sendable {
 /// request has `->` after the number; the device is hex `major:minor`.
 enum RecordLockInventory {
     static func entries(names: inout UserNames) throws(IPCError) -> [IPCInventory.Entry] {
-        var paths = PathFinder()
+        var files = ProcessFiles()
         var entries = parse(try InventoryText.read("/proc/locks"))
         for index in entries.indices {
             let details = entries[index].lock!
-            entries[index].name = paths.path(device: (details.deviceMajor, details.deviceMinor), inode: details.inode,
-                                             holder: entries[index].holderPID)
+            let identity = ProcessFiles.FileIdentity(major: details.deviceMajor, minor: details.deviceMinor, inode: details.inode)
+            if files.paths[identity] == nil, let holder = entries[index].holderPID { files.add(holder, maps: false) }
+            if files.paths[identity] == nil { files.addAll(maps: false) }
+            entries[index].name = files.paths[identity]
             if let pid = entries[index].holderPID, let uid = processOwner(pid) {
                 entries[index].ownerUID = uid
                 entries[index].ownerName = names.name(of: uid)
@@ -110,53 +112,5 @@ enum RecordLockInventory {
     private static func processOwner(_ pid: pid_t) -> uid_t? {
         var info = stat()
         return system_fstatat(AT_FDCWD, "/proc/\(pid)", &info, 0) == 0 ? info.st_uid : nil
-    }
-
-    /// Finds the path of a file by device and inode among processes' descriptors,
-    /// remembering what it found.
-    struct PathFinder {
-        private var found: [FileIdentity: String] = [:]
-        private var searchedEverywhere = false
-
-        struct FileIdentity: Hashable {
-            var major: UInt32, minor: UInt32, inode: UInt64
-        }
-
-        mutating func path(device: (UInt32, UInt32), inode: UInt64, holder: pid_t?) -> String? {
-            let identity = FileIdentity(major: device.0, minor: device.1, inode: inode)
-            if let path = found[identity] { return path }
-            if let holder {
-                search(pid: String(holder), for: identity)
-                if let path = found[identity] { return path }
-            }
-            if !searchedEverywhere {
-                searchedEverywhere = true
-                for pid in (try? directoryEntries("/proc")) ?? [] where pid.first?.isNumber == true {
-                    search(pid: pid, for: nil)
-                }
-            }
-            return found[identity]
-        }
-
-        /// Records every open file of process `pid` (or stops at `target`).
-        private mutating func search(pid: String, for target: FileIdentity?) {
-            let directory = "/proc/\(pid)/fd"
-            for fd in (try? directoryEntries(directory)) ?? [] {
-                let link = directory + "/" + fd
-                var info = stat()
-                guard system_fstatat(AT_FDCWD, link, &info, 0) == 0, let path = linkTarget(link), path.hasPrefix("/") else { continue }
-                let identity = FileIdentity(major: Self.major(info.st_dev), minor: Self.minor(info.st_dev), inode: UInt64(info.st_ino))
-                if found[identity] == nil { found[identity] = path }
-                if identity == target { return }
-            }
-        }
-
-        // glibc's encoding of dev_t (gnu_dev_major/gnu_dev_minor).
-        static func major(_ device: dev_t) -> UInt32 {
-            UInt32(truncatingIfNeeded: ((device >> 8) & 0xfff) | ((device >> 32) & ~0xfff))
-        }
-        static func minor(_ device: dev_t) -> UInt32 {
-            UInt32(truncatingIfNeeded: (device & 0xff) | ((device >> 12) & ~0xff))
-        }
     }
 }

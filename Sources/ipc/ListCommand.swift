@@ -10,14 +10,18 @@ import Glibc
 /// lslocks in one table.
 ///
 /// The table's columns are always KIND, KEY/NAME, ID, OWNER, MODE, SIZE/COUNT,
-/// USERS, CPID/PID, CHANGED; "-" where a kind has no such thing. Kinds that could
-/// not be listed are named on stderr with the reason. With `--json`, an array of
-/// objects: `{"kind":"shm","key":"0x00001234","name":null,"id":32768,
+/// USERS, CPID/PID, CREATED/CHANGED (System V `ctime`: creation or last
+/// IPC_SET; a POSIX object's file ctime); "-" where a kind has no such thing.
+/// USERS is a segment's nattch or the processes that have a POSIX object open or
+/// mapped; CPID/PID a segment's creator or a lock's holder. Kinds that could not
+/// be listed are named on stderr with the reason, after the table.
+///
+/// With `--json`, an array of objects: `{"kind":"shm","key":"0x00001234","name":null,"id":32768,
 /// "ownerUID":0,"owner":"root","groupGID":0,"creatorUID":0,"creatorGID":0,
 /// "mode":"0600","bytes":4096,"count":null,"users":1,"creatorPID":42,
 /// "lastPID":42,"holderPID":null,"changed":1700000000,"lastUsed":1700000000,
 /// "markedForRemoval":false,"lock":null}`; for a lock, `"lock":{"style":"POSIX",
-/// "access":"WRITE","device":"00:1f","inode":123,"start":0,"end":null,"waiting":false}`
+/// "access":"WRITE","mode":"ADVISORY","device":"00:1f","inode":123,"start":0,"end":null,"waiting":false}`
 /// (`end` null means to the end of the file).
 struct ListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -70,7 +74,7 @@ struct ListCommand: ParsableCommand {
 
     // MARK: table
 
-    static let headers = ["KIND", "KEY/NAME", "ID", "OWNER", "MODE", "SIZE/COUNT", "USERS", "CPID/PID", "CHANGED"]
+    static let headers = ["KIND", "KEY/NAME", "ID", "OWNER", "MODE", "SIZE/COUNT", "USERS", "CPID/PID", "CREATED/CHANGED"]
 
     static func table(_ entries: [IPCInventory.Entry]) -> String {
         let rows = [headers] + entries.map(cells)

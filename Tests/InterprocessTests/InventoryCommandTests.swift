@@ -28,7 +28,7 @@ struct InventoryCommandTests {
         #expect(run.status == .exited(0), "\(run.stderr)")
         let lines = run.stdout.split(separator: "\n")
         let header = try #require(lines.first).split(separator: " ")
-        #expect(header == ["KIND", "KEY/NAME", "ID", "OWNER", "MODE", "SIZE/COUNT", "USERS", "CPID/PID", "CHANGED"])
+        #expect(header == ["KIND", "KEY/NAME", "ID", "OWNER", "MODE", "SIZE/COUNT", "USERS", "CPID/PID", "CREATED/CHANGED"])
         let row = try #require(lines.first { $0.split(separator: " ").dropFirst(2).first == Substring(String(id)) }, "\(run.stdout)").split(separator: " ")
         let cpid = try #require(IPCInventory.snapshot(kinds: [.systemVSharedMemory]).entries.first { $0.id == id }?.creatorPID)
         #expect(Array(row.prefix(9)) == ["shm", Substring(key.description), Substring(String(id)), "root", "0640", "4096", "B", "1", Substring(String(cpid))])

@@ -25,6 +25,7 @@
 #include "CInterprocessMessages.h"
 #include "CInterprocessMemory.h"
 #include "CInterprocessSystemV.h"
+#include "CInterprocessInspection.h"
 
 // MARK: errno names
 

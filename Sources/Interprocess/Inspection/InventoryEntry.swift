@@ -1,0 +1,68 @@
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension IPCInventory {
+    /// One IPC object as the kernel reports it (SPEC L2). Fields a kind does not
+    /// have are nil; the documentation of each field says where it comes from.
+    public struct Entry: Hashable, Sendable {
+        public var kind: Kind
+        /// The System V key (`.private` for `IPC_PRIVATE` and for a segment marked
+        /// for removal, whose key the kernel resets); nil for other kinds.
+        public var key: IPCKey?
+        /// The POSIX name (`/orders`), or the path of a locked file (nil when no
+        /// process shows the file among its open descriptors).
+        public var name: String?
+        /// The System V identifier; for a record lock, its number in /proc/locks
+        /// (valid only for this snapshot).
+        public var id: Int32?
+        /// The owner's user id: System V `uid`, the file's owner for POSIX
+        /// objects, the holder process's user for a record lock (nil if unknown).
+        public var ownerUID: uid_t?
+        /// The owner's login name, when the password database has one.
+        public var ownerName: String?
+        /// The owner's group id (System V `gid`, the file's group).
+        public var ownerGID: gid_t?
+        /// The creator's user and group ids (System V `cuid`, `cgid` only).
+        public var creatorUID: uid_t?
+        public var creatorGID: gid_t?
+        /// Read and write bits for owner, group and others (nil for record locks).
+        public var mode: FilePermissions?
+        /// Bytes: a System V queue's `cbytes`, a segment's `size`, a POSIX
+        /// object's file size, a POSIX queue's `QSIZE` (bytes of messages queued).
+        public var bytes: Int?
+        /// Items: messages on a queue (`qnum`, `mq_curmsgs`), semaphores in a set
+        /// (`nsems`), the value of a POSIX semaphore.
+        public var count: Int?
+        /// Processes using it: a segment's `nattch` (attachments); for a POSIX
+        /// object, the processes that have it open or mapped (nil when some
+        /// process could not be inspected, as another user's without privilege).
+        public var users: Int?
+        /// The process that created a segment (`cpid`).
+        public var creatorPID: pid_t?
+        /// The process of the last operation: a segment's `lpid` (shmat/shmdt), a
+        /// queue's `lspid` (last msgsnd).
+        public var lastPID: pid_t?
+        /// The process holding (or waiting for) a record lock; nil for open file
+        /// description locks, which belong to no process.
+        public var holderPID: pid_t?
+        /// Seconds since the epoch of creation or last change: System V `ctime`
+        /// (creation or IPC_SET), a POSIX object's file `st_ctime`.
+        public var changeTime: Int64?
+        /// Seconds since the epoch of the last use, 0 = never: `stime` (msgsnd),
+        /// `otime` (semop), `atime` (shmat); a POSIX object's `st_mtime`.
+        public var lastUseTime: Int64?
+        /// A segment removed while still attached (`SHM_DEST`): it goes away with
+        /// its last detach and can no longer be found by key.
+        public var isMarkedForRemoval: Bool
+        /// What /proc/locks says about a record lock.
+        public var lock: RecordLockDetails?
+
+        public init(kind: Kind) {
+            self.kind = kind
+            self.isMarkedForRemoval = false
+        }
+    }
+}

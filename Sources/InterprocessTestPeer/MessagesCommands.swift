@@ -136,17 +136,6 @@ private func describe(_ message: PosixMessageQueue.Message) -> String {
     "\(message.priority) \(String(decoding: message.bytes, as: UTF8.self))"
 }
 
-/// Writes `text` and a newline to stdout at once (no stdio buffering).
-private func say(_ text: String) {
-    var bytes = Array((text + "\n").utf8)
-    var done = 0
-    while done < bytes.count {
-        let n = bytes.withUnsafeMutableBytes { write(1, $0.baseAddress! + done, $0.count - done) }
-        if n <= 0 { return }
-        done += n
-    }
-}
-
 /// One line from `fd` without its newline; nil at end of file.
 private func readLine(from fd: CInt) -> String? {
     var line: [UInt8] = []

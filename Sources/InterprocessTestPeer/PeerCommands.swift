@@ -108,3 +108,14 @@ func reportOutcome(_ body: () throws(IPCError) -> Void) -> Int32 {
     }
     return 0
 }
+
+/// Writes `text` and a newline to stdout at once (no stdio buffering).
+func say(_ text: String) {
+    var bytes = Array((text + "\n").utf8)
+    var done = 0
+    while done < bytes.count {
+        let n = bytes.withUnsafeMutableBytes { write(1, $0.baseAddress! + done, $0.count - done) }
+        if n <= 0 { return }
+        done += n
+    }
+}

@@ -16,9 +16,9 @@ extension PeerCommands {
         "svmsg-open": { args in
             do throws(IPCError) {
                 let queue = try SystemVMessageQueue.open(key: IPCKey(parsing: args[0]))
-                sayLine("ok \(queue.id)")
+                say("ok \(queue.id)")
             } catch {
-                sayLine(error.errnoName)
+                say(error.errnoName)
             }
             return 0
         },
@@ -28,9 +28,9 @@ extension PeerCommands {
             let queue = try SystemVMessageQueue(id: Int32(args[0])!)
             do throws(IPCError) {
                 try queue.send(Array(args[2].utf8), type: Int(args[1])!)
-                sayLine("ok")
+                say("ok")
             } catch {
-                sayLine(error.errnoName)
+                say(error.errnoName)
             }
             return 0
         },
@@ -38,9 +38,9 @@ extension PeerCommands {
         "svmsg-try-send": { args in
             let queue = try SystemVMessageQueue(id: Int32(args[0])!)
             do throws(IPCError) {
-                sayLine(try queue.trySend(Array(args[2].utf8), type: Int(args[1])!) ? "ok" : "full")
+                say(try queue.trySend(Array(args[2].utf8), type: Int(args[1])!) ? "ok" : "full")
             } catch {
-                sayLine(error.errnoName)
+                say(error.errnoName)
             }
             return 0
         },
@@ -51,7 +51,7 @@ extension PeerCommands {
                 let parts = item.split(separator: ":", maxSplits: 1)
                 try queue.send(Array(parts[1].utf8), type: Int(parts[0])!)
             }
-            sayLine("ok")
+            say("ok")
             return 0
         },
         // svmsg-recv ID TYPE [SECONDS]: receive one message (within SECONDS); print
@@ -67,9 +67,9 @@ extension PeerCommands {
                 } else {
                     message = try queue.receive(type: type)
                 }
-                sayLine("\(message.type) \(String(decoding: message.bytes, as: UTF8.self))")
+                say("\(message.type) \(String(decoding: message.bytes, as: UTF8.self))")
             } catch {
-                sayLine("\(error.errnoName) \((Deadline.now.nanoseconds - start.nanoseconds) / 1_000_000)")
+                say("\(error.errnoName) \((Deadline.now.nanoseconds - start.nanoseconds) / 1_000_000)")
             }
             return 0
         },
@@ -84,7 +84,7 @@ extension PeerCommands {
             action.sa_flags = 0
             sigaction(SIGUSR1, &action, nil)
             let message = try queue.receive()
-            sayLine("signals=\(SignalsHandled.count.load(ordering: .relaxed)) \(message.type) \(String(decoding: message.bytes, as: UTF8.self))")
+            say("signals=\(SignalsHandled.count.load(ordering: .relaxed)) \(message.type) \(String(decoding: message.bytes, as: UTF8.self))")
             return 0
         },
         // svmsg-try-recv ID TYPE…: for each TYPE, receive without waiting and print
@@ -94,12 +94,12 @@ extension PeerCommands {
             for type in args.dropFirst() {
                 do throws(IPCError) {
                     if let message = try queue.tryReceive(type: Int(type)!) {
-                        sayLine("\(message.type) \(String(decoding: message.bytes, as: UTF8.self))")
+                        say("\(message.type) \(String(decoding: message.bytes, as: UTF8.self))")
                     } else {
-                        sayLine("none")
+                        say("none")
                     }
                 } catch {
-                    sayLine(error.errnoName)
+                    say(error.errnoName)
                 }
             }
             return 0
@@ -109,7 +109,7 @@ extension PeerCommands {
         "svmsg-create-and-leave": { args in
             let queue = try SystemVMessageQueue.create(key: IPCKey(parsing: args[0]))
             try queue.send(Array(args[2].utf8), type: Int(args[1])!)
-            sayLine("\(queue.id)")
+            say("\(queue.id)")
             exit(0)
         },
         // svmsg-set-max ID BYTES: setMaximumBytes; print "ok" or the errno name.
@@ -117,9 +117,9 @@ extension PeerCommands {
             let queue = try SystemVMessageQueue(id: Int32(args[0])!)
             do throws(IPCError) {
                 try queue.setMaximumBytes(Int(args[1])!)
-                sayLine("ok")
+                say("ok")
             } catch {
-                sayLine(error.errnoName)
+                say(error.errnoName)
             }
             return 0
         },
@@ -128,15 +128,4 @@ extension PeerCommands {
 
 private enum SignalsHandled {
     static let count = Atomic<Int>(0)
-}
-
-/// Writes `text` and a newline to stdout at once (no buffering).
-private func sayLine(_ text: String) {
-    var bytes = Array((text + "\n").utf8)
-    var done = 0
-    while done < bytes.count {
-        let n = bytes.withUnsafeMutableBytes { write(1, $0.baseAddress! + done, $0.count - done) }
-        if n <= 0 { return }
-        done += n
-    }
 }

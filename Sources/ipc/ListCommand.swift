@@ -96,8 +96,8 @@ struct ListCommand: ParsableCommand {
         var size: String
         switch entry.kind {
         case .systemVQueue, .posixQueue:
-            size = "\(entry.bytes.map(String.init) ?? "?") B, \(entry.count.map(String.init) ?? "?") msgs"
-        case .systemVSemaphoreSet: size = "\(entry.count.map(String.init) ?? "?") sems"
+            size = "\(entry.bytes.map(String.init) ?? "?") B, " + counted(entry.count, "msg")
+        case .systemVSemaphoreSet: size = counted(entry.count, "sem")
         case .posixSemaphore: size = "value \(entry.count.map(String.init) ?? "?")"
         case .systemVSharedMemory, .posixSharedMemory: size = "\(entry.bytes.map(String.init) ?? "?") B"
         case .recordLock: size = dash
@@ -110,7 +110,13 @@ struct ListCommand: ParsableCommand {
         }
         if entry.isMarkedForRemoval { mode += " (removed)" }
         return [entry.kind.rawValue, keyOrName, entry.id.map { String($0) } ?? dash, owner, mode, size,
-                entry.users.map { String($0) } ?? dash, pid, entry.changeTime.map(localTime) ?? dash]
+                entry.users.map { String($0) } ?? dash, pid, entry.changeTime.map { localTimeText(Int($0)) } ?? dash]
+    }
+
+    /// `1 msg`, `3 msgs`, `? msgs` when unknown.
+    static func counted(_ count: Int?, _ noun: String) -> String {
+        guard let count else { return "? \(noun)s" }
+        return "\(count) \(noun)" + (count == 1 ? "" : "s")
     }
 
     static func octal(_ bits: CModeT) -> String {
@@ -118,15 +124,6 @@ struct ListCommand: ParsableCommand {
         return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
     }
 
-    /// `2024-05-01 12:34:56` in the local time zone.
-    static func localTime(_ seconds: Int64) -> String {
-        var time = time_t(seconds)
-        var parts = tm()
-        guard localtime_r(&time, &parts) != nil else { return String(seconds) }
-        var buffer = [CChar](repeating: 0, count: 32)
-        let count = strftime(&buffer, buffer.count, "%Y-%m-%d %H:%M:%S", &parts)
-        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
 
     // MARK: JSON
 

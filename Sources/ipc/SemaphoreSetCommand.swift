@@ -144,8 +144,8 @@ struct SemaphoreSetCommand: ParsableCommand {
                     creator: uid \(perm.creatorUID) gid \(perm.creatorGID)
                     mode: \(mode)
                     members: \(status.count)
-                    last operation: \(status.lastOperationTime.map(formatTime) ?? "never")
-                    changed: \(formatTime(status.changeTime))
+                    last operation: \(status.lastOperationTime.map(localTimeText) ?? "never")
+                    changed: \(localTimeText(status.changeTime))
                     member  value  ncnt  zcnt  pid
                     """)
                 for (index, member) in members.enumerated() {
@@ -192,12 +192,3 @@ private func pad(_ value: some BinaryInteger, _ width: Int) -> String {
     return String(repeating: " ", count: max(0, width - text.count)) + text
 }
 
-/// Seconds since the Epoch as local time: 2024-05-01 12:34:56.
-private func formatTime(_ seconds: Int) -> String {
-    var time = time_t(seconds)
-    var parts = tm()
-    guard localtime_r(&time, &parts) != nil else { return String(seconds) }
-    var buffer = [CChar](repeating: 0, count: 64)
-    let count = strftime(&buffer, buffer.count, "%Y-%m-%d %H:%M:%S", &parts)
-    return String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-}

@@ -103,7 +103,7 @@ enum SystemVSharedMemoryCommand {
                 ("ctime", time(status.changeTime)), ("dest", .bool(status.isMarkedForRemoval)), ("locked", .bool(status.isLocked)),
             ]).rendered())
         } else {
-            func time(_ value: Int?) -> String { value.map { "\($0) (\(utc($0)))" } ?? "never" }
+            func time(_ value: Int?) -> String { value.map { "\($0) (\(localTimeText($0)))" } ?? "never" }
             print("""
                 id: \(segment.id)
                 key: \(permissions.key)
@@ -126,15 +126,5 @@ enum SystemVSharedMemoryCommand {
     /// Removes the segment (`IPC_RMID`): now, or at the last detach.
     static func remove(_ options: SystemVSharedMemoryOptions) throws {
         try options.segment().remove()
-    }
-
-    /// `2024-05-01 12:00:00 UTC`.
-    private static func utc(_ seconds: Int) -> String {
-        var time = time_t(seconds)
-        var parts = tm()
-        guard gmtime_r(&time, &parts) != nil else { return "?" }
-        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday)) "
-            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) UTC"
     }
 }

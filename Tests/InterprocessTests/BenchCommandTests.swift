@@ -53,13 +53,15 @@ struct BenchCommandTests {
     func unknownMechanism() throws {
         let run = try IPCTool.run(["bench", "--only", "pipe,no-such-thing"])
         #expect(run.status == .exited(64))
-        #expect(run.stderr.contains("unknown mechanism 'no-such-thing'; known mechanisms: \((Self.mechanisms + ["posix-mq", "sysv-msg", "shm-posix-sem", "shm-sysv-sem"]).joined(separator: ", "))"), "\(run.stderr)")
+        #expect(run.stderr.contains("unknown mechanism 'no-such-thing'; known mechanisms: \(Self.allMechanisms.joined(separator: ", "))"), "\(run.stderr)")
         #expect(run.stdout.isEmpty)
     }
 
-    /// The stream mechanisms (posix-mq, sysv-msg, shm-posix-sem and shm-sysv-sem, which have no end of file
-    /// to notice a dead peer by, are checked in their own suites).
+    /// The stream and socket mechanisms (the queue and shared-memory ones have suites of their own).
     static let mechanisms = ["pipe", "fifo", "socketpair", "unix-stream", "unix-seqpacket", "unix-dgram"]
+    /// Every mechanism: each must notice a dead or stuck peer, including those with
+    /// no end of file to notice it by (queues, semaphores).
+    static let allMechanisms = mechanisms + ["posix-mq", "sysv-msg", "shm-posix-sem", "shm-sysv-sem"]
 
     @Test("every mechanism runs at every size; names are stable; nothing is left in /tmp")
     func everyMechanism() throws {
@@ -86,7 +88,7 @@ struct BenchCommandTests {
         #expect(Self.benchFilesInTmp(pid: run.pid).isEmpty, "FIFOs or sockets left behind")
     }
 
-    @Test("a peer that dies mid-run is reported, not waited for", arguments: mechanisms)
+    @Test("a peer that dies mid-run is reported, not waited for", arguments: allMechanisms)
     func deadPeer(mechanism: String) throws {
         let run = try IPCTool.run(["bench", "--quick", "--only", mechanism, "--peer-fault", "crash:100"], timeout: .seconds(60))
         #expect(!run.timedOut)
@@ -94,7 +96,7 @@ struct BenchCommandTests {
         #expect(run.stderr.contains("bench-peer for \(mechanism) 64 B died (killed by signal 9)"), "\(run.stderr)")
     }
 
-    @Test("a peer that stops answering is killed by the watchdog and reported", arguments: mechanisms)
+    @Test("a peer that stops answering is killed by the watchdog and reported", arguments: allMechanisms)
     func stuckPeer(mechanism: String) throws {
         let run = try IPCTool.run(["bench", "--quick", "--only", mechanism, "--peer-fault", "stall:100", "--watchdog-seconds", "1"],
                                   timeout: .seconds(60))

@@ -15,6 +15,7 @@ final class BenchPeer {
     let size: Int
     let watchdogSeconds: Int
     private var shutDownOnExit: UnixSocket?
+    private var onExit: (@Sendable () -> Void)?
 
     init(spawn: Spawn, run: String, size: Int, watchdogSeconds: Int) {
         self.spawn = spawn
@@ -35,13 +36,23 @@ final class BenchPeer {
         shutDownOnExit = try UnixSocket(adopting: socket.descriptor.duplicate())
     }
 
+    /// Runs `action` when the child ends (dies, or is killed by the watchdog), for
+    /// transports whose blocked receive has no end of file to wake it (message
+    /// queues): the action must make that receive return. It is called again
+    /// every 10 ms until the parent is back, so it must be safe to repeat. Call
+    /// before `start`.
+    func whenChildEnds(_ action: @escaping @Sendable () -> Void) {
+        onExit = action
+    }
+
     /// Starts the child, giving it `objects` (names of kernel objects to open) after
     /// its options, and arms the watchdog.
     func start(objects: [String] = []) throws(IPCError) {
         if !objects.isEmpty { spawn.arguments += ["--"] + objects }
         let started = try spawn.start()
         do {
-            watchdog = try Watchdog(child: started, run: run, seconds: watchdogSeconds, shutDownOnExit: shutDownOnExit.take())
+            watchdog = try Watchdog(child: started, run: run, seconds: watchdogSeconds, shutDownOnExit: shutDownOnExit.take(),
+                                    onExit: onExit)
         } catch {
             var doomed = started
             try? doomed.signal(SIGKILL)

@@ -12,7 +12,9 @@ import Glibc
 ///
 /// The parent creates both queues (`O_CREAT|O_EXCL`, 0600), closes them, and opens
 /// p2c write-only and c2p read-only; the child opens them by name the other way.
-/// A queue has no end of file: if the child dies, the watchdog reports it.
+/// A queue has no end of file: when the child ends, the watchdog empties the
+/// child's queue (waking a blocked send) and sends the parent's queue an empty
+/// message, which ends its blocked receive with an error.
 struct PosixMQTransport: ~Copyable, BenchTransport {
     static let name = "posix-mq"
     /// refbench's `MQ_DEPTH`.
@@ -39,6 +41,14 @@ struct PosixMQTransport: ~Copyable, BenchTransport {
         try PosixMessageQueue.create(toInitiator, maxMessages: depth, messageSize: peer.size).close()
         let transport = PosixMQTransport(sender: try .open(toResponder, access: .writeOnly),
                                          receiver: try .open(toInitiator, access: .readOnly))
+        peer.whenChildEnds {
+            if let full = try? PosixMessageQueue.open(toResponder, access: .readOnly) {
+                while case .some(.some) = try? full.tryReceive() {}
+            }
+            if let empty = try? PosixMessageQueue.open(toInitiator, access: .writeOnly) {
+                _ = try? empty.trySend([], priority: PosixMessageQueue.priorityLimit - 1)
+            }
+        }
         try peer.start(objects: [toResponder, toInitiator])
         return transport
     }

@@ -16,8 +16,9 @@ import Glibc
 /// `receive(rawMessage:)` move the message with no copy and no allocation.
 ///
 /// The parent creates both queues and hands their identifiers to the child as
-/// object names. A queue has no end of file: if the child dies, the watchdog
-/// reports it. Cleanup removes both queues (private queues have no name, so the
+/// object names. A queue has no end of file: when the child ends, the watchdog
+/// removes both queues, which wakes a blocked `msgrcv` with `EIDRM`. Cleanup
+/// removes them after a normal run (private queues have no name, so the
 /// identifiers are remembered under the run's name).
 struct SystemVMessageTransport: BenchTransport {
     static let name = "sysv-msg"
@@ -41,6 +42,10 @@ struct SystemVMessageTransport: BenchTransport {
     static func initiator(name: String, peer: BenchPeer) throws(IPCError) -> SystemVMessageTransport {
         let toResponder = try makeQueue(for: name, size: peer.size)
         let toInitiator = try makeQueue(for: name, size: peer.size)
+        peer.whenChildEnds {
+            try? toResponder.remove()
+            try? toInitiator.remove()
+        }
         try peer.start(objects: ["\(toResponder.id)", "\(toInitiator.id)"])
         return SystemVMessageTransport(sender: toResponder, receiver: toInitiator)
     }

@@ -15,7 +15,9 @@ import Glibc
 /// no progress: at the deadline it kills the child through the pidfd, which turns
 /// the parent's blocked read into end of file. A transport whose reads do not end
 /// when the peer goes away (a datagram socket) names a socket to shut down when the
-/// child ends, which wakes the blocked receive. Should the parent still not come back
+/// child ends, which wakes the blocked receive; a message queue transport names an
+/// action that wakes its blocked receive (removing a System V queue, sending a POSIX
+/// queue an empty message). Should the parent still not come back
 /// (a transport blocked somewhere a dead peer cannot wake, e.g. opening a FIFO), it
 /// reports that and ends the process rather than hang.
 final class Watchdog: @unchecked Sendable {
@@ -26,6 +28,9 @@ final class Watchdog: @unchecked Sendable {
     private let seconds: Int
     /// A duplicate of a socket to shut down when the child ends.
     private let shutDownOnExit: UnixSocket?
+    /// What to do when the child ends, to wake a receive that has no end of file;
+    /// called repeatedly until the parent is back.
+    private let onExit: (@Sendable () -> Void)?
     private let fired = Atomic<Bool>(false)
     private var thread = pthread_t()
     private var joined = false
@@ -35,7 +40,8 @@ final class Watchdog: @unchecked Sendable {
     static let graceMilliseconds: CInt = 10_000
 
     /// Starts watching `child`; `run` names the run in messages.
-    init(child: borrowing ChildProcess, run: String, seconds: Int, shutDownOnExit: consuming UnixSocket? = nil) throws(IPCError) {
+    init(child: borrowing ChildProcess, run: String, seconds: Int, shutDownOnExit: consuming UnixSocket? = nil,
+         onExit: (@Sendable () -> Void)? = nil) throws(IPCError) {
         let duplicate = cipc_fcntl_int(child.pidDescriptor.rawValue, F_DUPFD_CLOEXEC, 0)
         if duplicate < 0 { throw IPCError(Errno(rawValue: errno), operation: "dup", object: "pidfd of pid \(child.pid)") }
         pidfd = OwnedDescriptor(adopting: FileDescriptor(rawValue: duplicate))
@@ -46,6 +52,7 @@ final class Watchdog: @unchecked Sendable {
         self.run = run
         self.seconds = seconds
         self.shutDownOnExit = shutDownOnExit
+        self.onExit = onExit
         let context = Unmanaged.passRetained(self).toOpaque()
         let rc = pthread_create(&thread, nil, { raw in
             Unmanaged<Watchdog>.fromOpaque(raw!).takeRetainedValue().watch()
@@ -88,12 +95,14 @@ final class Watchdog: @unchecked Sendable {
             }
         }
         try? shutDownOnExit?.shutdown(.both)
+        // The action runs every 10 ms until the parent is back: waking a sender
+        // on a full queue may only move it on to the next blocking call.
+        let grace = Deadline.after(.milliseconds(Int64(Self.graceMilliseconds)))
         var disarmed = [pollfd(fd: wake.descriptor.rawValue, events: Int16(POLLIN), revents: 0)]
-        while true {
-            let ready = poll(&disarmed, 1, Self.graceMilliseconds)
-            if ready < 0 && errno == EINTR { continue }
+        while !grace.hasPassed {
+            onExit?()
+            let ready = poll(&disarmed, 1, onExit == nil ? Self.graceMilliseconds : 10)
             if ready > 0 { return }
-            break
         }
         let reason = hasFired ? "made no progress in \(seconds) s" : "died"
         let text = "\nipc bench: bench-peer for \(run) \(reason) and the transport did not notice; giving up\n"

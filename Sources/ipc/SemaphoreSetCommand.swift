@@ -45,6 +45,7 @@ struct SemaphoreSetCommand: ParsableCommand {
         func validate() throws {
             if operations.isEmpty { throw ValidationError("give at least one operation, e.g. 0:-1") }
             if let timeout, !(timeout >= 0 && timeout < 1e9) { throw ValidationError("--timeout takes seconds, at least 0") }
+            if timeout != nil && nowait { throw ValidationError("--timeout and --nowait exclude each other") }
         }
 
         func run() throws {
@@ -167,11 +168,11 @@ struct SemaphoreSetCommand: ParsableCommand {
     }
 }
 
-/// The set an address names: by key, once its creator has initialised it; by
-/// id, as it is.
+/// The set an address names, as it is: `ipc` inspects and drives sets other
+/// programs made (`ipcmk -S`, C code using SETALL), which do not mark a set
+/// initialised the way `SystemVSemaphoreSet.create` does, so it does not wait for that.
 private func openSet(_ address: SystemVAddress) throws -> SystemVSemaphoreSet {
-    if let key = try address.resolvedKey() { return try SystemVSemaphoreSet.open(key: key) }
-    return try SystemVSemaphoreSet(id: address.identifier(of: .semaphoreSet))
+    try SystemVSemaphoreSet(id: address.identifier(of: .semaphoreSet))
 }
 
 /// `1,0,2` as values.

@@ -54,7 +54,8 @@ struct SharedMemoryCommand: ParsableCommand {
             let data = try readStandardInput()
             let memory = try SharedMemory.open(name)
             let size = try memory.size
-            let end = offset + data.count
+            let (end, overflow) = offset.addingReportingOverflow(data.count)
+            if overflow { throw fail("--offset \(offset) is past any possible size", code: 1) }
             if end > size {
                 guard grow else {
                     throw fail("\(data.count) bytes at offset \(offset) do not fit \(name) (\(size) bytes); use --grow", code: 1)
@@ -84,8 +85,8 @@ struct SharedMemoryCommand: ParsableCommand {
             let size = try memory.size
             let count = length ?? max(0, size - offset)
             if count == 0 { return }
-            if offset + count > size {
-                throw fail("bytes \(offset)..<\(offset + count) are past the end of \(name) (\(size) bytes)", code: 1)
+            if count > size || offset > size - count {
+                throw fail("\(count) bytes at offset \(offset) are past the end of \(name) (\(size) bytes)", code: 1)
             }
             let bytes = try memory.map().read(count: count, from: offset)
             try writeStandardOutput(bytes)

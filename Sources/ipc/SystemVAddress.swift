@@ -14,6 +14,7 @@ struct SystemVAddress: ParsableArguments {
         let given = [key != nil, id != nil, path != nil || proj != nil].filter { $0 }.count
         if given != 1 { throw ValidationError("name the object with exactly one of --key, --id, or --path with --proj") }
         if (path == nil) != (proj == nil) { throw ValidationError("--path and --proj go together") }
+        if let proj, !(1...255).contains(proj) { throw ValidationError("--proj is 1 to 255 (ftok uses its low 8 bits, which must not be zero)") }
     }
 
     /// The key to create or open with; nil when the object was named by `--id`.

@@ -65,7 +65,7 @@ enum SystemVSharedMemoryCommand {
         let data = try readStandardInput()
         let segment = try options.segment()
         let attachment = try segment.attach()
-        if offset + data.count > attachment.count {
+        if data.count > attachment.count || offset > attachment.count - data.count {
             throw fail("\(data.count) bytes at offset \(offset) do not fit segment \(segment.id) (\(attachment.count) bytes)", code: 1)
         }
         if data.isEmpty { return }
@@ -79,8 +79,8 @@ enum SystemVSharedMemoryCommand {
         let size = attachment.count
         let count = length ?? max(0, size - offset)
         if count == 0 { return }
-        if offset + count > size {
-            throw fail("bytes \(offset)..<\(offset + count) are past the end of segment \(segment.id) (\(size) bytes)", code: 1)
+        if count > size || offset > size - count {
+            throw fail("\(count) bytes at offset \(offset) are past the end of segment \(segment.id) (\(size) bytes)", code: 1)
         }
         try writeStandardOutput(try attachment.mapping.read(count: count, from: offset))
     }

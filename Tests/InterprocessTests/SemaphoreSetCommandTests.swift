@@ -88,9 +88,26 @@ struct SemaphoreSetCommandTests {
         #expect(try waiter.finish() == .exited(0))
     }
 
+    @Test("a set another program made with plain semget (never operated on) is driven by key at once")
+    func foreignSet() throws {
+        let key = uniqueKey()
+        let made = try TestPeer.run(TestPeer.spawn("sysv-make", "sem", key.description, "600"))
+        let id = try #require(Int32(made.output))
+        defer { removeIfPresent(.semaphoreSet, id: id) }
+        let get = try IPCTool.run(["semset", "get", "--key", key.description])
+        #expect(get.status == .exited(0) && get.stdout.hasPrefix("0"), "not waiting for an initialisation mark: \(get.stderr)")
+        let op = try IPCTool.run(["semset", "op", "--key", key.description, "0:+2"])
+        #expect(op.status == .exited(0), "\(op.stderr)")
+        #expect(try SystemVSemaphoreSet(id: id).values() == [2])
+    }
+
     @Test("bad input is a clear error with a non-zero exit")
     func errors() throws {
         let key = uniqueKey().description
+        let badProject = try IPCTool.run(["semset", "get", "--path", "/tmp", "--proj", "256"])
+        #expect(badProject.status == .exited(64) && badProject.stderr.contains("--proj is 1 to 255"), "\(badProject.stderr)")
+        let waitingBoth = try IPCTool.run(["semset", "op", "--key", key, "--nowait", "--timeout", "1", "0:-1"])
+        #expect(waitingBoth.status == .exited(64) && waitingBoth.stderr.contains("exclude each other"), "\(waitingBoth.stderr)")
         let missing = try IPCTool.run(["semset", "get", "--key", key])
         #expect(missing.status == .exited(1))
         #expect(missing.stderr.contains("(ENOENT)"), "\(missing.stderr)")

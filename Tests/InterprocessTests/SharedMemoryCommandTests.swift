@@ -54,6 +54,10 @@ struct SharedMemoryCommandTests {
         let past = try IPCTool.run(["shm", "read", name, "--offset", "8", "--length", "16"], input: [])
         #expect(past.status == .exited(1))
         #expect(past.stderr.contains("past the end"), "\(past.stderr)")
+        let huge = try IPCTool.run(["shm", "read", name, "--offset", "1", "--length", "\(Int.max)"], input: [])
+        #expect(huge.status == .exited(1) && huge.stderr.contains("past the end"), "no overflow trap: \(huge.stderr)")
+        let farOff = try IPCTool.run(["shm", "write", name, "--offset", "\(Int.max)", "--grow"], input: Array("x".utf8))
+        #expect(farOff.status == .exited(1) && farOff.stderr.contains("past any possible size"), "\(farOff.stderr)")
 
         let badName = try IPCTool.run(["shm", "stat", "no-slash"])
         #expect(badName.status == .exited(1))

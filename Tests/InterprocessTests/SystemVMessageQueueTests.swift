@@ -404,6 +404,8 @@ struct SystemVMessageQueueTests {
         #expect(try queue.receive().bytes.count == maximum)
         let negative = #expect(throws: IPCError.self) { _ = try queue.tryReceive(maximumSize: -1) }
         #expect(negative?.errno == .invalidArgument)
+        let huge = #expect(throws: IPCError.self, "no overflow, no giant allocation") { _ = try queue.tryReceive(maximumSize: Int.max) }
+        #expect(huge?.errno == .invalidArgument)
     }
 
     // MARK: persistence

@@ -365,6 +365,15 @@ struct SystemVSemaphoreSetTests {
         #expect(#expect(throws: IPCError.self) { _ = try set.value(of: 2) }?.errno == .invalidArgument)
     }
 
+    @Test("a set created read-only for its owner is initialised first, then given its mode")
+    func readOnlyCreation() throws {
+        let set = try SystemVSemaphoreSet.create(key: .private, count: 2, permissions: [.ownerRead], initialValues: [3, 1])
+        defer { removeIfPresent(.semaphoreSet, id: set.id) }
+        #expect(try set.permissions().mode == [.ownerRead])
+        #expect(try set.values() == [3, 1])
+        #expect(try set.status().lastOperationTime != nil, "marked initialised")
+    }
+
     @Test("operations read and print as MEMBER:DELTA with u and n")
     func operationText() throws {
         let parsed = try SystemVSemaphoreSet.Operation(parsing: "1:+2un")

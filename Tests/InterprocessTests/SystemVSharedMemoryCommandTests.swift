@@ -89,6 +89,10 @@ struct SystemVSharedMemoryCommandTests {
         #expect(tooBig.status == .exited(1) && tooBig.stderr.contains("do not fit"), "\(tooBig.stderr)")
         let past = try IPCTool.run(["shm", "read", "--sysv", "--id", "\(id)", "--offset", "4", "--length", "8"], input: [])
         #expect(past.status == .exited(1) && past.stderr.contains("past the end"), "\(past.stderr)")
+        for arguments in [["read", "--offset", "1", "--length", "\(Int.max)"], ["write", "--offset", "\(Int.max)"]] {
+            let huge = try IPCTool.run(["shm"] + arguments + ["--sysv", "--id", "\(id)"], input: Array("x".utf8))
+            #expect(huge.status == .exited(1) && (huge.stderr.contains("past the end") || huge.stderr.contains("do not fit")), "no overflow trap: \(huge.stderr)")
+        }
 
         for (arguments, message) in [
             (["shm", "write", "--sysv", "--id", "\(id)", "--grow"], "--grow does not apply"),

@@ -20,9 +20,10 @@ extension SystemVMessageQueue {
         /// How many bytes of text it holds.
         public let capacity: Int
 
-        /// A zeroed buffer for up to `capacity` bytes of text (a negative capacity is 0).
+        /// A zeroed buffer for up to `capacity` bytes of text, clamped to 0 ...
+        /// `Int32.max` (`kernel.msgmax` is a C `int`, so no message is longer).
         public init(capacity: Int) {
-            self.capacity = max(0, capacity)
+            self.capacity = min(max(0, capacity), SystemVMessageQueue.largestCapacity)
             storage = .allocate(byteCount: SystemVMessageQueue.typeSize + self.capacity, alignment: MemoryLayout<Int>.alignment)
             storage.initializeMemory(as: UInt8.self, repeating: 0, count: SystemVMessageQueue.typeSize + self.capacity)
         }

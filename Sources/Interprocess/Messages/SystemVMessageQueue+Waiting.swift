@@ -75,9 +75,8 @@ extension SystemVMessageQueue {
     func receive(type: Int, maximumSize: Int?, truncating: Bool, until deadline: Deadline, interrupts: Bool) throws(IPCError) -> Message {
         if deadline == .distantFuture { return try receive(type: type, maximumSize: maximumSize, truncating: truncating) }
         if let message = try tryReceive(type: type, maximumSize: maximumSize, truncating: truncating) { return message }
-        let capacity = maximumSize ?? SystemVMessageLimits.maximumMessageSize
         let outcome = try waitBounded(until: deadline, interrupts: interrupts) { wait in
-            receiveAttempt(type: type, capacity: capacity, truncating: truncating, wait: wait)
+            receiveAttempt(type: type, maximumSize: maximumSize, truncating: truncating, wait: wait)
         }
         switch outcome {
         case .done(let message): return message
@@ -139,9 +138,8 @@ extension SystemVMessageQueue {
     func receive(type: Int, maximumSize: Int?, truncating: Bool, interrupts: Bool) async throws -> Message {
         try Task.checkCancellation()
         if let message = try tryReceive(type: type, maximumSize: maximumSize, truncating: truncating) { return message }
-        let capacity = maximumSize ?? SystemVMessageLimits.maximumMessageSize
         let outcome = try await waitAsync(interrupts: interrupts) { wait in
-            receiveAttempt(type: type, capacity: capacity, truncating: truncating, wait: wait)
+            receiveAttempt(type: type, maximumSize: maximumSize, truncating: truncating, wait: wait)
         }
         switch outcome {
         case .done(let message): return message
@@ -207,10 +205,10 @@ extension SystemVMessageQueue {
     }
 
     /// One `msgrcv`: blocking when `wait`, else `IPC_NOWAIT`.
-    func receiveAttempt(type: Int, capacity: Int, truncating: Bool, wait: Bool) -> SystemVMessageAttempt<Message> {
+    func receiveAttempt(type: Int, maximumSize: Int?, truncating: Bool, wait: Bool) -> SystemVMessageAttempt<Message> {
         let flags = (wait ? 0 : IPC_NOWAIT) | (truncating ? MSG_NOERROR : 0)
         do throws(IPCError) {
-            let message = try receivingMessage(capacity) { (message, capacity) throws(IPCError) -> Int? in
+            let message = try receivingMessage(maximumSize) { (message, capacity) throws(IPCError) -> Int? in
                 let count = system_msgrcv(id, message, capacity, type, flags)
                 if count >= 0 { return count }
                 let code = Glibc.errno

@@ -290,7 +290,7 @@ extension SystemVMessageQueue {
     }
 
     func badCapacity(_ capacity: Int) -> IPCError {
-        IPCError(.invalidArgument, operation: "msgrcv", object: object, detail: "a buffer of \(capacity) bytes")
+        IPCError(.invalidArgument, operation: "msgrcv", object: object, detail: "a buffer of \(capacity) bytes (0 to \(Self.largestCapacity))")
     }
 
     /// The error of a failed `msgrcv`, explaining `E2BIG`.
@@ -303,26 +303,40 @@ extension SystemVMessageQueue {
     }
 
     /// Runs `body` on a temporary `struct msgbuf` with room for `maximumSize` bytes
-    /// of text (`kernel.msgmax` when nil) and copies out the message it received.
+    /// of text and copies out the message it received. When `maximumSize` is nil
+    /// the room is `kernel.msgmax`; if a message is longer (the limit was raised
+    /// since it was last read), the limit is read again and the receive retried.
     func receivingMessage(
         _ maximumSize: Int?, _ body: (UnsafeMutableRawPointer, Int) throws(IPCError) -> Int?
     ) throws(IPCError) -> Message? {
-        let capacity = maximumSize ?? SystemVMessageLimits.maximumMessageSize
-        if capacity < 0 { throw badCapacity(capacity) }
-        let result: Result<Message?, IPCError> = withUnsafeTemporaryAllocation(
-            byteCount: Self.typeSize + capacity, alignment: MemoryLayout<Int>.alignment
-        ) { message in
-            do throws(IPCError) {
-                guard let count = try body(message.baseAddress!, capacity) else { return .success(nil) }
-                let type = message.load(as: Int.self)
-                let bytes = [UInt8](UnsafeRawBufferPointer(rebasing: message[Self.typeSize ..< Self.typeSize + count]))
-                return .success(Message(bytes: bytes, type: type))
-            } catch {
-                return .failure(error)
+        var capacity = maximumSize ?? SystemVMessageLimits.maximumMessageSize
+        if capacity < 0 || capacity > Self.largestCapacity { throw badCapacity(capacity) }
+        while true {
+            let result: Result<Message?, IPCError> = withUnsafeTemporaryAllocation(
+                byteCount: Self.typeSize + capacity, alignment: MemoryLayout<Int>.alignment
+            ) { message in
+                do throws(IPCError) {
+                    guard let count = try body(message.baseAddress!, capacity) else { return .success(nil) }
+                    let type = message.load(as: Int.self)
+                    let bytes = [UInt8](UnsafeRawBufferPointer(rebasing: message[Self.typeSize ..< Self.typeSize + count]))
+                    return .success(Message(bytes: bytes, type: type))
+                } catch {
+                    return .failure(error)
+                }
             }
+            if case .failure(let error) = result, error.errno == .argListTooLong, maximumSize == nil {
+                let refreshed = SystemVMessageLimits.refreshedMaximumMessageSize()
+                if refreshed > capacity && refreshed <= Self.largestCapacity {
+                    capacity = refreshed
+                    continue
+                }
+            }
+            return try result.get()
         }
-        return try result.get()
     }
+
+    /// The largest receive buffer: `kernel.msgmax` is a C `int`, so no message is longer.
+    static let largestCapacity = Int(Int32.max)
 
     /// The error of the call that just failed.
     func failure(_ operation: String, _ code: CInt = Glibc.errno) -> IPCError {

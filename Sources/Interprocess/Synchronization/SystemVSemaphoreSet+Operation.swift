@@ -77,11 +77,15 @@ extension SystemVSemaphoreSet {
                            operation: operationName.description, object: object,
                            detail: "member \(operation.member) is not in the set, whose members are 0...\(count - 1)")
         }
+        guard let member = UInt16(exactly: operation.member) else {
+            throw IPCError(.fileTooLarge, operation: operationName.description, object: object,
+                           detail: "semop reaches members 0...65535 only (sem_num is 16 bits)")
+        }
         guard operation.delta >= -Self.maximumValue, operation.delta <= Self.maximumValue else {
             throw IPCError(.outOfRange, operation: operationName.description, object: object,
                            detail: "the change \(operation.delta) to member \(operation.member) is outside -\(Self.maximumValue)...\(Self.maximumValue) (SEMVMX)")
         }
-        return sembuf(sem_num: UInt16(operation.member), sem_op: Int16(operation.delta),
+        return sembuf(sem_num: member, sem_op: Int16(operation.delta),
                       sem_flg: operation.flags.rawValue | extraFlags)
     }
 }

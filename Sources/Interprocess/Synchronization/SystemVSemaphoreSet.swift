@@ -68,6 +68,8 @@ public struct SystemVSemaphoreSet: SystemVObject {
     ///
     /// The values are set and the set is marked initialised before this returns
     /// (see the type's documentation); if that fails, the set is removed again.
+    /// Initialising needs the owner's read and write bits, so the set is made with
+    /// them and given `permissions` afterwards when they lack them.
     ///
     /// The corresponding C functions are `semget` with `IPC_CREAT | IPC_EXCL`,
     /// `semctl` with `SETALL`, and `semop`.
@@ -75,10 +77,12 @@ public struct SystemVSemaphoreSet: SystemVObject {
         key: IPCKey, count: Int, permissions: FilePermissions = .ownerReadWrite, initialValues: [Int]? = nil
     ) throws(IPCError) -> SystemVSemaphoreSet {
         let values = try checkCreation(key: key, count: count, initialValues: initialValues)
-        let id = try kind.get(key: key, creation: .create, permissions: permissions, count: count)
+        let initialising = permissions.union(.ownerReadWrite)
+        let id = try kind.get(key: key, creation: .create, permissions: initialising, count: count)
         let set = SystemVSemaphoreSet(id: id, count: count)
         do throws(IPCError) {
             try set.initialise(values)
+            if initialising != permissions { try set.changePermissions(mode: permissions) }
         } catch {
             try? set.remove()
             throw error

@@ -33,8 +33,8 @@ extension SystemVObject {
 
     /// Changes the owner's ids and the mode; what is nil stays as it is. Allowed
     /// to the owner, the creator and privileged processes (`EPERM` otherwise).
-    /// The status is read first (`IPC_STAT`), so a process without read
-    /// permission gets `EACCES` from that.
+    /// The owner and the creator may do this without read permission, except on
+    /// a queue (`EACCES`): see `SystemVKind.changePermissions(id:uid:gid:mode:)`.
     ///
     /// The corresponding C function is `msgctl`, `semctl` or `shmctl` with `IPC_SET`.
     public func changePermissions(uid: uid_t? = nil, gid: gid_t? = nil, mode: FilePermissions? = nil) throws(IPCError) {
@@ -115,7 +115,10 @@ extension SystemVKind {
     }
 
     /// Changes the owner's ids and the mode of the object with identifier `id`;
-    /// what is nil stays as it is.
+    /// what is nil stays as it is. Allowed to the owner, the creator and
+    /// privileged processes (`EPERM` otherwise), even without read permission —
+    /// except on a queue, whose `IPC_SET` writes back a `msg_qbytes` only a
+    /// reader can know (`EACCES`).
     ///
     /// The corresponding C function is `msgctl`, `semctl` or `shmctl` with `IPC_SET`.
     public func changePermissions(id: Int32, uid: uid_t? = nil, gid: gid_t? = nil, mode: FilePermissions? = nil) throws(IPCError) {
@@ -143,6 +146,12 @@ extension SystemVKind {
     /// Reads the object's status with `IPC_STAT`, lets `change` edit its
     /// `ipc_perm`, then, if `writingBack`, writes the whole status back with
     /// `IPC_SET` (so a queue's `msg_qbytes` stays as it was).
+    ///
+    /// The kernel lets the owner and the creator change an object they may not
+    /// read. For a semaphore set or a segment, whose `IPC_SET` takes only the
+    /// owner's ids and the mode, those then come from /proc/sysvipc, which lists
+    /// every object to everyone. A queue's `IPC_SET` also writes `msg_qbytes`,
+    /// which only `IPC_STAT` reports, so a queue must be readable to be changed.
     private func withStatus(id: Int32, writingBack: Bool = false, _ change: (inout ipc_perm) -> Void) throws(IPCError) {
         let object = Self.describe(id: id)
         let stat = controlFunction + "(IPC_STAT)"
@@ -150,21 +159,54 @@ extension SystemVKind {
         switch self {
         case .messageQueue:
             var info = msqid_ds()
-            if system_msgctl(id, IPC_STAT, &info) != 0 { throw IPCError.last(stat, object: object) }
+            if system_msgctl(id, IPC_STAT, &info) != 0 {
+                var error = IPCError.last(stat, object: object)
+                if writingBack && error.errno == .permissionDenied {
+                    error.detail = "changing a queue's permissions needs read permission: its msg_qbytes is read and written back"
+                }
+                throw error
+            }
             change(&info.msg_perm)
             if writingBack { rc = system_msgctl(id, IPC_SET, &info) }
+            if rc != 0 && Glibc.errno == EPERM && Int(info.msg_qbytes) > SystemVMessageLimits.defaultMaximumQueueBytes {
+                throw IPCError(.notPermitted, operation: controlFunction + "(IPC_SET)", object: object,
+                               detail: "the queue's msg_qbytes (\(info.msg_qbytes)) is above kernel.msgmnb, which only a process with CAP_SYS_RESOURCE may write back")
+            }
         case .semaphoreSet:
             var info = semid_ds()
-            if system_semctl_ds(id, IPC_STAT, &info) != 0 { throw IPCError.last(stat, object: object) }
+            if system_semctl_ds(id, IPC_STAT, &info) != 0 {
+                let error = IPCError.last(stat, object: object)
+                guard writingBack, let listed = listedPermissions(id: id, after: error) else { throw error }
+                info.sem_perm = listed
+            }
             change(&info.sem_perm)
             if writingBack { rc = system_semctl_ds(id, IPC_SET, &info) }
         case .sharedMemory:
             var info = shmid_ds()
-            if system_shmctl(id, IPC_STAT, &info) != 0 { throw IPCError.last(stat, object: object) }
+            if system_shmctl(id, IPC_STAT, &info) != 0 {
+                let error = IPCError.last(stat, object: object)
+                guard writingBack, let listed = listedPermissions(id: id, after: error) else { throw error }
+                info.shm_perm = listed
+            }
             change(&info.shm_perm)
             if writingBack { rc = system_shmctl(id, IPC_SET, &info) }
         }
         if rc != 0 { throw IPCError.last(controlFunction + "(IPC_SET)", object: object) }
+    }
+
+    /// The owner's ids and mode of object `id` as /proc/sysvipc lists them, when
+    /// `IPC_STAT` was denied (`EACCES`); nil otherwise or when it is not listed.
+    private func listedPermissions(id: Int32, after error: IPCError) -> ipc_perm? {
+        guard error.errno == .permissionDenied else { return nil }
+        var names = UserNames()
+        guard let entries = try? SystemVInventory.entries(self, names: &names),
+              let entry = entries.first(where: { $0.id == id }),
+              let uid = entry.ownerUID, let gid = entry.ownerGID, let mode = entry.mode else { return nil }
+        var perm = ipc_perm()
+        perm.uid = uid
+        perm.gid = gid
+        perm.mode = mode_t(mode.rawValue)
+        return perm
     }
 
     /// How errors name an object: `key 0x00001234`, `IPC_PRIVATE`.

@@ -36,7 +36,7 @@ struct SystemVMessageTransport: BenchTransport {
     static func unsupportedReason(size: Int) -> String? {
         let maximum = SystemVMessageQueue.maximumMessageSize
         guard size > maximum else { return nil }
-        return "exceeds kernel.msgmax=\(maximum) (raise with sysctl -w kernel.msgmax=65536)"
+        return "exceeds kernel.msgmax=\(maximum) (raise with sysctl -w kernel.msgmax=65536 kernel.msgmnb=131072)"
     }
 
     static func initiator(name: String, peer: BenchPeer) throws(IPCError) -> SystemVMessageTransport {

@@ -77,34 +77,49 @@ final class Watchdog: @unchecked Sendable {
 
     deinit { stop() }
 
+    /// Whether the ended child exited with status 0 (it is not reaped here).
+    private func childExitedCleanly() -> Bool {
+        var event = cipc_child_event()
+        let rc = cipc_waitid(idtype_t(UInt32(cipc_p_pidfd())), id_t(pidfd.rawValue), WEXITED | WNOWAIT | WNOHANG, &event)
+        return rc == 0 && event.pid != 0 && event.code == CLD_EXITED && event.status == 0
+    }
+
     private func watch() {
         var entries = [pollfd(fd: wake.descriptor.rawValue, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: pidfd.rawValue, events: Int16(POLLIN), revents: 0)]
         let deadline = Deadline.after(.seconds(seconds))
+        // Whether the parent's blocked call must be woken: not after a clean exit
+        // (status 0, after QUIT), whose last answer is still on its way to the
+        // parent — waking it then could destroy that answer.
+        var wakeParent = true
         while true {
             let left = deadline.remaining
             let milliseconds = CInt(clamping: left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000)
             let ready = poll(&entries, 2, milliseconds)
             if ready < 0 && errno == EINTR { continue }
             if entries[0].revents != 0 { return }  // disarmed
-            if entries[1].revents != 0 { break }  // the child ended: the transport will see it
+            if entries[1].revents != 0 {  // the child ended
+                wakeParent = !childExitedCleanly()
+                break
+            }
             if ready == 0 {
                 fired.store(true, ordering: .releasing)
                 _ = cipc_pidfd_send_signal(pidfd.rawValue, SIGKILL)
                 break
             }
         }
-        try? shutDownOnExit?.shutdown(.both)
+        if wakeParent { try? shutDownOnExit?.shutdown(.both) }
         // The action runs every 10 ms until the parent is back: waking a sender
         // on a full queue may only move it on to the next blocking call.
+        let action = wakeParent ? onExit : nil
         let grace = Deadline.after(.milliseconds(Int64(Self.graceMilliseconds)))
         var disarmed = [pollfd(fd: wake.descriptor.rawValue, events: Int16(POLLIN), revents: 0)]
         while !grace.hasPassed {
-            onExit?()
-            let ready = poll(&disarmed, 1, onExit == nil ? Self.graceMilliseconds : 10)
+            action?()
+            let ready = poll(&disarmed, 1, action == nil ? Self.graceMilliseconds : 10)
             if ready > 0 { return }
         }
-        let reason = hasFired ? "made no progress in \(seconds) s" : "died"
+        let reason = hasFired ? "made no progress in \(seconds) s" : wakeParent ? "died" : "exited"
         let text = "\nipc bench: bench-peer for \(run) \(reason) and the transport did not notice; giving up\n"
         var bytes = Array(text.utf8)
         _ = Glibc.write(2, &bytes, bytes.count)

@@ -441,16 +441,14 @@ private let msgrcvSyscall = 188
 /// `queue` (read from /proc/self/task/TID/syscall: the number, then the first
 /// argument, the queue's id, in hex), or nil after 30 s.
 private func workerBlocked(inSyscall number: Int, on queue: SystemVMessageQueue) async -> pid_t? {
-    let deadline = Deadline.after(.seconds(30))
     let expected: [Substring] = ["\(number)", "0x" + String(queue.id, radix: 16)]
-    while !deadline.hasPassed {
+    var found: pid_t?
+    _ = await eventually {
         let workers = BlockingCall.workers.withLock { $0 }
-        if let tid = workers.first(where: { procFileText("/proc/self/task/\($0)/syscall").split(separator: " ").prefix(2) == expected[...] }) {
-            return tid
-        }
-        try? await Task.sleep(for: .milliseconds(1))
+        found = workers.first { procFileText("/proc/self/task/\($0)/syscall").split(separator: " ").prefix(2) == expected[...] }
+        return found != nil
     }
-    return nil
+    return found
 }
 
 /// CAP_SYS_RESOURCE, which lets a queue's msg_qbytes go above kernel.msgmnb.
@@ -468,23 +466,14 @@ private func hasCapability(_ capability: Int) -> Bool {
 /// Whether the signals sent to process `pid` have been taken for delivery (its
 /// pending sets in /proc/PID/status are empty), within 30 s.
 private func signalDelivered(to pid: pid_t) -> Bool {
-    let deadline = Deadline.after(.seconds(30))
-    while !deadline.hasPassed {
+    eventually {
         let pending = procFileText("/proc/\(pid)/status").split(separator: "\n")
             .filter { $0.hasPrefix("SigPnd:") || $0.hasPrefix("ShdPnd:") }
-        if pending.count == 2 && pending.allSatisfy({ $0.hasSuffix("0000000000000000") }) { return true }
-        var pause = timespec(tv_sec: 0, tv_nsec: 1_000_000)
-        nanosleep(&pause, nil)
+        return pending.count == 2 && pending.allSatisfy { $0.hasSuffix("0000000000000000") }
     }
-    return false
 }
 
 /// Whether thread `tid` of this process has ended (within 10 s).
 private func threadGone(_ tid: pid_t) async -> Bool {
-    let deadline = Deadline.after(.seconds(10))
-    while !deadline.hasPassed {
-        if access("/proc/self/task/\(tid)", F_OK) != 0 { return true }
-        try? await Task.sleep(for: .milliseconds(1))
-    }
-    return false
+    await eventually(timeout: .seconds(10)) { access("/proc/self/task/\(tid)", F_OK) != 0 }
 }

@@ -12,19 +12,6 @@ func makeSemaphoreSet(_ values: [Int], permissions: FilePermissions = .ownerRead
     try SystemVSemaphoreSet.create(key: uniqueKey(), count: values.count, permissions: permissions, initialValues: values)
 }
 
-/// Polls `condition` (every millisecond) until it holds; false after `timeout`.
-/// For hand-shakes on kernel state another process changes (GETNCNT, GETZCNT):
-/// the timeout only turns a hang into a failure.
-func eventually(timeout: Duration = .seconds(30), _ condition: () throws -> Bool) rethrows -> Bool {
-    let deadline = Deadline.after(timeout)
-    while !deadline.hasPassed {
-        if try condition() { return true }
-        var pause = timespec(tv_sec: 0, tv_nsec: 1_000_000)
-        nanosleep(&pause, nil)
-    }
-    return try condition()
-}
-
 /// The system calls a thread blocked in semop or semtimedop shows in /proc.
 #if arch(x86_64)
 let semopSyscalls: Set<String> = ["65", "220"]
@@ -395,7 +382,7 @@ struct SystemVSemaphoreSetAsyncTests {
         defer { removeIfPresent(.semaphoreSet, id: set.id) }
         #expect(try await set.perform([.take(from: 0)], until: .after(.milliseconds(20))) == false)
         let task = Task { try await set.perform([.take(from: 0), .take(from: 1)]) }
-        #expect(try eventually { try set.waitingForIncrease(of: 0) == 1 })
+        #expect(try await eventually { try set.waitingForIncrease(of: 0) == 1 })
         #expect(try TestPeer.run(TestPeer.spawn("semset-op", "\(set.id)", "0:+1", "1:+1")).output == "ok")
         let outcome = await result(of: task, within: .seconds(30))
         #expect(outcome != nil)
@@ -413,7 +400,7 @@ struct SystemVSemaphoreSetAsyncTests {
         defer { removeIfPresent(.semaphoreSet, id: set.id) }
         let operations = SystemVSemaphoreSet.SembufList([sembuf(sem_num: 0, sem_op: -1, sem_flg: 0)])
         let task = Task { try await set.performAsync(operations, until: .distantFuture, interrupts: signals) }
-        #expect(try eventually { try set.waitingForIncrease(of: 0) == 1 })
+        #expect(try await eventually { try set.waitingForIncrease(of: 0) == 1 })
         let threads = BlockingCall.workers.withLock { $0 }.filter { tid in
             semopSyscalls.contains(String(procFileText("/proc/self/task/\(tid)/syscall").prefix { $0 != " " }))
         }
@@ -427,7 +414,7 @@ struct SystemVSemaphoreSetAsyncTests {
         #expect(try set.waitingForIncrease(of: 0) == 0)
         try await set.perform(.add(to: 0))
         #expect(try set.value(of: 0) == 1, "the cancelled operation took nothing")
-        #expect(eventually { threads.allSatisfy { access("/proc/self/task/\($0)", F_OK) != 0 } }, "the thread is gone")
+        #expect(await eventually { threads.allSatisfy { access("/proc/self/task/\($0)", F_OK) != 0 } }, "the thread is gone")
     }
 
     @Test("an async waiter gets EIDRM when another process removes the set")
@@ -435,7 +422,7 @@ struct SystemVSemaphoreSetAsyncTests {
         let set = try makeSemaphoreSet([0])
         defer { removeIfPresent(.semaphoreSet, id: set.id) }
         let task = Task { try await set.perform(.take(from: 0)) }
-        #expect(try eventually { try set.waitingForIncrease(of: 0) == 1 })
+        #expect(try await eventually { try set.waitingForIncrease(of: 0) == 1 })
         #expect(try TestPeer.run(Spawn(IPCTool.path, arguments: ["semset", "rm", "--id", "\(set.id)"])).status == .exited(0))
         let outcome = await result(of: task, within: .seconds(30))
         #expect(outcome != nil)

@@ -88,21 +88,7 @@ struct PeerSessionEnded: Error, CustomStringConvertible {
 /// (read from `/proc/PID/syscall`), so a test can act only once the peer really
 /// waits. Polls; the timeout only turns a hang into a failure.
 func waitUntilBlocked(pid: pid_t, inSyscall number: Int, timeout: Duration = .seconds(30)) -> Bool {
-    let deadline = Deadline.after(timeout)
-    let path = "/proc/\(pid)/syscall"
-    while !deadline.hasPassed {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd >= 0 {
-            var buffer = [UInt8](repeating: 0, count: 64)
-            let count = read(fd, &buffer, buffer.count)
-            close(fd)
-            if count > 0, let first = buffer[..<count].split(separator: UInt8(ascii: " ")).first,
-               Int(String(decoding: first, as: UTF8.self)) == number {
-                return true
-            }
-        }
-        var pause = timespec(tv_sec: 0, tv_nsec: 1_000_000)
-        nanosleep(&pause, nil)
+    eventually(timeout: timeout) {
+        procFileText("/proc/\(pid)/syscall").split(separator: " ").first.flatMap { Int($0) } == number
     }
-    return false
 }

@@ -130,7 +130,7 @@ extension BlockingCall {
                     return
                 }
             }
-            let started = startThread("worker") { [self] in
+            let started = startThread("the worker of a blocking call") { [self] in
                 let tid = cipc_gettid()
                 BlockingCall.workers.withLock { _ = $0.insert(tid) }
                 let value = body()
@@ -187,7 +187,7 @@ extension BlockingCall {
         }
 
         private func spawnWatchdog() throws(IPCError) -> pthread_t {
-            try createThread("watchdog", detached: false) { [self] in watch() }.get()
+            try createThread("the watchdog of a blocking call", detached: false) { [self] in watch() }.get()
         }
 
         /// The watchdog: waits for the deadline or a cancellation, then calls
@@ -236,8 +236,9 @@ private func startThread(_ role: String, _ body: @escaping () -> Void) -> IPCErr
     return nil
 }
 
-/// Starts a thread running `body`, joinable or detached.
-private func createThread(_ role: String, detached: Bool, _ body: @escaping () -> Void) -> Result<pthread_t, IPCError> {
+/// Starts a thread running `body`, joinable or detached; `role` names it in the
+/// error ("the worker of a blocking call").
+func createThread(_ role: String, detached: Bool, _ body: @escaping () -> Void) -> Result<pthread_t, IPCError> {
     var thread = pthread_t()
     let box = Unmanaged.passRetained(ThreadBody(body))
     let rc = pthread_create(&thread, nil, { raw in
@@ -246,7 +247,7 @@ private func createThread(_ role: String, detached: Bool, _ body: @escaping () -
     }, box.toOpaque())
     if rc != 0 {
         box.release()
-        return .failure(IPCError(Errno(rawValue: rc), operation: "pthread_create", detail: "\(role) of a blocking call"))
+        return .failure(IPCError(Errno(rawValue: rc), operation: "pthread_create", detail: role))
     }
     if detached { pthread_detach(thread) }
     return .success(thread)

@@ -44,17 +44,9 @@ enum MessageQueueMount {
     /// Mounts mqueue privately on a new thread and runs `body` there.
     private static func onPrivateMountThread<T: Sendable>(_ body: @escaping @Sendable (String) throws(IPCError) -> T) throws(IPCError) -> T {
         let box = ResultBox<T>()
-        let work = ThreadWork { box.result = privatelyMounted(body) }
-        var thread = pthread_t()
-        let context = Unmanaged.passRetained(work)
-        let rc = pthread_create(&thread, nil, { raw in
-            Unmanaged<ThreadWork>.fromOpaque(raw!).takeRetainedValue().run()
-            return nil
-        }, context.toOpaque())
-        if rc != 0 {
-            context.release()
-            throw IPCError(Errno(rawValue: rc), operation: "pthread_create", detail: "the thread that lists POSIX message queues")
-        }
+        let thread = try createThread("the thread that lists POSIX message queues", detached: false) {
+            box.result = privatelyMounted(body)
+        }.get()
         pthread_join(thread, nil)
         return try box.result!.get()
     }
@@ -104,9 +96,4 @@ enum MessageQueueMount {
 /// orders the write before the read.
 private final class ResultBox<T>: @unchecked Sendable {
     var result: Result<T, IPCError>?
-}
-
-private final class ThreadWork {
-    let run: () -> Void
-    init(_ run: @escaping () -> Void) { self.run = run }
 }

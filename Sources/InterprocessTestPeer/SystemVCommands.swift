@@ -41,5 +41,28 @@ extension PeerCommands {
         "sysv-remove": { args in
             reportOutcome { () throws(IPCError) in try SystemVKind(rawValue: args[0])!.remove(id: Int32(args[1])!) }
         },
+        // sysv-fork SHMID SEMID: attach the segment, take a unit of member 0 of the
+        // set with SEM_UNDO, then fork. The child exits with the segment's nattch
+        // as it sees it (nothing but system calls after fork); then this process
+        // prints "child N; after: nattch M, value V" and exits (detaching, and
+        // undoing its own adjustment).
+        "sysv-fork": { args in
+            let segment = Int32(args[0])!, set = Int32(args[1])!
+            guard let base = shmat(segment, nil, 0), base != UnsafeMutableRawPointer(bitPattern: -1) else { return 1 }
+            var take = sembuf(sem_num: 0, sem_op: -1, sem_flg: Int16(SEM_UNDO))
+            guard semop(set, &take, 1) == 0 else { return 2 }
+            let child = fork()
+            if child == 0 {
+                var info = shmid_ds()
+                _exit(shmctl(segment, IPC_STAT, &info) == 0 ? Int32(clamping: info.shm_nattch) : 99)
+            }
+            var status: CInt = 0
+            guard child > 0, waitpid(child, &status, 0) == child else { return 3 }
+            var info = shmid_ds()
+            guard shmctl(segment, IPC_STAT, &info) == 0 else { return 4 }
+            let value = try SystemVSemaphoreSet(id: set).value(of: 0)
+            print("child \((status >> 8) & 0xff); after: nattch \(info.shm_nattch), value \(value)")
+            return 0
+        },
     ]
 }

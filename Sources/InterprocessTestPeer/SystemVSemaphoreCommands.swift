@@ -77,11 +77,14 @@ extension PeerCommands {
             }
             return 0
         },
-        // semset-open-or-create-take KEY COUNT V,V,…: openOrCreate with these
-        // initial values, then takes one unit from member 0 without waiting;
-        // prints ok or the errno name.
+        // semset-open-or-create-take KEY COUNT V,V,…: prints ready and waits for a
+        // line on stdin, then openOrCreate with these initial values and takes one
+        // unit from member 0 without waiting; prints ok or the errno name.
         "semset-open-or-create-take": { args in
             let values = args[2].split(separator: ",").map { Int($0)! }
+            // A barrier, so that the racers start together: ready, then wait for a line.
+            say("ready")
+            _ = readLine()
             return reportOutcome { () throws(IPCError) in
                 let set = try SystemVSemaphoreSet.openOrCreate(key: IPCKey(parsing: args[0]), count: Int(args[1])!,
                                                                initialValues: values)

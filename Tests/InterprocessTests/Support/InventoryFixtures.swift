@@ -1,4 +1,5 @@
 import Interprocess
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -46,8 +47,16 @@ enum InventoryFixtures {
         return fields
     }
 
-    /// A uid no account uses, different for each call.
-    static func randomUser() -> uid_t { 40000 + uid_t.random(in: 0..<20000) }
+    /// A uid no account uses, different for each call in this run (tests that
+    /// filter or remove by owner must never share one): 40000 + 16 per process
+    /// (by pid) + a counter.
+    static func randomUser() -> uid_t {
+        let n = usersHandedOut.add(1, ordering: .relaxed).oldValue
+        precondition(n < 16, "more than 16 test users in one run")
+        return 40000 + uid_t(getpid() % 1000) * 16 + n
+    }
+
+    private static let usersHandedOut = Atomic<UInt32>(0)
 
     /// Runs `ipc ARGUMENTS…` as `uid` (through the peer's exec-as-user); stdout
     /// and stderr together.

@@ -18,10 +18,3 @@ struct PosixObjectMode: ExpressibleByArgument, Sendable {
 
     var defaultValueDescription: String { String(permissions.rawValue, radix: 8) }
 }
-
-/// Prints `message` on stderr and exits with `code` (2: timed out or would block).
-func fail(_ message: String, code: Int32) -> ExitCode {
-    var bytes = Array(("ipc: " + message + "\n").utf8)
-    _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
-    return ExitCode(code)
-}

@@ -67,7 +67,7 @@ struct RemoveCommand: ParsableCommand {
         var failed = false
         func attempt(_ body: () throws(IPCError) -> Void) {
             do { try body() } catch {
-                _ = fail(error.description, code: 1)
+                warn(error.description)
                 failed = true
             }
         }
@@ -92,7 +92,7 @@ struct RemoveCommand: ParsableCommand {
                 attempt { () throws(IPCError) in try IPCInventory.remove(kind, name: object) }
             }
         }
-        if failed { throw ExitCode(1) }
+        if failed { throw ExitCode(ExitStatus.failed.rawValue) }
     }
 
     private func removeAllMine() throws {
@@ -103,9 +103,9 @@ struct RemoveCommand: ParsableCommand {
         }
         fflush(nil)
         for kind in IPCInventory.Kind.allCases {
-            if let reason = result.unavailable[kind] { _ = fail("\(kind) objects not listed, so none removed: \(reason)", code: 0) }
+            if let reason = result.unavailable[kind] { warn("\(kind) objects not listed, so none removed: \(reason)") }
         }
-        for failure in result.failed { _ = fail(failure.error.description, code: 1) }
-        if !result.failed.isEmpty { throw ExitCode(1) }
+        for failure in result.failed { warn(failure.error.description) }
+        if !result.failed.isEmpty { throw ExitCode(ExitStatus.failed.rawValue) }
     }
 }

@@ -29,10 +29,10 @@ struct SemaphoreCommand: ParsableCommand {
             if let timeout, !(timeout >= 0 && timeout < 1e9) { throw ValidationError("--timeout takes seconds, at least 0") }
             let semaphore = try PosixSemaphore.open(name)
             if tryOnly {
-                if try !semaphore.tryWait() { throw fail("\(name) is zero: would block", code: 2) }
+                if try !semaphore.tryWait() { throw fail("\(name) is zero: would block", .notNow) }
             } else if let timeout {
                 if try !semaphore.wait(until: .after(.nanoseconds(Int64(timeout * 1e9)))) {
-                    throw fail("timed out after \(timeout) s waiting for \(name)", code: 2)
+                    throw fail("timed out after \(timeout) s waiting for \(name)", .notNow)
                 }
             } else {
                 try semaphore.wait()

@@ -58,10 +58,10 @@ struct SemaphoreSetCommand: ParsableCommand {
             let set = try openSet(address)
             let text = list.map(\.description).joined(separator: " ")
             if nowait {
-                if try !set.tryPerform(list) { throw fail("\(text) would block", code: 2) }
+                if try !set.tryPerform(list) { throw fail("\(text) would block", .notNow) }
             } else if let timeout {
                 if try !set.perform(list, until: .after(.nanoseconds(Int64(timeout * 1e9)))) {
-                    throw fail("timed out after \(timeout) s waiting to perform \(text)", code: 2)
+                    throw fail("timed out after \(timeout) s waiting to perform \(text)", .notNow)
                 }
             } else {
                 try set.perform(list)

@@ -55,10 +55,10 @@ struct SharedMemoryCommand: ParsableCommand {
             let memory = try SharedMemory.open(name)
             let size = try memory.size
             let (end, overflow) = offset.addingReportingOverflow(data.count)
-            if overflow { throw fail("--offset \(offset) is past any possible size", code: 1) }
+            if overflow { throw fail("--offset \(offset) is past any possible size", .failed) }
             if end > size {
                 guard grow else {
-                    throw fail("\(data.count) bytes at offset \(offset) do not fit \(name) (\(size) bytes); use --grow", code: 1)
+                    throw fail("\(data.count) bytes at offset \(offset) do not fit \(name) (\(size) bytes); use --grow", .failed)
                 }
                 try memory.resize(to: end)
             }
@@ -86,7 +86,7 @@ struct SharedMemoryCommand: ParsableCommand {
             let count = length ?? max(0, size - offset)
             if count == 0 { return }
             if count > size || offset > size - count {
-                throw fail("\(count) bytes at offset \(offset) are past the end of \(name) (\(size) bytes)", code: 1)
+                throw fail("\(count) bytes at offset \(offset) are past the end of \(name) (\(size) bytes)", .failed)
             }
             let bytes = try memory.map().read(count: count, from: offset)
             try writeStandardOutput(bytes)

@@ -62,7 +62,7 @@ struct SystemVMessageQueueCommand: ParsableCommand {
             var bytes: [UInt8]
             if let text { bytes = Array(text.utf8) } else { bytes = try readStandardInput() }
             if waiting.nowait {
-                if try !queue.trySend(bytes, type: type) { throw fail("queue id \(queue.id) is full: would block", code: 2) }
+                if try !queue.trySend(bytes, type: type) { throw fail("queue id \(queue.id) is full: would block", .notNow) }
             } else if let deadline = try waiting.deadline() {
                 let error = timedOut { () throws(IPCError) in try queue.send(bytes, type: type, until: deadline) }
                 if let error { throw error }
@@ -92,7 +92,7 @@ struct SystemVMessageQueueCommand: ParsableCommand {
             var message: SystemVMessageQueue.Message?
             if waiting.nowait {
                 message = try queue.tryReceive(type: type, maximumSize: maxSize, truncating: truncate)
-                if message == nil { throw fail("no message of type \(type) in queue id \(queue.id): would block", code: 2) }
+                if message == nil { throw fail("no message of type \(type) in queue id \(queue.id): would block", .notNow) }
             } else if let deadline = try waiting.deadline() {
                 let error = timedOut { () throws(IPCError) in
                     message = try queue.receive(type: type, maximumSize: maxSize, truncating: truncate, until: deadline)
@@ -181,7 +181,7 @@ private func timedOut(_ body: () throws(IPCError) -> Void) -> Error? {
         try body()
         return nil
     } catch {
-        return error.isTimeout ? fail("\(error)", code: 2) : error
+        return error.isTimeout ? fail("\(error)", .notNow) : error
     }
 }
 

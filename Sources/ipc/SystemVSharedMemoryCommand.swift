@@ -66,7 +66,7 @@ enum SystemVSharedMemoryCommand {
         let segment = try options.segment()
         let attachment = try segment.attach()
         if data.count > attachment.count || offset > attachment.count - data.count {
-            throw fail("\(data.count) bytes at offset \(offset) do not fit segment \(segment.id) (\(attachment.count) bytes)", code: 1)
+            throw fail("\(data.count) bytes at offset \(offset) do not fit segment \(segment.id) (\(attachment.count) bytes)", .failed)
         }
         if data.isEmpty { return }
         try attachment.mapping.write(data, at: offset)
@@ -80,7 +80,7 @@ enum SystemVSharedMemoryCommand {
         let count = length ?? max(0, size - offset)
         if count == 0 { return }
         if count > size || offset > size - count {
-            throw fail("\(count) bytes at offset \(offset) are past the end of segment \(segment.id) (\(size) bytes)", code: 1)
+            throw fail("\(count) bytes at offset \(offset) are past the end of segment \(segment.id) (\(size) bytes)", .failed)
         }
         try writeStandardOutput(try attachment.mapping.read(count: count, from: offset))
     }

@@ -2,6 +2,7 @@
 #include "CInterprocessInspection.h"
 #include <sched.h>
 #include <sys/mount.h>
+#include <fcntl.h>
 
 int cipc_unshare(int flags) { return unshare(flags); }
 int cipc_clone_newns_fs(void) { return CLONE_NEWNS | CLONE_FS; }
@@ -14,3 +15,4 @@ unsigned long cipc_ms_nosuid_nodev_noexec(void) { return MS_NOSUID | MS_NODEV | 
 
 int cipc_umount2(const char *target, int flags) { return umount2(target, flags); }
 int cipc_mnt_detach(void) { return MNT_DETACH; }
+int cipc_o_noatime(void) { return O_NOATIME; }

@@ -38,15 +38,17 @@ extension PeerCommands {
         },
         // inv-posix-create mq|pshm|psem NAME: create the object and exit, leaving
         // it behind: a queue holding one message "hello", a 4096-byte shared
-        // memory object, a semaphore of value 3. Mode 0640.
+        // memory object, a semaphore of value 3. Mode 0640. NAME as `ipc ls`
+        // shows names (\xHH is a byte), so names need not be UTF-8.
         "inv-posix-create": { args in
             let mode: FilePermissions = [.ownerRead, .ownerWrite, .groupRead]
+            let name = PosixIPCName(bytes: EscapedText.bytes(parsing: args[1]))
             switch args[0] {
             case "mq":
-                let queue = try PosixMessageQueue.create(args[1], permissions: mode)
+                let queue = try PosixMessageQueue.create(name, permissions: mode)
                 try queue.send(Array("hello".utf8), priority: 0)
-            case "pshm": _ = try SharedMemory.create(args[1], size: 4096, permissions: mode)
-            default: _ = try PosixSemaphore.create(args[1], value: 3, permissions: mode)
+            case "pshm": _ = try SharedMemory.create(name, size: 4096, permissions: mode)
+            default: _ = try PosixSemaphore.create(name, value: 3, permissions: mode)
             }
             return 0
         },

@@ -12,69 +12,94 @@ import Glibc
 ///     ipc rm mq /orders               POSIX objects by name (mq, pshm, psem)
 ///     ipc rm --all-mine               everything the real user created
 ///
-/// Each object that cannot be removed is reported on stderr and makes the exit
-/// status 1; the others are still removed. `--all-mine` prints one line per
-/// object it removed: `removed KIND KEY/NAME id ID`.
+/// Every object removed is printed on stdout (`removed shm id 32791`,
+/// `removed msg 0x00001234 id 32768`, `removed mq /orders`), every failure on
+/// stderr; the others are still removed, and any failure makes the exit status 1.
 struct RemoveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "rm", abstract: "Remove IPC objects (SPEC L2, V3).",
-        discussion: "KIND is msg, sem, shm (by identifier or address), mq, pshm, psem (by name). Record locks cannot be removed: they go when their holder unlocks or exits.")
+        commandName: "rm", abstract: "Remove IPC objects.",
+        discussion: """
+            KIND is msg, sem, shm (by identifier or address), mq, pshm, psem (by name). Record locks \
+            cannot be removed: they go when their holder unlocks or exits.
+
+            A name is given as `ipc ls` shows it: \\xHH is the byte HH and \\\\ a backslash, so \
+            names that are not UTF-8 or hold control characters can be removed (`ipc rm mq '/\\xff\\xfe'`).
+
+            Each object removed is printed (`removed shm id 32791`); each failure is printed on \
+            stderr and the others are still removed. Exit status 1 when anything could not be \
+            removed, or (--all-mine) some kind could not be listed.
+            """)
 
     @Argument(help: "The kind: msg, sem, shm, mq, pshm, psem.") var kind: String?
-    @Argument(help: "Identifiers (System V) or names (POSIX, e.g. /orders).") var objects: [String] = []
+    @Argument(help: "Identifiers (System V, 0 to 2147483647) or names (POSIX, e.g. /orders).") var objects: [String] = []
 
-    @Option(help: "The key: decimal, 0x-prefixed hex (System V).") var key: String?
-    @Option(help: "The identifier, as ipc ls prints it (System V).") var id: Int32?
+    // Values taken as given, even "-1", so that a bad one is refused naming the range.
+    @Option(parsing: .unconditional, help: "The key: decimal, 0x-prefixed hex (System V).") var key: String?
+    @Option(parsing: .unconditional, help: "The identifier, as ipc ls prints it, 0 to 2147483647 (System V).") var id: String?
     @Option(help: "A file whose ftok key names the object (with --proj).") var path: String?
     @Option(help: "The ftok project id, 1-255 (with --path).") var proj: Int?
 
     @Flag(name: .customLong("all-mine"), help: "Remove every System V object the real user created and every POSIX object it owns.")
     var allMine = false
 
-    private var addressArguments: [String] {
-        var arguments: [String] = []
-        if let key { arguments += ["--key", key] }
-        if let id { arguments += ["--id", String(id)] }
-        if let path { arguments += ["--path", path] }
-        if let proj { arguments += ["--proj", String(proj)] }
-        return arguments
+    private var hasAddress: Bool { key != nil || id != nil || path != nil || proj != nil }
+
+    /// The System V address the options give, built directly (not by parsing
+    /// again, whose errors would not be validation errors).
+    private func address() throws -> SystemVAddress {
+        var address = SystemVAddress()
+        address.key = key
+        address.id = try id.map { try Self.identifier($0, option: "--id") }
+        address.path = path
+        address.proj = proj
+        try address.validate()
+        return address
+    }
+
+    /// A System V identifier: 0 to Int32.max, refused naming the range.
+    static func identifier(_ text: String, option: String? = nil) throws -> Int32 {
+        if let id = Int32(text), id >= 0 { return id }
+        let what = option.map { "\($0) " } ?? ""
+        if text.first.map({ $0 == "-" || $0.isNumber }) == true, text.dropFirst().allSatisfy(\.isNumber) {
+            throw ValidationError("\(what)'\(text)' is out of range: identifiers are 0 to \(Int32.max)")
+        }
+        throw ValidationError("\(what)'\(EscapedText.render(text.utf8))' is not an identifier (0 to \(Int32.max))" + (option == nil ? "; use --key for a key" : ""))
     }
 
     func validate() throws {
         if allMine {
-            if kind != nil || !addressArguments.isEmpty { throw ValidationError("--all-mine takes no kind, object or address") }
+            if kind != nil || hasAddress { throw ValidationError("--all-mine takes no kind, object or address") }
             return
         }
         guard let kind else { throw ValidationError("name a kind and objects, or use --all-mine") }
         guard let parsed = IPCInventory.Kind(rawValue: kind) else {
-            throw ValidationError("unknown kind '\(kind)'; kinds are msg, sem, shm, mq, pshm, psem, lock")
+            throw ValidationError("unknown kind '\(EscapedText.render(kind.utf8))'; kinds are msg, sem, shm, mq, pshm, psem, lock")
         }
-        if !addressArguments.isEmpty {
+        if hasAddress {
             if parsed.systemVKind == nil { throw ValidationError("--key, --id, --path and --proj name System V objects (msg, sem, shm)") }
             if !objects.isEmpty { throw ValidationError("name the object by identifier or by an address option, not both") }
-            _ = try SystemVAddress.parse(addressArguments)
+            _ = try address()
         } else if objects.isEmpty {
             throw ValidationError(parsed.systemVKind != nil ? "name the object: an identifier, --key, --id or --path with --proj" : "name the object, e.g. /orders")
         }
-        if parsed.systemVKind != nil, let bad = objects.first(where: { Int32($0) == nil }) {
-            throw ValidationError("'\(bad)' is not an identifier; use --key for a key")
-        }
+        if parsed.systemVKind != nil { for object in objects { _ = try Self.identifier(object) } }
     }
 
     func run() throws {
         if allMine { return try removeAllMine() }
         let kind = IPCInventory.Kind(rawValue: self.kind!)!
         var failed = false
-        func attempt(_ body: () throws(IPCError) -> Void) {
-            do { try body() } catch {
+        func attempt(_ body: () throws(IPCError) -> String) {
+            do { report(try body()) } catch {
                 warn(error.description)
                 failed = true
             }
         }
         if let systemV = kind.systemVKind {
             if objects.isEmpty {
-                let address = try SystemVAddress.parse(addressArguments)
+                let address = try address()
                 attempt { () throws(IPCError) in
+                    let key = try address.resolvedKey()
                     let id: Int32
                     do throws(IPCError) { id = try address.identifier(of: systemV) } catch {
                         var error = error
@@ -82,14 +107,23 @@ struct RemoveCommand: ParsableCommand {
                         throw error
                     }
                     try IPCInventory.remove(kind, id: id)
+                    return "removed \(kind)" + (key.map { " \($0)" } ?? "") + " id \(id)"
                 }
             }
             for object in objects {
-                attempt { () throws(IPCError) in try IPCInventory.remove(kind, id: Int32(object)!) }
+                let id = try Self.identifier(object)
+                attempt { () throws(IPCError) in
+                    try IPCInventory.remove(kind, id: id)
+                    return "removed \(kind) id \(id)"
+                }
             }
         } else {
             for object in objects {
-                attempt { () throws(IPCError) in try IPCInventory.remove(kind, name: object) }
+                let name = PosixIPCName(bytes: EscapedText.bytes(parsing: object))
+                attempt { () throws(IPCError) in
+                    try IPCInventory.remove(kind, name: name)
+                    return "removed \(kind) \(name)"
+                }
             }
         }
         if failed { throw ExitCode(ExitStatus.failed.rawValue) }
@@ -98,14 +132,19 @@ struct RemoveCommand: ParsableCommand {
     private func removeAllMine() throws {
         let result = IPCInventory.removeAll(ownedBy: getuid())
         for entry in result.removed {
-            let what = entry.key.map { $0.description } ?? entry.name ?? "-"
-            print("removed \(entry.kind) \(what)" + (entry.id.map { " id \($0)" } ?? ""))
+            let what = entry.key.map { $0.description } ?? entry.name?.description ?? "-"
+            report("removed \(entry.kind) \(what)" + (entry.id.map { " id \($0)" } ?? ""))
         }
-        fflush(nil)
         for kind in IPCInventory.Kind.allCases {
             if let reason = result.unavailable[kind] { warn("\(kind) objects not listed, so none removed: \(reason)") }
         }
         for failure in result.failed { warn(failure.error.description) }
-        if !result.failed.isEmpty { throw ExitCode(ExitStatus.failed.rawValue) }
+        if !result.failed.isEmpty || !result.unavailable.isEmpty { throw ExitCode(ExitStatus.failed.rawValue) }
+    }
+
+    /// One line on stdout, flushed before any error that follows on stderr.
+    private func report(_ line: String) {
+        print(line)
+        fflush(nil)
     }
 }

@@ -15,7 +15,7 @@ struct IPCInventoryTests {
     }
 
     private func entry(_ kind: IPCInventory.Kind, name: String, in inventory: IPCInventory) -> IPCInventory.Entry? {
-        inventory.entries.first { $0.kind == kind && $0.name == name }
+        inventory.entries.first { $0.kind == kind && $0.name == PosixIPCName(name) }
     }
 
     @Test("System V objects another process created appear with key, id, owner, mode, size, nattch and creator pid (L2, V3)")
@@ -109,7 +109,8 @@ struct IPCInventoryTests {
             #expect(getuid() != 0, "as root the queues are listed: \(reason)")
         } else {
             let q = try #require(entry(.posixQueue, name: queue, in: inventory))
-            #expect(q.bytes == 5 && q.count == 1 && q.mode == mode && q.ownerUID == 0, "QSIZE and mq_curmsgs of one 5-byte message")
+            #expect(q.count == 1 && q.mode == mode && q.ownerUID == 0, "mq_curmsgs of one message")
+            #expect(q.bytes == nil, "QSIZE is not read: reading the queue's file would change its times")
         }
         // Users: the processes that have the object open or mapped.
         #expect(m.users == 0 && s.users == 0)
@@ -123,12 +124,36 @@ struct IPCInventoryTests {
         }
         for holder in holders { #expect(try holder.finish() == .exited(0)) }
 
-        try IPCInventory.remove(.posixQueue, name: queue)
-        try IPCInventory.remove(.posixSharedMemory, name: memory)
-        try IPCInventory.remove(.posixSemaphore, name: semaphore)
+        try IPCInventory.remove(.posixQueue, name: PosixIPCName(queue))
+        try IPCInventory.remove(.posixSharedMemory, name: PosixIPCName(memory))
+        try IPCInventory.remove(.posixSemaphore, name: PosixIPCName(semaphore))
         let after = IPCInventory.snapshot(kinds: [.posixQueue, .posixSharedMemory, .posixSemaphore])
-        #expect(!after.entries.contains { [queue, memory, semaphore].contains($0.name) })
-        #expect(throws: IPCError.self) { try IPCInventory.remove(.posixSharedMemory, name: memory) }
+        #expect(!after.entries.contains { [queue, memory, semaphore].map { PosixIPCName($0) }.contains($0.name) })
+        #expect(throws: IPCError.self) { try IPCInventory.remove(.posixSharedMemory, name: PosixIPCName(memory)) }
+    }
+
+    @Test("Names are exact bytes; a junk sem.NAME is malformed and a FIFO skipped; entries are removed by their bytes (9, 12)")
+    func namesMalformedAndSkipped() throws {
+        let tag = uniqueName("inv-lib-bytes")
+        let memory = Array("\(tag)-".utf8) + [0xff, 0x0a], junk = Array("sem.\(tag)-".utf8) + [0xfe], fifo = Array("\(tag)-fifo".utf8)
+        try InventoryFixtures.makeShmFile(memory, contents: [1, 2])
+        try InventoryFixtures.makeShmFile(junk, contents: [UInt8](repeating: 0x61, count: 40))
+        try #require(mkfifo(InventoryFixtures.shmPath(fifo), 0o600) == 0)
+        defer { for file in [memory, junk, fifo] { InventoryFixtures.removeShmFile(file) } }
+
+        let inventory = IPCInventory.snapshot(kinds: [.posixSharedMemory, .posixSemaphore])
+        let m = try #require(inventory.entries.first { $0.name == PosixIPCName(bytes: [0x2f] + memory) })
+        #expect(m.kind == .posixSharedMemory && m.bytes == 2 && m.malformation == nil)
+        let j = try #require(inventory.entries.first { $0.name == PosixIPCName(bytes: [0x2f] + junk.dropFirst(4)) })
+        #expect(j.kind == .posixSemaphore && j.count == nil && j.bytes == 40)
+        #expect(j.malformation == "not a semaphore: 40 bytes; a semaphore of this C library has 32")
+        let skipped = try #require(inventory.skipped.first { $0.path == Array("/dev/shm/".utf8) + fifo })
+        #expect(skipped.kind == .posixSharedMemory && skipped.reason == "a FIFO, not a regular file" && skipped.ownerUID == 0)
+        #expect(!inventory.entries.contains { $0.name?.bytes.starts(with: [0x2f] + fifo) == true })
+
+        try IPCInventory.remove(m)
+        try IPCInventory.remove(j)
+        #expect(access(InventoryFixtures.shmPath(memory), F_OK) != 0 && access(InventoryFixtures.shmPath(junk), F_OK) != 0)
     }
 
     @Test("Listing POSIX queues by a private mount leaves no mount behind, with other threads running (L2)")
@@ -173,10 +198,10 @@ struct IPCInventoryTests {
         #expect(details.style == .posix && details.access == .write)
         #expect(details.start == 10 && details.end == 29)
         #expect(details.inode == UInt64(info.st_ino))
-        #expect(held.name == path, "the path found through /proc/\(posix.pid)/fd")
+        #expect(held.path == Array(path.utf8), "the path found through /proc/\(posix.pid)/fd")
         #expect(held.ownerUID == 0 && held.mode == nil)
         let flock = try #require(locks.first { $0.holderPID == shared.pid })
-        #expect(flock.lock?.style == .flock && flock.lock?.access == .read && flock.lock?.end == nil && flock.name == path + ".flock")
+        #expect(flock.lock?.style == .flock && flock.lock?.access == .read && flock.lock?.end == nil && flock.path == Array((path + ".flock").utf8))
 
         #expect(try posix.finish() == .exited(0))
         #expect(try shared.finish() == .exited(0))

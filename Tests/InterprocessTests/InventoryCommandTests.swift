@@ -5,8 +5,15 @@ import Testing
 /// `ipc ls` and `ipc rm` (SPEC L2, V3), run as processes.
 @Suite("ipc ls and ipc rm")
 struct InventoryCommandTests {
+    /// The whole `ipc ls --json` document: {"objects": [...], "skipped": [...], "unavailable": [...]}.
+    private func document(_ text: String) throws -> [String: Any] {
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], "not a JSON object: \(text)")
+        #expect(Set(document.keys) == ["objects", "skipped", "unavailable"])
+        return document
+    }
+
     private func json(_ text: String) throws -> [[String: Any]] {
-        try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]], "not a JSON array: \(text)")
+        try #require(try document(text)["objects"] as? [[String: Any]], "no objects array: \(text)")
     }
 
     private func listed(_ arguments: [String]) throws -> [[String: Any]] {
@@ -31,7 +38,7 @@ struct InventoryCommandTests {
         #expect(header == ["KIND", "KEY/NAME", "ID", "OWNER", "MODE", "SIZE/COUNT", "USERS", "CPID/PID", "CREATED/CHANGED"])
         let row = try #require(lines.first { $0.split(separator: " ").dropFirst(2).first == Substring(String(id)) }, "\(run.stdout)").split(separator: " ")
         let cpid = try #require(IPCInventory.snapshot(kinds: [.systemVSharedMemory]).entries.first { $0.id == id }?.creatorPID)
-        #expect(Array(row.prefix(9)) == ["shm", Substring(key.description), Substring(String(id)), "root", "0640", "4096", "B", "1", Substring(String(cpid))])
+        #expect(Array(row.prefix(8)) == ["shm", Substring(key.description), Substring(String(id)), "root", "0640", "4K", "1", Substring(String(cpid))])
         #expect(lines.allSatisfy { $0.hasPrefix("shm ") || $0.hasPrefix("KIND ") })
 
         guard let lsipc = InventoryFixtures.tool("lsipc") else {
@@ -54,8 +61,8 @@ struct InventoryCommandTests {
         let set = try InventoryFixtures.createSystemV(.semaphoreSet, key: .private, count: 5)
         defer { removeIfPresent(.semaphoreSet, id: set) }
         let objects = try listed(["--kind", "msg", "--kind", "sem"])
-        let fields = ["kind", "key", "name", "id", "ownerUID", "owner", "groupGID", "creatorUID", "creatorGID", "mode", "bytes",
-                      "count", "users", "creatorPID", "lastPID", "holderPID", "changed", "lastUsed", "markedForRemoval", "lock"]
+        let fields = ["kind", "key", "name", "nameHex", "id", "ownerUID", "owner", "groupGID", "creatorUID", "creatorGID", "mode", "bytes",
+                      "count", "users", "creatorPID", "lastPID", "holderPID", "changed", "lastUsed", "markedForRemoval", "malformed", "lock"]
         #expect(objects.allSatisfy { Set($0.keys) == Set(fields) })
         #expect(objects.allSatisfy { ["msg", "sem"].contains($0["kind"] as? String) })
         let q = try #require(objects.first { $0["kind"] as? String == "msg" && $0["id"] as? Int == Int(queue) })
@@ -196,16 +203,30 @@ struct InventoryCommandTests {
         let names = [("mq", "/" + uniqueName("inv-mine-mq")), ("pshm", "/" + uniqueName("inv-mine-pshm")), ("psem", "/" + uniqueName("inv-mine-psem"))]
         let othersMemory = "/" + uniqueName("inv-other-pshm")
         defer {
-            for (kind, name) in names { try? IPCInventory.remove(IPCInventory.Kind(rawValue: kind)!, name: name) }
+            for (kind, name) in names { try? IPCInventory.remove(IPCInventory.Kind(rawValue: kind)!, name: PosixIPCName(name)) }
             try? SharedMemory.unlink(othersMemory)
         }
         for (kind, name) in names {
             #expect(try InventoryFixtures.peer("as-user", String(user), "inv-posix-create", kind, name).status == .exited(0))
         }
         #expect(try InventoryFixtures.peer("as-user", String(other), "inv-posix-create", "pshm", othersMemory).status == .exited(0))
+        // Objects other programs made with names that are not UTF-8 (item 9).
+        let tag = uniqueName("inv-mine-bytes")
+        let oddMemory = Array(tag.utf8) + [0xff, 0xfe], oddSemaphore = Array("sem.\(tag)".utf8) + [0xc3, 0x0a]
+        try InventoryFixtures.makeShmFile(oddMemory, contents: [1, 2, 3], owner: user)
+        try InventoryFixtures.makeShmFile(oddSemaphore, contents: InventoryFixtures.semaphoreBytes(value: 1), owner: user)
+        defer {
+            InventoryFixtures.removeShmFile(oddMemory)
+            InventoryFixtures.removeShmFile(oddSemaphore)
+        }
 
         let run = try InventoryFixtures.ipcAs(user, ["rm", "--all-mine"])
-        #expect(run.status == .exited(0), "\(run.output)")
+        let queuesListed = !run.output.contains("mq objects not listed")
+        #expect(run.status == .exited(queuesListed ? 0 : 1), "an incomplete removal is not a success: \(run.output)")
+        for file in [oddMemory, oddSemaphore] {
+            #expect(access(InventoryFixtures.shmPath(file), F_OK) != 0, "/dev/shm/\(EscapedText.render(file)) removed: \(run.output)")
+        }
+        #expect(run.output.contains("removed pshm /\(tag)\\xff\\xfe\n") && run.output.contains("removed psem /\(tag)\\xc3\\x0a\n"), "\(run.output)")
         for (kind, id) in mine + [(.messageQueue, givenAway)] {
             #expect(InventoryFixtures.procLine(kind, id: id) == nil, "\(kind) \(id) removed")
             #expect(run.output.contains("removed \(IPCInventory.Kind(kind)) ") && run.output.contains("id \(id)\n"), "\(run.output)")
@@ -217,7 +238,7 @@ struct InventoryCommandTests {
         #expect(run.output.contains("removed pshm \(names[1].1)") && run.output.contains("removed psem \(names[2].1)"))
         #expect(InventoryFixtures.exists("/dev/shm" + othersMemory))
         let queueGone = (try? PosixMessageQueue.open(names[0].1)) == nil
-        if run.output.contains("mq objects not listed") {
+        if !queuesListed {
             // An unprivileged user cannot list queues without a mounted mqueue filesystem.
             #expect(MessageQueueMount.mounted() == nil && !queueGone && run.output.contains("CAP_SYS_ADMIN"))
         } else {
@@ -225,13 +246,219 @@ struct InventoryCommandTests {
         }
     }
 
-    @Test("ipc ls as an unprivileged user names the kinds it could not list")
+    @Test("ipc ls as an unprivileged user names the kinds it could not list and fails: the list is incomplete (13)")
     func unprivilegedNote() throws {
-        let run = try InventoryFixtures.ipcAs(InventoryFixtures.randomUser(), ["ls", "--kind", "mq,msg"])
-        #expect(run.status == .exited(0), "\(run.output)")
+        let user = InventoryFixtures.randomUser()
+        let run = try InventoryFixtures.ipcAs(user, ["ls", "--kind", "mq,msg"])
         #expect(run.output.hasPrefix("KIND "))
         if MessageQueueMount.mounted() == nil {
-            #expect(run.output.contains("mq objects not listed") && run.output.contains("CAP_SYS_ADMIN"), "\(run.output)")
+            #expect(run.status == .exited(1), "\(run.output)")
+            #expect(run.output.contains("mq objects not listed, the list is incomplete") && run.output.contains("CAP_SYS_ADMIN"), "\(run.output)")
+            let json = try InventoryFixtures.ipcAs(user, ["ls", "--kind", "mq", "--json"])
+            #expect(json.status == .exited(1))
+            #expect(json.output.contains("\"unavailable\": [\n  {\n   \"kind\": \"mq\""), "\(json.output)")
+        } else {
+            #expect(run.status == .exited(0), "\(run.output)")
+        }
+        // What could be listed completely is a success.
+        #expect(try InventoryFixtures.ipcAs(user, ["ls", "--kind", "msg,shm,sem,pshm,psem"]).status == .exited(0))
+    }
+
+    @Test("Names with a newline or bytes that are not UTF-8: one escaped table row each, exact JSON, removable as printed (9, 10)")
+    func namesAreBytes() throws {
+        let tag = uniqueName("inv-bytes")
+        let newline = Array("\(tag)-a".utf8) + [0x0a] + Array("b".utf8), odd = Array("\(tag)-".utf8) + [0xff, 0x5c]
+        let semaphore = Array("sem.\(tag)-".utf8) + [0x09, 0xfe]
+        for file in [newline, odd] { try InventoryFixtures.makeShmFile(file, contents: [1, 2, 3]) }
+        try InventoryFixtures.makeShmFile(semaphore, contents: InventoryFixtures.semaphoreBytes(value: 7))
+        defer { for file in [newline, odd, semaphore] { InventoryFixtures.removeShmFile(file) } }
+        // A queue another program named with bytes that are not UTF-8 and a newline.
+        let queue = PosixIPCName(bytes: Array("/\(tag)-q".utf8) + [0xff, 0x0a])
+        #expect(try InventoryFixtures.peer("inv-posix-create", "mq", queue.description).status == .exited(0))
+        defer { try? PosixMessageQueue.unlink(queue) }
+
+        let table = try IPCTool.run(["ls", "--kind", "pshm,psem,mq"], timeout: .seconds(60))
+        #expect(table.status == .exited(0), "\(table.stderr)")
+        let lines = table.stdout.split(separator: "\n")
+        #expect(lines.allSatisfy { $0.hasPrefix("KIND ") || $0.hasPrefix("pshm ") || $0.hasPrefix("psem ") || $0.hasPrefix("mq ") }, "a name split a row: \(table.stdout)")
+        #expect(lines.contains { $0.hasPrefix("mq ") && $0.contains(" /\(tag)-q\\xff\\x0a ") && $0.contains(" 1 msg ") }, "\(table.stdout)")
+        #expect(lines.contains { $0.hasPrefix("pshm ") && $0.contains(" /\(tag)-a\\x0ab ") })
+        #expect(lines.contains { $0.hasPrefix("pshm ") && $0.contains(" /\(tag)-\\xff\\\\ ") }, "\\xff, and a backslash doubled")
+        #expect(lines.contains { $0.hasPrefix("psem ") && $0.contains(" /\(tag)-\\x09\\xfe ") && $0.contains("value 7") })
+
+        let objects = try listed(["--kind", "pshm,psem"])
+        func object(_ bytes: [UInt8]) -> [String: Any]? {
+            objects.first { ($0["nameHex"] as? String) == bytes.map { String(format: "%02x", $0) }.joined() }
+        }
+        let exact = try #require(object([0x2f] + newline), "nameHex is the exact name")
+        #expect(exact["name"] as? String == "/\(tag)-a\nb", "a UTF-8 name is exact in JSON")
+        #expect(try #require(object([0x2f] + odd))["name"] as? String == "/\(tag)-\\xff\\\\", "otherwise escaped as in the table")
+        #expect(try #require(object([0x2f] + Array(semaphore.dropFirst(4))))["count"] as? Int == 7)
+
+        // What ipc ls printed is what ipc rm takes.
+        let removed = try IPCTool.run(["rm", "pshm", "/\(tag)-a\\x0ab", "/\(tag)-\\xff\\\\"])
+        #expect(removed.status == .exited(0), "\(removed.stderr)")
+        #expect(removed.stdout == "removed pshm /\(tag)-a\\x0ab\nremoved pshm /\(tag)-\\xff\\\\\n")
+        #expect(try IPCTool.run(["rm", "psem", "/\(tag)-\\x09\\xfe"]).status == .exited(0))
+        let queueRemoved = try IPCTool.run(["rm", "mq", "/\(tag)-q\\xff\\x0a"])
+        #expect(queueRemoved.status == .exited(0) && queueRemoved.stdout == "removed mq /\(tag)-q\\xff\\x0a\n", "\(queueRemoved.stderr)")
+        #expect { _ = try PosixMessageQueue.open(queue) } throws: { ($0 as? IPCError)?.errno == .noSuchFileOrDirectory }
+        for file in [newline, odd, semaphore] { #expect(access(InventoryFixtures.shmPath(file), F_OK) != 0) }
+    }
+
+    @Test("ipc ls changes no object's times: queue and semaphore files keep their access and change times (11)")
+    func listingChangesNothing() throws {
+        let queue = "/" + uniqueName("inv-times-mq"), semaphore = "/" + uniqueName("inv-times-psem")
+        defer {
+            try? PosixMessageQueue.unlink(queue)
+            try? PosixSemaphore.unlink(semaphore)
+        }
+        for (kind, name) in [("mq", queue), ("psem", semaphore)] {
+            #expect(try InventoryFixtures.peer("inv-posix-create", kind, name).status == .exited(0))
+        }
+        // The access time at the Epoch: any read of the file would move it to now.
+        let semaphoreFile = InventoryFixtures.shmPath(Array("sem.\(semaphore.dropFirst())".utf8))
+        try #require(InventoryFixtures.clearAccessTime(semaphoreFile))
+        let queueFile = String(queue.dropFirst())
+        @Sendable func queueTimes(clearing: Bool) throws -> (access: Int, change: Int)? {
+            try MessageQueueMount.withQueueDirectory { (directory) throws(IPCError) in
+                let path = Array((directory + "/" + queueFile).utf8CString)
+                if clearing && !InventoryFixtures.clearAccessTime(path) { return nil }
+                return InventoryFixtures.accessAndChangeTime(path)
+            }
+        }
+        let queueBefore = try #require(try queueTimes(clearing: true))
+        let semaphoreBefore = try #require(InventoryFixtures.accessAndChangeTime(semaphoreFile))
+        #expect(queueBefore.access == 0 && semaphoreBefore.access == 0)
+
+        for arguments in [["ls", "--kind", "mq,psem"], ["ls", "--kind", "mq,psem", "--json"], ["ls"]] {
+            let run = try IPCTool.run(arguments, timeout: .seconds(60))
+            #expect(run.status == .exited(0), "\(arguments): \(run.stderr)")
+        }
+        let queueAfter = try #require(try queueTimes(clearing: false))
+        let semaphoreAfter = try #require(InventoryFixtures.accessAndChangeTime(semaphoreFile))
+        #expect(queueAfter == queueBefore, "the queue's file was read: its times moved")
+        #expect(semaphoreAfter == semaphoreBefore, "the semaphore's file was read without O_NOATIME")
+        // And what ipc ls reports is the kernel's count, from mq_getattr.
+        let listed = try listed(["--kind", "mq,psem"])
+        #expect(listed.contains { $0["name"] as? String == queue && $0["count"] as? Int == 1 && $0["bytes"] is NSNull })
+        #expect(listed.contains { $0["name"] as? String == semaphore && $0["count"] as? Int == 3 })
+    }
+
+    @Test("Junk in /dev/shm: malformed semaphores shown as malformed, FIFOs, directories and links skipped with the reason, never opened (12)")
+    func junkInSharedMemoryDirectory() throws {
+        let tag = uniqueName("inv-junk")
+        let big = "sem.\(tag)-big", zero = "sem.\(tag)-zero", flag = "sem.\(tag)-flag"
+        let fifo = "\(tag)-fifo", semaphoreFifo = "sem.\(tag)-fifo", directory = "\(tag)-dir", link = "\(tag)-link"
+        try InventoryFixtures.makeShmFile(Array(big.utf8), contents: Array("forty bytes of text, not a semaphore!!!\n".utf8))
+        try InventoryFixtures.makeShmFile(Array(zero.utf8))
+        var privateFlag = InventoryFixtures.semaphoreBytes(value: 1)
+        privateFlag[8] = 0
+        try InventoryFixtures.makeShmFile(Array(flag.utf8), contents: privateFlag)
+        try #require(mkfifo("/dev/shm/" + fifo, 0o600) == 0 && mkfifo("/dev/shm/" + semaphoreFifo, 0o600) == 0)
+        try #require(mkdir("/dev/shm/" + directory, 0o700) == 0 && symlink("/etc/passwd", "/dev/shm/" + link) == 0)
+        defer { for file in [big, zero, flag, fifo, semaphoreFifo, directory, link] { InventoryFixtures.removeShmFile(Array(file.utf8)) } }
+
+        let table = try IPCTool.run(["ls", "--kind", "pshm,psem"], timeout: .seconds(30))
+        #expect(!table.timedOut && table.status == .exited(0), "\(table.stderr)")
+        for name in [big, zero, flag] {
+            let row = table.stdout.split(separator: "\n").first { $0.contains(" /\(name.dropFirst(4)) ") }
+            #expect(row?.hasPrefix("psem ") == true && row?.contains(" malformed ") == true, "\(table.stdout)")
+        }
+        #expect(table.stderr.contains("psem /\(tag)-big is malformed: not a semaphore: 40 bytes; a semaphore of this C library has 32"), "\(table.stderr)")
+        #expect(table.stderr.contains("psem /\(tag)-zero is malformed: not a semaphore: 0 bytes"))
+        #expect(table.stderr.contains("psem /\(tag)-flag is malformed: not a semaphore"))
+        #expect(table.stderr.contains("skipped /dev/shm/\(fifo): a FIFO, not a regular file"))
+        #expect(table.stderr.contains("skipped /dev/shm/\(semaphoreFifo): a FIFO, not a regular file"))
+        #expect(table.stderr.contains("skipped /dev/shm/\(directory): a directory, not a regular file"))
+        #expect(table.stderr.contains("skipped /dev/shm/\(link): a symbolic link, not a regular file"))
+        #expect(!table.stdout.contains(fifo) && !table.stdout.contains(directory) && !table.stdout.contains(link))
+
+        let run = try IPCTool.run(["ls", "--kind", "pshm,psem", "--json"], timeout: .seconds(30))
+        #expect(run.status == .exited(0))
+        let json = try document(run.stdout)
+        let objects = try #require(json["objects"] as? [[String: Any]])
+        let malformed = try #require(objects.first { $0["name"] as? String == "/\(tag)-big" })
+        #expect(malformed["kind"] as? String == "psem" && malformed["count"] is NSNull && malformed["bytes"] as? Int == 40)
+        #expect((malformed["malformed"] as? String)?.contains("40 bytes") == true)
+        let skipped = try #require(json["skipped"] as? [[String: Any]])
+        let reasons = Dictionary(uniqueKeysWithValues: skipped.compactMap { item in (item["path"] as? String).map { ($0, "\(item["kind"] ?? "") \(item["reason"] ?? "")") } })
+        #expect(reasons["/dev/shm/" + fifo] == "pshm a FIFO, not a regular file")
+        #expect(reasons["/dev/shm/" + semaphoreFifo] == "psem a FIFO, not a regular file")
+        #expect(reasons["/dev/shm/" + directory] == "pshm a directory, not a regular file")
+        #expect(reasons["/dev/shm/" + link] == "pshm a symbolic link, not a regular file")
+        // A well-formed semaphore is still one.
+        #expect(!objects.contains { $0["malformed"] is String && ($0["name"] as? String)?.hasPrefix("/\(tag)") != true })
+    }
+
+    @Test("ipc rm reports each object removed and each failure, and exits 1 when any failed (8)")
+    func removePartly() throws {
+        let first = try InventoryFixtures.createSystemV(.sharedMemory, key: .private, count: 4096)
+        let gone = try InventoryFixtures.createSystemV(.sharedMemory, key: .private, count: 4096)
+        let last = try InventoryFixtures.createSystemV(.sharedMemory, key: .private, count: 4096)
+        defer { for id in [first, gone, last] { removeIfPresent(.sharedMemory, id: id) } }
+        try SystemVKind.sharedMemory.remove(id: gone)
+        let run = try IPCTool.run(["rm", "shm", String(first), String(gone), String(last)])
+        #expect(run.status == .exited(1))
+        #expect(run.stdout == "removed shm id \(first)\nremoved shm id \(last)\n", "\(run.stdout)")
+        #expect(run.stderr.contains("no shm object with identifier \(gone)") && run.stderr.split(separator: "\n").count == 1, "\(run.stderr)")
+        #expect(InventoryFixtures.procLine(.sharedMemory, id: first) == nil && InventoryFixtures.procLine(.sharedMemory, id: last) == nil)
+
+        let a = "/" + uniqueName("inv-partly-a"), missing = "/" + uniqueName("inv-partly-missing"), b = "/" + uniqueName("inv-partly-b")
+        defer { for name in [a, b] { try? SharedMemory.unlink(name) } }
+        for name in [a, b] { #expect(try InventoryFixtures.peer("inv-posix-create", "pshm", name).status == .exited(0)) }
+        let posix = try IPCTool.run(["rm", "pshm", a, missing, b])
+        #expect(posix.status == .exited(1))
+        #expect(posix.stdout == "removed pshm \(a)\nremoved pshm \(b)\n")
+        #expect(posix.stderr.contains(missing) && posix.stderr.contains("ENOENT"))
+
+        let key = uniqueKey()
+        let byKey = try InventoryFixtures.createSystemV(.messageQueue, key: key)
+        defer { removeIfPresent(.messageQueue, id: byKey) }
+        let keyed = try IPCTool.run(["rm", "msg", "--key", key.description])
+        #expect(keyed.status == .exited(0) && keyed.stdout == "removed msg \(key) id \(byKey)\n", "\(keyed.stdout)\(keyed.stderr)")
+    }
+
+    @Test("ipc ls --output, --noheadings, --bytes; sizes for people in tables and bytes in JSON (20)")
+    func tableOptions() throws {
+        let segment = try InventoryFixtures.createSystemV(.sharedMemory, key: .private, count: 1536)
+        defer { removeIfPresent(.sharedMemory, id: segment) }
+        let run = try IPCTool.run(["ls", "--kind", "shm", "--output", "id,SIZE/COUNT", "-o", "kind", "--noheadings"])
+        #expect(run.status == .exited(0), "\(run.stderr)")
+        let row = try #require(run.stdout.split(separator: "\n").first { $0.hasPrefix("\(segment) ") })
+        #expect(row.split(separator: " ") == [Substring(String(segment)), "1.5K", "shm"])
+        #expect(!run.stdout.contains("KIND") && !run.stdout.contains("ID "))
+        let exact = try IPCTool.run(["ls", "--kind", "shm", "-o", "id,size,cuid", "--bytes"])
+        #expect(exact.stdout.hasPrefix("ID "), "\(exact.stdout)")
+        #expect(exact.stdout.split(separator: "\n").contains { $0.split(separator: " ") == [Substring(String(segment)), "1536B", "0"] }, "\(exact.stdout)")
+        #expect(try listed(["--kind", "shm"]).contains { $0["id"] as? Int == Int(segment) && $0["bytes"] as? Int == 1536 })
+        for (arguments, message) in [(["--output", "bogus"], "unknown column 'bogus'"), (["--output", ""], "--output needs a column"),
+                                     (["--kind", ""], "--kind needs a kind"), (["--kind", "msg,"], "--kind needs a kind"),
+                                     (["--json", "--output", "id"], "--json prints every field")] {
+            let refused = try IPCTool.run(["ls"] + arguments)
+            #expect(refused.status == .exited(64), "\(arguments)")
+            #expect(refused.stderr.contains(message), "\(arguments): \(refused.stderr)")
+        }
+    }
+
+    @Test("ipc rm refuses out-of-range identifiers naming the range, and address conflicts without parser internals (18, 20)")
+    func removeArguments() throws {
+        for arguments in [["shm", "99999999999"], ["shm", "--id", "4294967296"], ["msg", "--id", "-1"]] {
+            let run = try IPCTool.run(["rm"] + arguments)
+            #expect(run.status == .exited(64), "\(arguments)")
+            #expect(run.stderr.contains("out of range: identifiers are 0 to 2147483647"), "\(arguments): \(run.stderr)")
+        }
+        let word = try IPCTool.run(["rm", "sem", "abc"])
+        #expect(word.status == .exited(64) && word.stderr.contains("'abc' is not an identifier"), "\(word.stderr)")
+        let both = try IPCTool.run(["rm", "msg", "--key", "0x1234", "--id", "0"])
+        #expect(both.status == .exited(64), "\(both.stderr)")
+        #expect(both.stderr.contains("exactly one of --key, --id"), "\(both.stderr)")
+        #expect(!both.stderr.contains("CommandError") && !both.stderr.contains("ArgumentParser"), "\(both.stderr)")
+        let proj = try IPCTool.run(["rm", "msg", "--path", "/tmp", "--proj", "300"])
+        #expect(proj.status == .exited(64) && proj.stderr.contains("1 to 255") && !proj.stderr.contains("CommandError"), "\(proj.stderr)")
+        for command in ["ls", "rm"] {
+            let help = try IPCTool.run([command, "--help"])
+            #expect(help.status == .exited(0) && !help.stdout.contains("SPEC"), "\(help.stdout)")
         }
     }
 }

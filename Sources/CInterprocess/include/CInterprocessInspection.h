@@ -20,5 +20,8 @@ unsigned long cipc_ms_nosuid_nodev_noexec(void);
 int cipc_umount2(const char *target, int flags);
 /// `MNT_DETACH`.
 int cipc_mnt_detach(void);
+/// `O_NOATIME`: a read leaves the file's access time alone (GNU; the owner or
+/// CAP_FOWNER only, else `open` fails with EPERM).
+int cipc_o_noatime(void);
 
 #endif

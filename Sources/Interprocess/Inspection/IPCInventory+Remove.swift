@@ -26,20 +26,20 @@ extension IPCInventory {
         }
     }
 
-    /// Removes the POSIX object `name` ("/orders") of `kind`: its name goes now,
+    /// Removes the POSIX object `name` ("/orders", exact bytes) of `kind`: its name goes now,
     /// the object when the last process closes or unmaps it. `ENOENT` when there
     /// is none, `EACCES` without permission; `EINVAL` for System V kinds (named by
     /// identifier), `ENOTSUP` for record locks.
     ///
     /// The corresponding C function is `mq_unlink`, `shm_unlink` or `sem_unlink`.
-    public static func remove(_ kind: Kind, name: String) throws(IPCError) {
+    public static func remove(_ kind: Kind, name: PosixIPCName) throws(IPCError) {
         switch kind {
         case .posixQueue: try PosixMessageQueue.unlink(name)
         case .posixSharedMemory: try SharedMemory.unlink(name)
         case .posixSemaphore: try PosixSemaphore.unlink(name)
-        case .recordLock: try refuseLock(kind, object: IPCError.describe(path: name))
+        case .recordLock: try refuseLock(kind, object: "\"\(name)\"")
         default:
-            throw IPCError(.invalidArgument, operation: "remove", object: "\(kind) \(IPCError.describe(path: name))",
+            throw IPCError(.invalidArgument, operation: "remove", object: "\(kind) \"\(name)\"",
                            detail: "a System V object is named by its identifier or key, not a name")
         }
     }
@@ -47,7 +47,9 @@ extension IPCInventory {
     /// Removes the object an entry of a snapshot describes.
     public static func remove(_ entry: Entry) throws(IPCError) {
         if let id = entry.id, entry.kind.systemVKind != nil { return try remove(entry.kind, id: id) }
-        try remove(entry.kind, name: entry.name ?? "")
+        if let name = entry.name { return try remove(entry.kind, name: name) }
+        try refuseLock(entry.kind, object: entry.path.map { "\"" + EscapedText.render($0) + "\"" } ?? "id \(entry.id ?? 0)")
+        throw IPCError(.invalidArgument, operation: "remove", object: "\(entry.kind)", detail: "the entry names no object")
     }
 
     /// What `removeAll(ownedBy:)` did.

@@ -22,25 +22,34 @@ public struct IPCInventory: Sendable {
     public var entries: [Entry]
     /// The kinds asked for that could not be listed, and why (for example POSIX
     /// queues when no mqueue filesystem is mounted and this process may not mount
-    /// one). A kind missing here and from `entries` has no objects.
+    /// one). A kind missing here and from `entries` has no objects. A snapshot
+    /// with anything here is incomplete.
     public var unavailable: [Kind: String]
+    /// Files found where objects live that are no objects (a FIFO or a directory
+    /// in /dev/shm), left out and never opened; in the order of `entries`.
+    public var skipped: [Skipped]
 
-    public init(entries: [Entry], unavailable: [Kind: String] = [:]) {
+    public init(entries: [Entry], unavailable: [Kind: String] = [:], skipped: [Skipped] = []) {
         self.entries = entries
         self.unavailable = unavailable
+        self.skipped = skipped
     }
 
     /// The objects of `kinds` on the host; with `owner`, only those whose owner's
     /// user id (`Entry.ownerUID`) is `owner`. A kind that cannot be read is
     /// reported in `unavailable` and does not stop the others.
     ///
+    /// Taking a snapshot changes nothing on the host: no object's contents, times
+    /// or state (see `PosixInventory`).
+    ///
     /// The corresponding C functions are `open`/`read` on /proc/sysvipc/msg, sem,
     /// shm and /proc/locks, `opendir`/`fstatat` on /dev/shm and the mqueue
-    /// filesystem, and `readlink` on /proc/PID/fd.
+    /// filesystem, `mq_getattr`, and `readlink` on /proc/PID/fd.
     public static func snapshot(kinds: Set<Kind> = Set(Kind.allCases), owner: uid_t? = nil) -> IPCInventory {
         var names = UserNames()
         var entries: [Entry] = []
         var unavailable: [Kind: String] = [:]
+        var skipped: [Skipped] = []
         for kind in SystemVKind.allCases where kinds.contains(Kind(kind)) {
             do { entries += try SystemVInventory.entries(kind, names: &names) } catch { unavailable[Kind(kind)] = error.description }
         }
@@ -48,14 +57,20 @@ public struct IPCInventory: Sendable {
         if !kinds.isDisjoint(with: [.posixQueue, .posixSharedMemory, .posixSemaphore]) { files.addAll(maps: true) }
         if kinds.contains(.posixQueue) {
             do {
-                entries += try MessageQueueMount.withQueueDirectory { [files] (directory) throws(IPCError) in
+                let queues = try MessageQueueMount.withQueueDirectory { [files] (directory) throws(IPCError) in
                     var names = UserNames()
                     return try PosixInventory.messageQueues(in: directory, files: files, names: &names)
                 }
+                entries += queues.entries
+                skipped += queues.skipped
             } catch { unavailable[.posixQueue] = error.description }
         }
         if kinds.contains(.posixSharedMemory) || kinds.contains(.posixSemaphore) {
-            do { entries += try PosixInventory.sharedMemoryAndSemaphores(kinds: kinds, files: files, names: &names) } catch {
+            do {
+                let objects = try PosixInventory.sharedMemoryAndSemaphores(kinds: kinds, files: files, names: &names)
+                entries += objects.entries
+                skipped += objects.skipped
+            } catch {
                 if kinds.contains(.posixSharedMemory) { unavailable[.posixSharedMemory] = error.description }
                 if kinds.contains(.posixSemaphore) { unavailable[.posixSemaphore] = error.description }
             }
@@ -63,13 +78,17 @@ public struct IPCInventory: Sendable {
         if kinds.contains(.recordLock) {
             do { entries += try RecordLockInventory.entries(names: &names) } catch { unavailable[.recordLock] = error.description }
         }
-        if let owner { entries.removeAll { $0.ownerUID != owner } }
+        if let owner {
+            entries.removeAll { $0.ownerUID != owner }
+            skipped.removeAll { $0.ownerUID != owner }
+        }
         let order = Dictionary(uniqueKeysWithValues: Kind.allCases.enumerated().map { ($1, $0) })
         entries.sort { a, b in
             if a.kind != b.kind { return order[a.kind]! < order[b.kind]! }
             if a.id != b.id { return (a.id ?? 0) < (b.id ?? 0) }
-            return (a.name ?? "") < (b.name ?? "")
+            return (a.name?.bytes ?? a.path ?? []).lexicographicallyPrecedes(b.name?.bytes ?? b.path ?? [])
         }
-        return IPCInventory(entries: entries, unavailable: unavailable)
+        skipped.sort { a, b in a.kind != b.kind ? order[a.kind]! < order[b.kind]! : a.path.lexicographicallyPrecedes(b.path) }
+        return IPCInventory(entries: entries, unavailable: unavailable, skipped: skipped)
     }
 }

@@ -12,9 +12,14 @@ extension IPCInventory {
         /// The System V key (`.private` for `IPC_PRIVATE` and for a segment marked
         /// for removal, whose key the kernel resets); nil for other kinds.
         public var key: IPCKey?
-        /// The POSIX name (`/orders`), or the path of a locked file (nil when no
-        /// process shows the file among its open descriptors).
-        public var name: String?
+        /// The POSIX name (`/orders`), exactly as the kernel keeps it; nil for
+        /// other kinds.
+        public var name: PosixIPCName?
+        /// The path of a locked file, its exact bytes (`EscapedText.render` shows
+        /// it); nil for other kinds, and when no process shows the file among its
+        /// open descriptors. Bytes, not a `FilePath`, so that a path that is not
+        /// UTF-8 stays exact.
+        public var path: [UInt8]?
         /// The System V identifier; for a record lock, its number in /proc/locks
         /// (valid only for this snapshot).
         public var id: Int32?
@@ -30,11 +35,14 @@ extension IPCInventory {
         public var creatorGID: gid_t?
         /// Read and write bits for owner, group and others (nil for record locks).
         public var mode: FilePermissions?
-        /// Bytes: a System V queue's `cbytes`, a segment's `size`, a POSIX
-        /// object's file size, a POSIX queue's `QSIZE` (bytes of messages queued).
+        /// Bytes: a System V queue's `cbytes`, a segment's `size`, the file size of
+        /// a POSIX shared memory object or semaphore. nil for a POSIX queue: its
+        /// `QSIZE` is only in its file, and reading that file sets the queue's
+        /// access and change times, which inspection must not.
         public var bytes: Int?
         /// Items: messages on a queue (`qnum`, `mq_curmsgs`), semaphores in a set
-        /// (`nsems`), the value of a POSIX semaphore.
+        /// (`nsems`), the value of a POSIX semaphore (nil when this process may
+        /// not read it without changing its access time, or it is malformed).
         public var count: Int?
         /// Processes using it: a segment's `nattch` (attachments); for a POSIX
         /// object, the processes that have it open or mapped (nil when some
@@ -57,6 +65,11 @@ extension IPCInventory {
         /// A segment removed while still attached (`SHM_DEST`): it goes away with
         /// its last detach and can no longer be found by key.
         public var isMarkedForRemoval: Bool
+        /// Why this is not a well-formed object of its kind, nil when it is one: a
+        /// `sem.NAME` file that is not a semaphore of this C library (anyone can
+        /// put any file in /dev/shm). Such an entry has its file's fields
+        /// (owner, mode, size, times) and no `count`.
+        public var malformation: String?
         /// What /proc/locks says about a record lock.
         public var lock: RecordLockDetails?
 

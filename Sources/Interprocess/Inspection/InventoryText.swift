@@ -20,30 +20,34 @@ enum InventoryText {
     }
 }
 
-/// The names in a directory, without "." and "..".
+/// The names in a directory, without "." and "..", decoded as UTF-8 (for /proc,
+/// whose names are digits and known words; `ObjectDirectory` keeps names exact).
 ///
 /// The corresponding C functions are `opendir`, `readdir` and `closedir`.
 func directoryEntries(_ path: String) throws(IPCError) -> [String] {
     guard let directory = system_opendir(path) else { throw IPCError.last("opendir", object: IPCError.describe(path: path)) }
     defer { _ = system_closedir(directory) }
-    var names: [String] = []
+    return try directoryEntryBytes(directory, path: path).map { String(decoding: $0, as: UTF8.self) }
+}
+
+/// The exact names `readdir` gives for an open directory stream, without "." and "..".
+func directoryEntryBytes(_ directory: OpaquePointer, path: String) throws(IPCError) -> [[UInt8]] {
+    var names: [[UInt8]] = []
     Glibc.errno = 0
     while let entry = system_readdir(directory) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-        }
-        if name != "." && name != ".." { names.append(name) }
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
+        if name != Array(".".utf8) && name != Array("..".utf8) { names.append(name) }
     }
     if Glibc.errno != 0 { throw IPCError.last("readdir", object: IPCError.describe(path: path)) }
     return names
 }
 
-/// The target of a symbolic link (a /proc/PID/fd entry), or nil.
+/// The exact target of a symbolic link (a /proc/PID/fd entry), or nil.
 ///
 /// The corresponding C function is `readlink`.
-func linkTarget(_ path: String) -> String? {
+func linkTarget(_ path: String) -> [UInt8]? {
     var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
     let count = system_readlink(path, &buffer, buffer.count - 1)
     guard count >= 0 else { return nil }
-    return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    return buffer[0..<count].map { UInt8(bitPattern: $0) }
 }

@@ -8,51 +8,80 @@ import Glibc
 /// The POSIX IPC objects of the host (SPEC L2). glibc keeps shared memory objects
 /// as files in /dev/shm (`/name` is /dev/shm/name) and named semaphores as
 /// /dev/shm/sem.NAME; the kernel keeps message queues as files of the mqueue
-/// filesystem, whose content is a status line (`QSIZE:… NOTIFY:… SIGNO:…
-/// NOTIFY_PID:…`). Owner, group, mode and times are the files'. Users are the
+/// filesystem. Owner, group, mode and times are the files'. Users are the
 /// processes that have the file open or mapped (/proc/PID/fd, /proc/PID/maps),
 /// counted only when every process could be inspected.
+///
+/// Listing changes nothing on the host: a file is examined with `fstatat`; a
+/// queue's file is opened only for `mq_getattr` and never read (reading it sets
+/// the queue's access and change times, so its `QSIZE` is not reported); a
+/// semaphore's file is read only with `O_NOATIME`. What is not a regular file
+/// is never opened and is reported as skipped; a `sem.NAME` file that is not a
+/// semaphore is reported as malformed (see `ObjectDirectory`).
 enum PosixInventory {
     /// Where glibc's `shm_open` and `sem_open` keep their objects.
     static let sharedMemoryDirectory = "/dev/shm"
 
+    /// What one directory held.
+    struct Listing {
+        var entries: [IPCInventory.Entry] = []
+        var skipped: [IPCInventory.Skipped] = []
+    }
+
     /// Shared memory objects and named semaphores in /dev/shm.
-    static func sharedMemoryAndSemaphores(kinds: Set<IPCInventory.Kind>, files: ProcessFiles, names: inout UserNames) throws(IPCError) -> [IPCInventory.Entry] {
-        var entries: [IPCInventory.Entry] = []
-        for file in try directoryEntries(sharedMemoryDirectory) {
-            let isSemaphore = file.hasPrefix("sem.") && file.utf8.count > 4
+    static func sharedMemoryAndSemaphores(kinds: Set<IPCInventory.Kind>, files: ProcessFiles, names: inout UserNames) throws(IPCError) -> Listing {
+        let directory = try ObjectDirectory(sharedMemoryDirectory)
+        var listing = Listing()
+        let semaphorePrefix = Array("sem.".utf8)
+        for file in try directory.names() {
+            let isSemaphore = file.starts(with: semaphorePrefix) && file.count > semaphorePrefix.count
             let kind: IPCInventory.Kind = isSemaphore ? .posixSemaphore : .posixSharedMemory
-            guard kinds.contains(kind) else { continue }
-            let path = sharedMemoryDirectory + "/" + file
-            guard var entry = fileEntry(kind, path: path, name: "/" + (isSemaphore ? String(file.dropFirst(4)) : file), files: files, names: &names) else { continue }
-            if isSemaphore {
-                entry.bytes = nil
-                entry.count = semaphoreValue(path: path)
+            guard kinds.contains(kind), let info = directory.status(of: file) else { continue }
+            guard isRegular(info) else {
+                listing.skipped.append(skipped(kind, directory: directory, file: file, info: info))
+                continue
             }
-            entries.append(entry)
+            let name = PosixIPCName(bytes: [UInt8(ascii: "/")] + (isSemaphore ? Array(file.dropFirst(semaphorePrefix.count)) : file))
+            var entry = fileEntry(kind, info: info, name: name, files: files, names: &names)
+            if isSemaphore {
+                do throws(IPCError) {
+                    entry.count = Int(try semaphoreValue(directory, file: file, info: info, name: name))
+                } catch where error.errno == .invalidArgument {
+                    entry.malformation = error.detail ?? error.description
+                } catch {}  // not readable without changing its access time: value unknown
+            }
+            listing.entries.append(entry)
         }
-        return entries
+        return listing
     }
 
-    /// The message queues in a mounted mqueue filesystem at `directory`.
-    static func messageQueues(in directory: String, files: ProcessFiles, names: inout UserNames) throws(IPCError) -> [IPCInventory.Entry] {
-        var entries: [IPCInventory.Entry] = []
-        for file in try directoryEntries(directory) {
-            let path = directory + "/" + file
-            guard var entry = fileEntry(.posixQueue, path: path, name: "/" + file, files: files, names: &names) else { continue }
-            let status = queueStatus(path: path)
-            entry.bytes = status.bytes
-            entry.count = status.messages
-            entries.append(entry)
+    /// The message queues in a mounted mqueue filesystem at `path`.
+    static func messageQueues(in path: String, files: ProcessFiles, names: inout UserNames) throws(IPCError) -> Listing {
+        let directory = try ObjectDirectory(path)
+        var listing = Listing()
+        for file in try directory.names() {
+            guard let info = directory.status(of: file) else { continue }
+            guard isRegular(info) else {
+                listing.skipped.append(skipped(.posixQueue, directory: directory, file: file, info: info))
+                continue
+            }
+            var entry = fileEntry(.posixQueue, info: info, name: PosixIPCName(bytes: [UInt8(ascii: "/")] + file), files: files, names: &names)
+            entry.bytes = nil
+            entry.count = queuedMessages(directory, file: file, info: info)
+            listing.entries.append(entry)
         }
-        return entries
+        return listing
     }
 
-    /// An entry from the file's status; nil for what is not a regular file, or
-    /// vanished since the directory was read.
-    private static func fileEntry(_ kind: IPCInventory.Kind, path: String, name: String, files: ProcessFiles, names: inout UserNames) -> IPCInventory.Entry? {
-        var info = stat()
-        guard system_fstatat(AT_FDCWD, path, &info, AT_SYMLINK_NOFOLLOW) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
+    private static func isRegular(_ info: stat) -> Bool { info.st_mode & S_IFMT == S_IFREG }
+
+    private static func skipped(_ kind: IPCInventory.Kind, directory: borrowing ObjectDirectory, file: [UInt8], info: stat) -> IPCInventory.Skipped {
+        IPCInventory.Skipped(kind: kind, path: Array((directory.path + "/").utf8) + file, ownerUID: info.st_uid,
+                             reason: ObjectDirectory.typeName(info.st_mode) + ", not a regular file")
+    }
+
+    /// An entry from the file's status.
+    private static func fileEntry(_ kind: IPCInventory.Kind, info: stat, name: PosixIPCName, files: ProcessFiles, names: inout UserNames) -> IPCInventory.Entry {
         var entry = IPCInventory.Entry(kind: kind)
         entry.name = name
         entry.ownerUID = info.st_uid
@@ -66,38 +95,30 @@ enum PosixInventory {
         return entry
     }
 
-    /// A queue's bytes (`QSIZE` of its status line) and messages (`mq_curmsgs`);
-    /// nil when this process may not open it for reading.
+    /// The messages on a queue (`mq_curmsgs`); nil when this process may not
+    /// open it. Opening the queue's file and `mq_getattr` leave its times alone.
     ///
-    /// The corresponding C functions are `open`, `read` and `mq_getattr`.
-    private static func queueStatus(path: String) -> (bytes: Int?, messages: Int?) {
-        let fd = system_open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW, 0)
-        guard fd >= 0 else { return (nil, nil) }
-        let file = OwnedDescriptor(adoptingRaw: fd)
-        var bytes: Int?
-        if let text = try? file.read(upTo: 256) {
-            for field in String(decoding: text, as: UTF8.self).split(separator: " ") where field.hasPrefix("QSIZE:") {
-                bytes = Int(field.dropFirst(6))
-            }
-        }
+    /// The corresponding C functions are `openat`, `fstat` and `mq_getattr`.
+    private static func queuedMessages(_ directory: borrowing ObjectDirectory, file: [UInt8], info: stat) -> Int? {
+        guard let queue = try? directory.openRegular(file, expected: info, keepingAccessTime: false) else { return nil }
         var attributes = mq_attr()
-        let messages = system_mq_getattr(file.rawValue, &attributes) == 0 ? Int(attributes.mq_curmsgs) : nil
-        return (bytes, messages)
+        return system_mq_getattr(queue.rawValue, &attributes) == 0 ? Int(attributes.mq_curmsgs) : nil
     }
 
-    /// The value of a named semaphore: glibc keeps it in the low 32 bits of the
-    /// file's first 64-bit word (the high bits count waiters). nil when the file
-    /// cannot be read or the layout is not that one.
-    private static func semaphoreValue(path: String) -> Int? {
-        #if _pointerBitWidth(_64) && canImport(Glibc)
-        let fd = system_open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW, 0)
-        guard fd >= 0 else { return nil }
-        let file = OwnedDescriptor(adoptingRaw: fd)
-        guard let bytes = try? file.read(upTo: 8), bytes.count == 8 else { return nil }
-        let word = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
-        return Int(word & 0xffff_ffff)
-        #else
-        return nil
-        #endif
+    /// The value of the named semaphore in `file`, read without changing the
+    /// file's access time; `EINVAL` with the reason when the file is not a
+    /// semaphore of this C library (`PosixSemaphoreLayout`), `EPERM` when this
+    /// process may not read it with `O_NOATIME`.
+    ///
+    /// The corresponding C functions are `openat`, `fstat` and `read`.
+    private static func semaphoreValue(_ directory: borrowing ObjectDirectory, file: [UInt8], info: stat, name: PosixIPCName) throws(IPCError) -> UInt32 {
+        let object = "semaphore " + name.description
+        guard info.st_size == PosixSemaphoreLayout.size else {
+            // The size alone says it is not one; a file of any size is never read whole.
+            throw IPCError(.invalidArgument, operation: "inspect", object: object,
+                           detail: "not a semaphore: \(info.st_size) bytes; a semaphore of this C library has \(PosixSemaphoreLayout.size)")
+        }
+        let semaphore = try directory.openRegular(file, expected: info, keepingAccessTime: true)
+        return try PosixSemaphoreLayout.validate(try semaphore.read(upTo: PosixSemaphoreLayout.size + 1), object: object, operation: "inspect")
     }
 }

@@ -27,8 +27,8 @@ struct ProcessFiles {
         }
     }
 
-    /// A path each file was open under (from the /proc/PID/fd link).
-    private(set) var paths: [FileIdentity: String] = [:]
+    /// A path each file was open under (from the /proc/PID/fd link), exact.
+    private(set) var paths: [FileIdentity: [UInt8]] = [:]
     /// The processes that have each file open or mapped.
     private(set) var users: [FileIdentity: Set<pid_t>] = [:]
     /// False when some process's files could not be read (another user's, without
@@ -59,7 +59,7 @@ struct ProcessFiles {
             guard system_fstatat(AT_FDCWD, link, &info, 0) == 0 else { continue }
             let identity = FileIdentity(info)
             users[identity, default: []].insert(pid)
-            if paths[identity] == nil, let path = linkTarget(link), path.hasPrefix("/") { paths[identity] = path }
+            if paths[identity] == nil, let path = linkTarget(link), path.first == UInt8(ascii: "/") { paths[identity] = path }
         }
         guard maps, let text = try? InventoryText.read("/proc/\(pid)/maps") else { return }
         // address perms offset major:minor inode path

@@ -75,7 +75,7 @@ enum RecordLockInventory {
             let identity = ProcessFiles.FileIdentity(major: details.deviceMajor, minor: details.deviceMinor, inode: details.inode)
             if files.paths[identity] == nil, let holder = entries[index].holderPID { files.add(holder, maps: false) }
             if files.paths[identity] == nil { files.addAll(maps: false) }
-            entries[index].name = files.paths[identity]
+            entries[index].path = files.paths[identity]
             if let pid = entries[index].holderPID, let uid = processOwner(pid) {
                 entries[index].ownerUID = uid
                 entries[index].ownerName = names.name(of: uid)

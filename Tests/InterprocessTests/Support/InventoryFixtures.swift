@@ -80,6 +80,49 @@ enum InventoryFixtures {
     }
 
     static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    /// The path /dev/shm/NAME of a file name given as exact bytes, NUL-terminated.
+    static func shmPath(_ file: [UInt8]) -> [CChar] {
+        (Array("/dev/shm/".utf8) + file + [0]).map { CChar(bitPattern: $0) }
+    }
+
+    /// Creates the regular file /dev/shm/FILE (exact bytes) with `contents`,
+    /// owned by `owner` when given; removed by `removeShmFile`.
+    static func makeShmFile(_ file: [UInt8], contents: [UInt8] = [], owner: uid_t? = nil) throws {
+        let fd = open(shmPath(file), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+        try #require(fd >= 0, "create /dev/shm/\(EscapedText.render(file)): errno \(errno)")
+        defer { close(fd) }
+        if !contents.isEmpty { try #require(write(fd, contents, contents.count) == contents.count) }
+        if let owner { try #require(fchown(fd, owner, owner) == 0) }
+    }
+
+    /// Removes /dev/shm/FILE (a file, FIFO, link or empty directory), if present.
+    static func removeShmFile(_ file: [UInt8]) {
+        if unlink(shmPath(file)) != 0 { rmdir(shmPath(file)) }
+    }
+
+    /// The bytes of a well-formed glibc semaphore with `value` (as `sem_open` writes it).
+    static func semaphoreBytes(value: UInt32) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: 32)
+        for i in 0..<4 {
+            bytes[i] = UInt8(truncatingIfNeeded: value >> (8 * i))
+            bytes[8 + i] = UInt8(truncatingIfNeeded: 128 >> (8 * i))
+        }
+        return bytes
+    }
+
+    /// The access time (seconds) of /dev/shm/FILE, or of the queue's file in an mqueue filesystem.
+    static func accessAndChangeTime(_ path: [CChar]) -> (access: Int, change: Int)? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return (info.st_atim.tv_sec, info.st_ctim.tv_sec)
+    }
+
+    /// Sets the access time of `path` to the Epoch (0), so a later access shows.
+    static func clearAccessTime(_ path: [CChar]) -> Bool {
+        var times = [timespec(tv_sec: 0, tv_nsec: 0), timespec(tv_sec: 0, tv_nsec: (1 << 30) - 2)]  // UTIME_OMIT: keep the modification time
+        return utimensat(AT_FDCWD, path, &times, 0) == 0
+    }
 }
 
 extension String {

@@ -17,7 +17,7 @@ struct MessageQueueNameTests {
     ])
     func invalidNames(name: String, reason: String) throws {
         for attempt: () throws -> Void in [
-            { _ = try MessageQueueName(name) },
+            { try PosixIPCName(name).validate(for: .messageQueue) },
             { _ = try PosixMessageQueue.create(name, maxMessages: 1, messageSize: 1) },
             { _ = try PosixMessageQueue.open(name) },
             { _ = try PosixMessageQueue.openOrCreate(name) },
@@ -48,8 +48,29 @@ struct MessageQueueNameTests {
 
     @Test("a valid name keeps its text")
     func validName() throws {
-        let name = try MessageQueueName("/orders-2024.v1")
+        let name = PosixIPCName("/orders-2024.v1")
+        try name.validate(for: .messageQueue)
         #expect(name.string == "/orders-2024.v1")
         #expect(name.description == "/orders-2024.v1")
+        #expect(name.bytes == Array("/orders-2024.v1".utf8))
+    }
+
+    @Test("a name is its exact bytes: a queue named with invalid UTF-8 is made, opened and removed under those bytes")
+    func nonUTF8Name() throws {
+        let name = PosixIPCName(bytes: Array("/q-".utf8) + [0xff, 0xfe] + Array(String(UInt32.random(in: 0...UInt32.max)).utf8))
+        #expect(name.string == nil)
+        #expect(name.description.hasPrefix("/q-\\xff\\xfe"))
+        let queue = try PosixMessageQueue.create(name, maxMessages: 1, messageSize: 1)
+        defer { try? PosixMessageQueue.unlink(name) }
+        #expect(queue.name == name)
+        try queue.close()
+        // The kernel keeps the queue under exactly these bytes: the lossy decoding is another name.
+        let lossy = String(decoding: name.bytes, as: UTF8.self)
+        #expect(throws: IPCError.self) { _ = try PosixMessageQueue.open(lossy) }
+        try PosixMessageQueue.open(name).close()
+        try PosixMessageQueue.unlink(name)
+        let error = #expect(throws: IPCError.self) { try PosixMessageQueue.unlink(name) }
+        #expect(error?.errno == .noSuchFileOrDirectory)
+        #expect(error?.object == "\"" + name.description + "\"")
     }
 }

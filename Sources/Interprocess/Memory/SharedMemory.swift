@@ -44,7 +44,7 @@ public struct SharedMemory: ~Copyable, Sendable {
     }
 
     /// The name (`/frames`), or nil for anonymous memory and adopted descriptors.
-    public let name: String?
+    public let name: PosixIPCName?
     /// The descriptor (close-on-exec). Hand it to a child with `Spawn.inherit`.
     public let descriptor: OwnedDescriptor
     /// How the object was opened; decides what `map()` allows by default.
@@ -52,7 +52,7 @@ public struct SharedMemory: ~Copyable, Sendable {
 
     /// Takes ownership of a descriptor of a shared memory object, a memfd or a file,
     /// for example one inherited from a parent process.
-    public init(adopting descriptor: consuming OwnedDescriptor, name: String? = nil, access: Access = .readWrite) {
+    public init(adopting descriptor: consuming OwnedDescriptor, name: PosixIPCName? = nil, access: Access = .readWrite) {
         self.descriptor = descriptor
         self.name = name
         self.access = access
@@ -64,10 +64,10 @@ public struct SharedMemory: ~Copyable, Sendable {
     /// The corresponding C functions are `shm_open` with `O_CREAT | O_EXCL` and
     /// `ftruncate`.
     public static func create(
-        _ name: String, size: Int = 0, permissions: FilePermissions = [.ownerRead, .ownerWrite]
+        _ name: PosixIPCName, size: Int = 0, permissions: FilePermissions = [.ownerRead, .ownerWrite]
     ) throws(IPCError) -> SharedMemory {
-        try PosixIPCName.validate(name, maximumLength: PosixIPCName.sharedMemoryMaximum, operation: "shm_open")
-        try checkSize(size, object: IPCError.describe(path: name))
+        try name.validate(for: .sharedMemory)
+        try checkSize(size, object: name.quoted)
         let memory = try openDescriptor(name, flags: O_RDWR | O_CREAT | O_EXCL, permissions: permissions, access: .readWrite)
         if size > 0 {
             do throws(IPCError) { try memory.resize(to: size) } catch {
@@ -81,8 +81,8 @@ public struct SharedMemory: ~Copyable, Sendable {
     /// Opens an existing object; `ENOENT` when there is none.
     ///
     /// The corresponding C function is `shm_open`.
-    public static func open(_ name: String, access: Access = .readWrite) throws(IPCError) -> SharedMemory {
-        try PosixIPCName.validate(name, maximumLength: PosixIPCName.sharedMemoryMaximum, operation: "shm_open")
+    public static func open(_ name: PosixIPCName, access: Access = .readWrite) throws(IPCError) -> SharedMemory {
+        try name.validate(for: .sharedMemory)
         return try openDescriptor(name, flags: access == .readOnly ? O_RDONLY : O_RDWR, permissions: [], access: access)
     }
 
@@ -91,10 +91,10 @@ public struct SharedMemory: ~Copyable, Sendable {
     ///
     /// The corresponding C functions are `shm_open` and `ftruncate`.
     public static func openOrCreate(
-        _ name: String, size: Int = 0, permissions: FilePermissions = [.ownerRead, .ownerWrite]
+        _ name: PosixIPCName, size: Int = 0, permissions: FilePermissions = [.ownerRead, .ownerWrite]
     ) throws(IPCError) -> SharedMemory {
-        try PosixIPCName.validate(name, maximumLength: PosixIPCName.sharedMemoryMaximum, operation: "shm_open")
-        try checkSize(size, object: IPCError.describe(path: name))
+        try name.validate(for: .sharedMemory)
+        try checkSize(size, object: name.quoted)
         // Exclusive creation first, so this call knows whether it created the object.
         while true {
             do throws(IPCError) {
@@ -132,12 +132,34 @@ public struct SharedMemory: ~Copyable, Sendable {
     /// until they close and unmap it; a later `create` makes a new object.
     ///
     /// The corresponding C function is `shm_unlink`.
-    public static func unlink(_ name: String) throws(IPCError) {
-        try PosixIPCName.validate(name, maximumLength: PosixIPCName.sharedMemoryMaximum, operation: "shm_unlink")
+    public static func unlink(_ name: PosixIPCName) throws(IPCError) {
+        try name.validate(for: .sharedMemory, operation: "shm_unlink")
         if name.withCString({ system_shm_unlink($0) }) != 0 {
-            throw IPCError.last("shm_unlink", object: IPCError.describe(path: name))
+            throw IPCError.last("shm_unlink", object: name.quoted)
         }
     }
+
+    /// `create` with the name whose bytes are the UTF-8 of `name`.
+    public static func create(
+        _ name: String, size: Int = 0, permissions: FilePermissions = [.ownerRead, .ownerWrite]
+    ) throws(IPCError) -> SharedMemory {
+        try create(PosixIPCName(name), size: size, permissions: permissions)
+    }
+
+    /// `open` with the name whose bytes are the UTF-8 of `name`.
+    public static func open(_ name: String, access: Access = .readWrite) throws(IPCError) -> SharedMemory {
+        try open(PosixIPCName(name), access: access)
+    }
+
+    /// `openOrCreate` with the name whose bytes are the UTF-8 of `name`.
+    public static func openOrCreate(
+        _ name: String, size: Int = 0, permissions: FilePermissions = [.ownerRead, .ownerWrite]
+    ) throws(IPCError) -> SharedMemory {
+        try openOrCreate(PosixIPCName(name), size: size, permissions: permissions)
+    }
+
+    /// `unlink` with the name whose bytes are the UTF-8 of `name`.
+    public static func unlink(_ name: String) throws(IPCError) { try unlink(PosixIPCName(name)) }
 
     /// The size in bytes. The corresponding C function is `fstat`.
     public var size: Int {
@@ -180,7 +202,7 @@ public struct SharedMemory: ~Copyable, Sendable {
     }
 
     var objectDescription: String {
-        name.map { IPCError.describe(path: $0) } ?? IPCError.describe(fd: descriptor.rawValue)
+        name?.quoted ?? IPCError.describe(fd: descriptor.rawValue)
     }
 
     private static func checkSize(_ size: Int, object: String) throws(IPCError) {
@@ -190,10 +212,21 @@ public struct SharedMemory: ~Copyable, Sendable {
         }
     }
 
-    private static func openDescriptor(_ name: String, flags: CInt, permissions: FilePermissions, access: Access) throws(IPCError) -> SharedMemory {
+    /// Opens the object's file without waiting for anything: `O_NONBLOCK` (a FIFO
+    /// there would wait for a writer), `O_NOFOLLOW`, then only a regular file is
+    /// accepted (see `SharedDirectoryFile`).
+    private static func openDescriptor(_ name: PosixIPCName, flags: CInt, permissions: FilePermissions, access: Access) throws(IPCError) -> SharedMemory {
+        let noun = "shared memory object"
         // glibc's shm_open adds O_CLOEXEC and O_NOFOLLOW itself; say so anyway.
-        let fd = name.withCString { system_shm_open($0, flags | O_CLOEXEC | O_NOFOLLOW, permissions.rawValue) }
-        if fd < 0 { throw IPCError.last("shm_open", object: IPCError.describe(path: name)) }
-        return SharedMemory(adopting: OwnedDescriptor(adoptingRaw: fd), name: name, access: access)
+        let fd = name.withCString { system_shm_open($0, flags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, permissions.rawValue) }
+        if fd < 0 {
+            let code = Glibc.errno
+            throw IPCError(Errno(rawValue: code), operation: "shm_open", object: name.quoted,
+                           detail: SharedDirectoryFile.explainOpenFailure(code, noun: noun))
+        }
+        let descriptor = OwnedDescriptor(adoptingRaw: fd)
+        _ = try SharedDirectoryFile.requireRegularFile(fd, operation: "shm_open", object: name.quoted, noun: noun)
+        try SharedDirectoryFile.clearNonBlocking(fd, object: name.quoted)
+        return SharedMemory(adopting: descriptor, name: name, access: access)
     }
 }

@@ -83,7 +83,7 @@ public struct PosixMessageQueue: ~Copyable, Sendable {
 
     let handle: MessageQueueHandle
     /// The queue's name; nil for a descriptor adopted without one.
-    public let name: MessageQueueName?
+    public let name: PosixIPCName?
     /// The directions this descriptor was opened for.
     public let access: Access
     /// How many messages the queue holds at most (fixed at creation).
@@ -91,7 +91,7 @@ public struct PosixMessageQueue: ~Copyable, Sendable {
     /// The largest message, in bytes (fixed at creation).
     public let messageSize: Int
 
-    private init(handle: consuming MessageQueueHandle, name: MessageQueueName?, access: Access, attributes: mq_attr) {
+    private init(handle: consuming MessageQueueHandle, name: PosixIPCName?, access: Access, attributes: mq_attr) {
         self.handle = handle
         self.name = name
         self.access = access
@@ -140,7 +140,7 @@ extension PosixMessageQueue {
     /// (819200 bytes by default); `EMFILE` means it cannot hold one more queue.
     /// The corresponding C function is `mq_open`.
     public static func create(
-        _ name: String, access: Access = .readWrite, permissions: FilePermissions = [.ownerRead, .ownerWrite],
+        _ name: PosixIPCName, access: Access = .readWrite, permissions: FilePermissions = [.ownerRead, .ownerWrite],
         maxMessages: Int? = nil, messageSize: Int? = nil, nonBlocking: Bool = false
     ) throws(IPCError) -> PosixMessageQueue {
         try opening(name, access: access, nonBlocking: nonBlocking, creation: O_CREAT | O_EXCL,
@@ -151,7 +151,7 @@ extension PosixMessageQueue {
     /// its mode does not allow `access` to this process.
     ///
     /// The corresponding C function is `mq_open`.
-    public static func open(_ name: String, access: Access = .readWrite, nonBlocking: Bool = false) throws(IPCError) -> PosixMessageQueue {
+    public static func open(_ name: PosixIPCName, access: Access = .readWrite, nonBlocking: Bool = false) throws(IPCError) -> PosixMessageQueue {
         try opening(name, access: access, nonBlocking: nonBlocking, creation: 0,
                     permissions: [], maxMessages: nil, messageSize: nil)
     }
@@ -162,7 +162,7 @@ extension PosixMessageQueue {
     ///
     /// The corresponding C function is `mq_open`.
     public static func openOrCreate(
-        _ name: String, access: Access = .readWrite, permissions: FilePermissions = [.ownerRead, .ownerWrite],
+        _ name: PosixIPCName, access: Access = .readWrite, permissions: FilePermissions = [.ownerRead, .ownerWrite],
         maxMessages: Int? = nil, messageSize: Int? = nil, nonBlocking: Bool = false
     ) throws(IPCError) -> PosixMessageQueue {
         try opening(name, access: access, nonBlocking: nonBlocking, creation: O_CREAT,
@@ -175,9 +175,10 @@ extension PosixMessageQueue {
     /// owned from the start. `name` is used in error messages only.
     ///
     /// The corresponding C function is `mq_getattr`.
-    public init(adopting descriptor: FileDescriptor, name: String? = nil) throws(IPCError) {
+    public init(adopting descriptor: FileDescriptor, name: PosixIPCName? = nil) throws(IPCError) {
         let handle = MessageQueueHandle(raw: descriptor.rawValue)
-        let validName: MessageQueueName? = try name.map { (text) throws(IPCError) in try MessageQueueName(text) }
+        let validName = name
+        try validName?.validate(for: .messageQueue)
         let object = validName?.quoted ?? IPCError.describe(fd: descriptor.rawValue)
         var attributes = mq_attr()
         if system_mq_getattr(descriptor.rawValue, &attributes) != 0 {
@@ -189,10 +190,10 @@ extension PosixMessageQueue {
     }
 
     private static func opening(
-        _ text: String, access: Access, nonBlocking: Bool, creation: CInt,
+        _ name: PosixIPCName, access: Access, nonBlocking: Bool, creation: CInt,
         permissions: FilePermissions, maxMessages: Int?, messageSize: Int?
     ) throws(IPCError) -> PosixMessageQueue {
-        let name = try MessageQueueName(text, operation: "mq_open")
+        try name.validate(for: .messageQueue)
         var attributes = mq_attr()
         var explicitSizes = false
         if creation & O_CREAT != 0, maxMessages != nil || messageSize != nil {
@@ -212,7 +213,7 @@ extension PosixMessageQueue {
         // The kernel makes every queue descriptor close-on-exec (and Linux has no flag
         // to ask otherwise), so there is no O_CLOEXEC to pass.
         let flags = access.flags | creation | (nonBlocking ? O_NONBLOCK : 0)
-        let raw = name.string.withCString { path in
+        let raw = name.withCString { path in
             explicitSizes
                 ? system_mq_open(path, flags, permissions.rawValue, &attributes)
                 : system_mq_open(path, flags, permissions.rawValue, nil)
@@ -244,10 +245,40 @@ extension PosixMessageQueue {
     /// created under the name at once.
     ///
     /// The corresponding C function is `mq_unlink`.
-    public static func unlink(_ name: String) throws(IPCError) {
-        let valid = try MessageQueueName(name, operation: "mq_unlink")
-        if system_mq_unlink(valid.string) != 0 { throw IPCError.last("mq_unlink", object: valid.quoted) }
+    public static func unlink(_ name: PosixIPCName) throws(IPCError) {
+        try name.validate(for: .messageQueue, operation: "mq_unlink")
+        if name.withCString({ system_mq_unlink($0) }) != 0 { throw IPCError.last("mq_unlink", object: name.quoted) }
     }
+}
+
+// MARK: names given as text
+
+extension PosixMessageQueue {
+    /// `create` with the name whose bytes are the UTF-8 of `name`.
+    public static func create(
+        _ name: String, access: Access = .readWrite, permissions: FilePermissions = [.ownerRead, .ownerWrite],
+        maxMessages: Int? = nil, messageSize: Int? = nil, nonBlocking: Bool = false
+    ) throws(IPCError) -> PosixMessageQueue {
+        try create(PosixIPCName(name), access: access, permissions: permissions,
+                   maxMessages: maxMessages, messageSize: messageSize, nonBlocking: nonBlocking)
+    }
+
+    /// `open` with the name whose bytes are the UTF-8 of `name`.
+    public static func open(_ name: String, access: Access = .readWrite, nonBlocking: Bool = false) throws(IPCError) -> PosixMessageQueue {
+        try open(PosixIPCName(name), access: access, nonBlocking: nonBlocking)
+    }
+
+    /// `openOrCreate` with the name whose bytes are the UTF-8 of `name`.
+    public static func openOrCreate(
+        _ name: String, access: Access = .readWrite, permissions: FilePermissions = [.ownerRead, .ownerWrite],
+        maxMessages: Int? = nil, messageSize: Int? = nil, nonBlocking: Bool = false
+    ) throws(IPCError) -> PosixMessageQueue {
+        try openOrCreate(PosixIPCName(name), access: access, permissions: permissions,
+                         maxMessages: maxMessages, messageSize: messageSize, nonBlocking: nonBlocking)
+    }
+
+    /// `unlink` with the name whose bytes are the UTF-8 of `name`.
+    public static func unlink(_ name: String) throws(IPCError) { try unlink(PosixIPCName(name)) }
 }
 
 // MARK: attributes

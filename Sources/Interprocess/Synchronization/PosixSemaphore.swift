@@ -27,15 +27,15 @@ import Glibc
 /// `SemaphoreSignalPoster` installs such a handler.
 public struct PosixSemaphore: ~Copyable, @unchecked Sendable {
     /// The name, e.g. `/ready`.
-    public let name: String
+    public let name: PosixIPCName
     let operations: SemaphoreOperations
 
     /// SEM_VALUE_MAX: the largest value a semaphore can hold.
     public static var maximumValue: Int { SemaphoreOperations.maximumValue }
 
-    private init(name: String, semaphore: UnsafeMutablePointer<sem_t>) {
+    private init(name: PosixIPCName, semaphore: UnsafeMutablePointer<sem_t>) {
         self.name = name
-        self.operations = SemaphoreOperations(semaphore, object: IPCError.describe(path: name))
+        self.operations = SemaphoreOperations(semaphore, object: name.quoted)
     }
 
     /// Creates a semaphore with `value`, failing with `EEXIST` if the name exists.
@@ -44,7 +44,7 @@ public struct PosixSemaphore: ~Copyable, @unchecked Sendable {
     ///
     /// The corresponding C function is `sem_open` with `O_CREAT | O_EXCL`.
     public static func create(
-        _ name: String, value: Int = 0, permissions: FilePermissions = [.ownerRead, .ownerWrite]
+        _ name: PosixIPCName, value: Int = 0, permissions: FilePermissions = [.ownerRead, .ownerWrite]
     ) throws(IPCError) -> PosixSemaphore {
         try open(name, flags: O_EXCL, creating: (value, permissions))
     }
@@ -52,7 +52,7 @@ public struct PosixSemaphore: ~Copyable, @unchecked Sendable {
     /// Opens an existing semaphore; `ENOENT` when there is none.
     ///
     /// The corresponding C function is `sem_open`.
-    public static func open(_ name: String) throws(IPCError) -> PosixSemaphore {
+    public static func open(_ name: PosixIPCName) throws(IPCError) -> PosixSemaphore {
         try open(name, flags: 0, creating: nil)
     }
 
@@ -61,35 +61,55 @@ public struct PosixSemaphore: ~Copyable, @unchecked Sendable {
     ///
     /// The corresponding C function is `sem_open` with `O_CREAT`.
     public static func openOrCreate(
-        _ name: String, value: Int = 0, permissions: FilePermissions = [.ownerRead, .ownerWrite]
+        _ name: PosixIPCName, value: Int = 0, permissions: FilePermissions = [.ownerRead, .ownerWrite]
     ) throws(IPCError) -> PosixSemaphore {
         try open(name, flags: 0, creating: (value, permissions))
     }
 
-    private static func open(_ name: String, flags: CInt, creating: (value: Int, permissions: FilePermissions)?) throws(IPCError) -> PosixSemaphore {
-        try PosixIPCName.validate(name, maximumLength: PosixIPCName.semaphoreMaximum, operation: "sem_open")
+    private static func open(_ name: PosixIPCName, flags: CInt, creating: (value: Int, permissions: FilePermissions)?) throws(IPCError) -> PosixSemaphore {
+        try name.validate(for: .semaphore)
         let semaphore: UnsafeMutablePointer<sem_t>?
         if let creating {
-            try SemaphoreOperations.checkValue(creating.value, operation: "sem_open", object: IPCError.describe(path: name))
+            try SemaphoreOperations.checkValue(creating.value, operation: "sem_open", object: name.quoted)
             semaphore = name.withCString {
                 system_sem_open($0, flags, creating.permissions.rawValue, CUnsignedInt(creating.value))
             }
         } else {
             semaphore = name.withCString { system_sem_open($0, flags) }
         }
-        guard let semaphore else { throw IPCError.last("sem_open", object: IPCError.describe(path: name)) }
+        guard let semaphore else { throw IPCError.last("sem_open", object: name.quoted) }
         return PosixSemaphore(name: name, semaphore: semaphore)
     }
 
     /// Removes the name; see the type's lifetime notes.
     ///
     /// The corresponding C function is `sem_unlink`.
-    public static func unlink(_ name: String) throws(IPCError) {
-        try PosixIPCName.validate(name, maximumLength: PosixIPCName.semaphoreMaximum, operation: "sem_unlink")
+    public static func unlink(_ name: PosixIPCName) throws(IPCError) {
+        try name.validate(for: .semaphore, operation: "sem_unlink")
         if name.withCString({ system_sem_unlink($0) }) != 0 {
-            throw IPCError.last("sem_unlink", object: IPCError.describe(path: name))
+            throw IPCError.last("sem_unlink", object: name.quoted)
         }
     }
+
+    /// `create` with the name whose bytes are the UTF-8 of `name`.
+    public static func create(
+        _ name: String, value: Int = 0, permissions: FilePermissions = [.ownerRead, .ownerWrite]
+    ) throws(IPCError) -> PosixSemaphore {
+        try create(PosixIPCName(name), value: value, permissions: permissions)
+    }
+
+    /// `open` with the name whose bytes are the UTF-8 of `name`.
+    public static func open(_ name: String) throws(IPCError) -> PosixSemaphore { try open(PosixIPCName(name)) }
+
+    /// `openOrCreate` with the name whose bytes are the UTF-8 of `name`.
+    public static func openOrCreate(
+        _ name: String, value: Int = 0, permissions: FilePermissions = [.ownerRead, .ownerWrite]
+    ) throws(IPCError) -> PosixSemaphore {
+        try openOrCreate(PosixIPCName(name), value: value, permissions: permissions)
+    }
+
+    /// `unlink` with the name whose bytes are the UTF-8 of `name`.
+    public static func unlink(_ name: String) throws(IPCError) { try unlink(PosixIPCName(name)) }
 
     /// Set by `close()`, so the deinit does not close again.
     private var isClosed = false

@@ -18,9 +18,9 @@ struct ListCommand: ParsableCommand {
         discussion: """
             Kinds: msg, sem, shm (System V), mq, pshm, psem (POSIX), lock (record locks).
 
-            Columns (--output, comma-separated, by name or header): \
-            \(ListTable.Column.allCases.map { "\($0.rawValue) (\($0.help))" }.joined(separator: "; ")). \
-            Default: \(ListTable.Column.standard.map(\.rawValue).joined(separator: ",")).
+            Columns (--output, comma-separated, by name or header; the default is \
+            \(ListTable.Column.standard.map(\.rawValue).joined(separator: ","))):
+            \(ListTable.Column.allCases.map { "  " + ListTable.padded($0.rawValue, 9) + $0.help }.joined(separator: "\n"))
 
             Names and paths are shown escaped: control characters and bytes that are not UTF-8 \
             as \\xHH, a backslash as \\\\ — as `ipc rm` accepts them. Sizes are shown for people \

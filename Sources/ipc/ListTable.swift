@@ -31,18 +31,18 @@ enum ListTable {
             case .kind: "msg, sem, shm, mq, pshm, psem or lock"
             case .name: "a System V key, a POSIX name, a locked file's path"
             case .id: "a System V identifier, a lock's number"
-            case .owner: "the owner's name (or uid)"
+            case .owner: "the owner's name, or uid"
             case .mode: "permissions; a lock's type"
             case .size: "bytes, messages, semaphores, a value, a locked range"
             case .users: "attachments, or processes with the object open or mapped"
             case .pid: "a segment's creator, a lock's holder"
-            case .changed: "creation or last change (System V ctime, a file's ctime)"
+            case .changed: "creation or last change: System V ctime, a file's ctime"
             case .uid: "the owner's uid"
             case .gid: "the owner's gid"
-            case .cuid: "the creator's uid (System V)"
-            case .cgid: "the creator's gid (System V)"
-            case .lpid: "the last process to operate on it (System V)"
-            case .used: "the last use (System V stime/otime/atime, a file's mtime)"
+            case .cuid: "the creator's uid, System V"
+            case .cgid: "the creator's gid, System V"
+            case .lpid: "the last process that sent to a queue or attached a segment"
+            case .used: "the last use: System V stime, otime, atime; a file's mtime"
             }
         }
 
@@ -63,6 +63,11 @@ enum ListTable {
             }
             return column
         }
+    }
+
+    /// `text` followed by spaces up to `length` characters.
+    static func padded(_ text: String, _ length: Int) -> String {
+        text + String(repeating: " ", count: max(1, length - text.count))
     }
 
     static var columnNames: String { Column.allCases.map(\.rawValue).joined(separator: ", ") }

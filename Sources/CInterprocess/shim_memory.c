@@ -75,7 +75,7 @@ static void post_handler(int signal) {
     int saved = errno;
     if (signal > 0 && signal < _NSIG) {
         sem_t *sem = atomic_load(&posted_semaphores[signal]);
-        if (sem) sem_post(sem);
+        if (sem) cipc_sem_post_checked(sem);
     }
     errno = saved;
 }

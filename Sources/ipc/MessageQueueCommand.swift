@@ -30,7 +30,7 @@ struct MessageQueueCommand: AsyncParsableCommand {
             discussion: "Without CAP_SYS_RESOURCE the sizes are limited by fs.mqueue.msg_max and fs.mqueue.msgsize_max (see `ipc limits`).")
 
         @Argument(help: "The queue's name: a slash and up to 255 characters, e.g. /orders.")
-        var name: String
+        var name: NameArgument
 
         @Option(help: "Capacity in messages (default: fs.mqueue.msg_default).")
         var maxMessages: Int?
@@ -43,7 +43,7 @@ struct MessageQueueCommand: AsyncParsableCommand {
 
         func run() throws {
             let permissions = try parseMode(mode)
-            let queue = try PosixMessageQueue.create(name, permissions: permissions, maxMessages: maxMessages, messageSize: messageSize)
+            let queue = try PosixMessageQueue.create(name.exact, permissions: permissions, maxMessages: maxMessages, messageSize: messageSize)
             print("created \(name): \(queue.maxMessages) messages of at most \(queue.messageSize) bytes")
             try queue.close()
         }
@@ -53,7 +53,7 @@ struct MessageQueueCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Send one message.")
 
         @Argument(help: "The queue's name.")
-        var name: String
+        var name: NameArgument
 
         @Argument(help: "The message text.")
         var message: String
@@ -64,7 +64,7 @@ struct MessageQueueCommand: AsyncParsableCommand {
         @OptionGroup var waiting: Waiting
 
         func run() throws {
-            let queue = try PosixMessageQueue.open(name, access: .writeOnly, nonBlocking: waiting.nonblock)
+            let queue = try PosixMessageQueue.open(name.exact, access: .writeOnly, nonBlocking: waiting.nonblock)
             try queue.send(Array(message.utf8), priority: priority, until: try waiting.deadline())
             try queue.close()
         }
@@ -76,12 +76,12 @@ struct MessageQueueCommand: AsyncParsableCommand {
             abstract: "Receive the oldest message of the highest priority and print it with its priority.")
 
         @Argument(help: "The queue's name.")
-        var name: String
+        var name: NameArgument
 
         @OptionGroup var waiting: Waiting
 
         func run() throws {
-            let queue = try PosixMessageQueue.open(name, access: .readOnly, nonBlocking: waiting.nonblock)
+            let queue = try PosixMessageQueue.open(name.exact, access: .readOnly, nonBlocking: waiting.nonblock)
             let message = try queue.receive(until: try waiting.deadline())
             print(render(message))
             try queue.close()
@@ -92,10 +92,10 @@ struct MessageQueueCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "attr", abstract: "Print a queue's attributes.")
 
         @Argument(help: "The queue's name.")
-        var name: String
+        var name: NameArgument
 
         func run() throws {
-            let queue = try PosixMessageQueue.open(name, access: .readOnly)
+            let queue = try PosixMessageQueue.open(name.exact, access: .readOnly)
             let attributes = try queue.attributes
             print("max messages: \(attributes.maxMessages)")
             print("message size: \(attributes.messageSize)")
@@ -110,9 +110,9 @@ struct MessageQueueCommand: AsyncParsableCommand {
             abstract: "Remove a queue's name; it is freed when its last user closes it.")
 
         @Argument(help: "The queue's name.")
-        var name: String
+        var name: NameArgument
 
-        func run() throws { try PosixMessageQueue.unlink(name) }
+        func run() throws { try PosixMessageQueue.unlink(name.exact) }
     }
 
     struct Watch: AsyncParsableCommand {
@@ -120,7 +120,7 @@ struct MessageQueueCommand: AsyncParsableCommand {
             abstract: "Print messages as they arrive, until interrupted (they are received, so taken off the queue).")
 
         @Argument(help: "The queue's name.")
-        var name: String
+        var name: NameArgument
 
         @Option(help: "Stop after this many messages.")
         var count: Int?
@@ -130,7 +130,7 @@ struct MessageQueueCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let queue = try PosixMessageQueue.open(name, access: .readOnly)
+            let queue = try PosixMessageQueue.open(name.exact, access: .readOnly)
             var received = 0
             for try await message in try queue.messages() {
                 print(render(message))

@@ -10,24 +10,24 @@ struct SemaphoreCommand: ParsableCommand {
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a semaphore (fails if the name exists).")
-        @Argument(help: "The name, e.g. /ready.") var name: String
+        @Argument(help: "The name, e.g. /ready.") var name: NameArgument
         @Option(help: "The initial value (0 to SEM_VALUE_MAX).") var value = 0
         @Option(help: "Permission bits in octal (the umask applies).") var mode = PosixObjectMode.ownerReadWrite
 
         func run() throws {
-            _ = try PosixSemaphore.create(name, value: value, permissions: mode.permissions)
+            _ = try PosixSemaphore.create(name.exact, value: value, permissions: mode.permissions)
         }
     }
 
     struct Wait: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Decrement the value, waiting while it is zero.")
-        @Argument(help: "The name.") var name: String
+        @Argument(help: "The name.") var name: NameArgument
         @Option(help: "Give up after this many seconds (exit status 2).") var timeout: Double?
         @Flag(name: .customLong("try"), help: "Do not wait: exit status 2 when the value is zero.") var tryOnly = false
 
         func run() throws {
             if let timeout, !(timeout >= 0 && timeout < 1e9) { throw ValidationError("--timeout takes seconds, at least 0") }
-            let semaphore = try PosixSemaphore.open(name)
+            let semaphore = try PosixSemaphore.open(name.exact)
             if tryOnly {
                 if try !semaphore.tryWait() { throw fail("\(name) is zero: would block", .notNow) }
             } else if let timeout {
@@ -42,32 +42,32 @@ struct SemaphoreCommand: ParsableCommand {
 
     struct Post: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Increment the value, waking one waiter.")
-        @Argument(help: "The name.") var name: String
+        @Argument(help: "The name.") var name: NameArgument
         @Option(help: "Post this many times.") var count = 1
 
         func run() throws {
             if count < 1 { throw ValidationError("--count must be at least 1") }
-            let semaphore = try PosixSemaphore.open(name)
+            let semaphore = try PosixSemaphore.open(name.exact)
             for _ in 0..<count { try semaphore.post() }
         }
     }
 
     struct Get: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print the current value.")
-        @Argument(help: "The name.") var name: String
+        @Argument(help: "The name.") var name: NameArgument
 
         func run() throws {
-            print(try PosixSemaphore.open(name).value)
+            print(try PosixSemaphore.open(name.exact).value)
         }
     }
 
     struct Remove: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "rm", abstract: "Remove the name (processes that have it open keep it).")
-        @Argument(help: "The name.") var name: String
+        @Argument(help: "The name.") var name: NameArgument
 
         func run() throws {
-            try PosixSemaphore.unlink(name)
+            try PosixSemaphore.unlink(name.exact)
         }
     }
 }

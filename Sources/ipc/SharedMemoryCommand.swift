@@ -18,32 +18,32 @@ struct SharedMemoryCommand: ParsableCommand {
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an object (fails if the name exists).")
-        @Argument(help: "The name, e.g. /seg (not with --sysv).") var name: String?
+        @Argument(help: "The name, e.g. /seg (not with --sysv).") var name: NameArgument?
         @Option(help: "The size in bytes.") var size: Int
         @Option(help: "Permission bits in octal (the umask applies, except with --sysv).") var mode = PosixObjectMode.ownerReadWrite
         @OptionGroup(title: "System V") var systemV: SystemVSharedMemoryOptions
 
         func validate() throws {
-            try systemV.checkName(name)
+            try systemV.checkName(name?.description)
             if systemV.sysv, systemV.id != nil { throw ValidationError("--id names an existing segment; create with --key or --path/--proj") }
         }
 
         func run() throws {
             if size < 0 { throw ValidationError("--size cannot be negative") }
             if systemV.sysv { return try SystemVSharedMemoryCommand.create(systemV, size: size, mode: mode) }
-            _ = try SharedMemory.create(name!, size: size, permissions: mode.permissions)
+            _ = try SharedMemory.create(name!.exact, size: size, permissions: mode.permissions)
         }
     }
 
     struct Write: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Copy stdin into the object.")
-        @Argument(help: "The name (not with --sysv).") var name: String?
+        @Argument(help: "The name (not with --sysv).") var name: NameArgument?
         @Option(help: "Where to start, in bytes.") var offset = 0
         @Flag(help: "Grow the object when the data does not fit (not with --sysv).") var grow = false
         @OptionGroup(title: "System V") var systemV: SystemVSharedMemoryOptions
 
         func validate() throws {
-            try systemV.checkName(name)
+            try systemV.checkName(name?.description)
             if systemV.sysv, grow { throw ValidationError("a System V segment keeps the size it was created with: --grow does not apply") }
         }
 
@@ -52,7 +52,7 @@ struct SharedMemoryCommand: ParsableCommand {
             if systemV.sysv { return try SystemVSharedMemoryCommand.write(systemV, offset: offset) }
             let name = name!
             let data = try readStandardInput()
-            let memory = try SharedMemory.open(name)
+            let memory = try SharedMemory.open(name.exact)
             let size = try memory.size
             let (end, overflow) = offset.addingReportingOverflow(data.count)
             if overflow { throw fail("--offset \(offset) is past any possible size", .failed) }
@@ -69,19 +69,19 @@ struct SharedMemoryCommand: ParsableCommand {
 
     struct Read: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Copy bytes of the object to stdout.")
-        @Argument(help: "The name (not with --sysv).") var name: String?
+        @Argument(help: "The name (not with --sysv).") var name: NameArgument?
         @Option(help: "Where to start, in bytes.") var offset = 0
         @Option(help: "How many bytes (default: to the end).") var length: Int?
         @OptionGroup(title: "System V") var systemV: SystemVSharedMemoryOptions
 
-        func validate() throws { try systemV.checkName(name) }
+        func validate() throws { try systemV.checkName(name?.description) }
 
         func run() throws {
             if offset < 0 { throw ValidationError("--offset cannot be negative") }
             if let length, length < 0 { throw ValidationError("--length cannot be negative") }
             if systemV.sysv { return try SystemVSharedMemoryCommand.read(systemV, offset: offset, length: length) }
             let name = name!
-            let memory = try SharedMemory.open(name, access: .readOnly)
+            let memory = try SharedMemory.open(name.exact, access: .readOnly)
             let size = try memory.size
             let count = length ?? max(0, size - offset)
             if count == 0 { return }
@@ -96,20 +96,20 @@ struct SharedMemoryCommand: ParsableCommand {
     struct Stat: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print size, owner and mode (with --sysv also nattch, cpid, lpid and times).")
-        @Argument(help: "The name (not with --sysv).") var name: String?
+        @Argument(help: "The name (not with --sysv).") var name: NameArgument?
         @Flag(help: "Print JSON.") var json = false
         @OptionGroup(title: "System V") var systemV: SystemVSharedMemoryOptions
 
-        func validate() throws { try systemV.checkName(name) }
+        func validate() throws { try systemV.checkName(name?.description) }
 
         func run() throws {
             if systemV.sysv { return try SystemVSharedMemoryCommand.stat(systemV, json: json) }
             let name = name!
-            let info = try SharedMemory.open(name, access: .readOnly).info()
+            let info = try SharedMemory.open(name.exact, access: .readOnly).info()
             let mode = "0" + String(info.permissions.rawValue, radix: 8)
             if json {
                 print(JSONValue.object([
-                    ("name", .string(name)), ("size", .integer(Int64(info.size))), ("mode", .string(mode)),
+                    ("name", .string(name.description)), ("size", .integer(Int64(info.size))), ("mode", .string(mode)),
                     ("uid", .unsigned(UInt64(info.userID))), ("gid", .unsigned(UInt64(info.groupID))),
                 ]).rendered())
             } else {
@@ -122,14 +122,14 @@ struct SharedMemoryCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "rm",
             abstract: "Remove the name (processes that have it mapped keep it); with --sysv, remove the segment (at its last detach).")
-        @Argument(help: "The name (not with --sysv).") var name: String?
+        @Argument(help: "The name (not with --sysv).") var name: NameArgument?
         @OptionGroup(title: "System V") var systemV: SystemVSharedMemoryOptions
 
-        func validate() throws { try systemV.checkName(name) }
+        func validate() throws { try systemV.checkName(name?.description) }
 
         func run() throws {
             if systemV.sysv { return try SystemVSharedMemoryCommand.remove(systemV) }
-            try SharedMemory.unlink(name!)
+            try SharedMemory.unlink(name!.exact)
         }
     }
 }

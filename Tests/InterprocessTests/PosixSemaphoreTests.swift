@@ -22,6 +22,17 @@ func waitUntilWaiting(on semaphore: UnsafeMutablePointer<sem_t>) async throws {
     }
 }
 
+/// Waits (up to a minute) until some thread — in this process or another — sleeps
+/// on the named semaphore: its waiter count (glibc's layout, bytes 4..<8) is
+/// non-zero. Each open maps the file anew, so the count is the shared witness.
+func waitUntilWaiting(onNamed semaphore: borrowing PosixSemaphore) async throws {
+    let deadline = Deadline.after(.seconds(60))
+    while try PosixSemaphoreLayout.word(semaphore.mapping.read(count: PosixSemaphoreLayout.size, from: 0), at: 4) == 0 {
+        try #require(!deadline.hasPassed, "the wait never started")
+        await Task.yield()
+    }
+}
+
 @Suite("POSIX named semaphores (Y1, L3)")
 struct PosixSemaphoreTests {
     @Test("create is exclusive with mode 0600; wait, tryWait, post and value; unlink removes sem.NAME")
@@ -168,7 +179,7 @@ struct PosixSemaphoreTests {
             let semaphore = try PosixSemaphore.open(name)
             try await semaphore.wait()
         }
-        try await waitUntilWaiting(on: semaphore.operations.semaphore)
+        try await waitUntilWaiting(onNamed: semaphore)
         let start = Deadline.now
         waiting.cancel()
         let outcome = await waiting.result

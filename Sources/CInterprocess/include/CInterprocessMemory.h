@@ -30,6 +30,25 @@ int cipc_sem_clockwait_monotonic(sem_t *sem, const struct timespec *deadline);
 /// `SEM_VALUE_MAX`.
 int cipc_sem_value_max(void);
 
+// MARK: semaphore operations, hardened (shim_semaphore.c)
+//
+// glibc's protocol on glibc's layout, so they interoperate with sem_* of any
+// program; but a semaphore whose memory another process overwrote is EINVAL,
+// never an abort, and a futex failure is an errno. Each returns 0, or -1 with
+// errno set, like the sem_* function it replaces.
+
+/// `sem_post`: EOVERFLOW at SEM_VALUE_MAX. Async-signal-safe.
+int cipc_sem_post_checked(sem_t *sem);
+/// `sem_trywait`: EAGAIN when the value is 0.
+int cipc_sem_trywait_checked(sem_t *sem);
+/// `sem_wait` when `deadline` is NULL, else `sem_clockwait` on CLOCK_MONOTONIC:
+/// EINTR when a signal interrupted the wait, ETIMEDOUT at the deadline.
+int cipc_sem_wait_checked(sem_t *sem, const struct timespec *deadline);
+/// `sem_getvalue`.
+int cipc_sem_getvalue_checked(sem_t *sem, int *value);
+/// `O_TMPFILE` (a macro Swift does not import).
+int cipc_o_tmpfile(void);
+
 // MARK: the signal that interrupts a library thread blocked in sem_wait
 
 /// Installs a handler that does nothing, without SA_RESTART, for `signal`, so a

@@ -61,23 +61,11 @@ func system_mprotect(_ address: UnsafeMutableRawPointer, _ length: Int, _ protec
 }
 
 // MARK: semaphores
-
-/// nil on failure (SEM_FAILED), with errno set.
-func system_sem_open(_ name: UnsafePointer<CChar>, _ flags: CInt) -> UnsafeMutablePointer<sem_t>? {
-    if injected("sem_open") { return nil }
-    return cipc_sem_open(name, flags)
-}
-
-/// `sem_open` with `O_CREAT` added; nil on failure (SEM_FAILED), with errno set.
-func system_sem_open(_ name: UnsafePointer<CChar>, _ flags: CInt, _ mode: mode_t, _ value: CUnsignedInt) -> UnsafeMutablePointer<sem_t>? {
-    if injected("sem_open") { return nil }
-    return cipc_sem_create(name, flags, mode, value)
-}
-
-func system_sem_close(_ sem: UnsafeMutablePointer<sem_t>) -> CInt {
-    if injected("sem_close") { return -1 }
-    return Glibc.sem_close(sem)
-}
+//
+// Named semaphores are opened and created by the library itself
+// (`NamedSemaphoreFile`), as glibc's `sem_open` does. The operations run the
+// library's hardened implementation of glibc's protocol (shim_semaphore.c): a
+// semaphore whose memory another process overwrote is EINVAL, never an abort.
 
 func system_sem_unlink(_ name: UnsafePointer<CChar>) -> CInt {
     if injected("sem_unlink") { return -1 }
@@ -97,27 +85,28 @@ func system_sem_destroy(_ sem: UnsafeMutablePointer<sem_t>) -> CInt {
 @inline(__always)
 func system_sem_wait(_ sem: UnsafeMutablePointer<sem_t>) -> CInt {
     if injected("sem_wait") { return -1 }
-    return Glibc.sem_wait(sem)
+    return cipc_sem_wait_checked(sem, nil)
 }
 
 @inline(__always)
 func system_sem_trywait(_ sem: UnsafeMutablePointer<sem_t>) -> CInt {
     if injected("sem_trywait") { return -1 }
-    return Glibc.sem_trywait(sem)
+    return cipc_sem_trywait_checked(sem)
 }
 
+/// `sem_clockwait` on `CLOCK_MONOTONIC`.
 func system_sem_clockwait(_ sem: UnsafeMutablePointer<sem_t>, _ deadline: UnsafePointer<timespec>) -> CInt {
     if injected("sem_clockwait") { return -1 }
-    return cipc_sem_clockwait_monotonic(sem, deadline)
+    return cipc_sem_wait_checked(sem, deadline)
 }
 
 @inline(__always)
 func system_sem_post(_ sem: UnsafeMutablePointer<sem_t>) -> CInt {
     if injected("sem_post") { return -1 }
-    return Glibc.sem_post(sem)
+    return cipc_sem_post_checked(sem)
 }
 
 func system_sem_getvalue(_ sem: UnsafeMutablePointer<sem_t>, _ value: UnsafeMutablePointer<CInt>) -> CInt {
     if injected("sem_getvalue") { return -1 }
-    return Glibc.sem_getvalue(sem, value)
+    return cipc_sem_getvalue_checked(sem, value)
 }

@@ -98,6 +98,11 @@ func system_fstatat(_ dir: CInt, _ path: UnsafePointer<CChar>, _ info: UnsafeMut
     return Glibc.fstatat(dir, path, info, flags)
 }
 
+func system_linkat(_ fromDir: CInt, _ from: UnsafePointer<CChar>, _ toDir: CInt, _ to: UnsafePointer<CChar>, _ flags: CInt) -> CInt {
+    if injected("linkat") { return -1 }
+    return Glibc.linkat(fromDir, from, toDir, to, flags)
+}
+
 func system_fstat(_ fd: CInt, _ info: UnsafeMutablePointer<stat>) -> CInt {
     if injected("fstat") { return -1 }
     return Glibc.fstat(fd, info)

@@ -112,9 +112,12 @@ public struct MemoryMapping: ~Copyable, @unchecked Sendable {
                       label: IPCError.describe(fd: descriptor.rawValue))
     }
 
+    /// - Parameter keepingDescriptor: false to keep no duplicate of `descriptor`
+    ///   (no `remap`, no `backingSize`): for a fixed-size object such as a named
+    ///   semaphore, which should hold no descriptor open, as with glibc.
     init(
         _ descriptor: borrowing OwnedDescriptor, protection: Protection, sharing: Sharing,
-        offset: Int, length: Int?, label: String
+        offset: Int, length: Int?, label: String, keepingDescriptor: Bool = true
     ) throws(IPCError) {
         let fd = descriptor.rawValue
         if offset < 0 || offset % Self.pageSize != 0 {
@@ -132,19 +135,19 @@ public struct MemoryMapping: ~Copyable, @unchecked Sendable {
             }
         }
         try Self.checkLength(mappedLength, label: label)
-        let duplicate = system_fcntl(fd, F_DUPFD_CLOEXEC, 0)
-        if duplicate < 0 { throw IPCError.last("dup", object: label) }
+        let duplicate = keepingDescriptor ? system_fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1
+        if keepingDescriptor, duplicate < 0 { throw IPCError.last("dup", object: label) }
         let flags = sharing == .shared ? MAP_SHARED : MAP_PRIVATE
         guard let address = system_mmap(nil, mappedLength, protection.rawValue, flags, fd, off_t(offset)) else {
             let error = IPCError.last("mmap", object: label)
-            _ = system_close(duplicate)
+            if duplicate >= 0 { _ = system_close(duplicate) }
             throw error
         }
         do throws(IPCError) {
             faultGuard = try MappingFaultGuard(start: address, length: mappedLength)
         } catch {
             _ = system_munmap(address, mappedLength)
-            _ = system_close(duplicate)
+            if duplicate >= 0 { _ = system_close(duplicate) }
             throw error
         }
         self.base = address

@@ -19,66 +19,81 @@ import Glibc
 /// unlinked — it outlives the process that created it. `unlink` removes the name
 /// only: processes that have it open keep using it, and it is destroyed when the
 /// last of them closes it (deferred destruction); a later `create` of the same
-/// name makes a new semaphore. No descriptor stays open (glibc maps the semaphore
-/// and closes the file at once), so `exec` has nothing to inherit: the new program
-/// opens it by name.
+/// name makes a new semaphore. No descriptor stays open (the library, like glibc,
+/// maps the semaphore and closes the file at once), so `exec` has nothing to
+/// inherit: the new program opens it by name.
+///
+/// Junk under the name is refused before anything touches it: `open` accepts only
+/// a regular file that is a well-formed semaphore of this C library
+/// (`PosixSemaphoreLayout`), without waiting on a FIFO or following a link. Another
+/// process that can write the file can still change it later; then an operation
+/// fails (`EINVAL` for memory that no longer holds a semaphore, `EFAULT` when the
+/// file was truncated), and the process never crashes. See `NamedSemaphoreFile`
+/// and Synchronization/README.md.
 ///
 /// `post()` may be called from a signal handler (`sem_post` is async-signal-safe);
 /// `SemaphoreSignalPoster` installs such a handler.
 public struct PosixSemaphore: ~Copyable, @unchecked Sendable {
-    /// The name, e.g. `/ready`.
+    /// The name, e.g. `/ready`: its exact bytes.
     public let name: PosixIPCName
+    /// The semaphore's file, mapped (guarded against a peer that truncates it).
+    let mapping: MemoryMapping
     let operations: SemaphoreOperations
 
     /// SEM_VALUE_MAX: the largest value a semaphore can hold.
     public static var maximumValue: Int { SemaphoreOperations.maximumValue }
 
-    private init(name: PosixIPCName, semaphore: UnsafeMutablePointer<sem_t>) {
+    private init(name: PosixIPCName, mapping: consuming MemoryMapping) {
         self.name = name
-        self.operations = SemaphoreOperations(semaphore, object: name.quoted)
+        self.operations = SemaphoreOperations(mapping.base.assumingMemoryBound(to: sem_t.self), object: name.quoted)
+        self.mapping = mapping
     }
 
     /// Creates a semaphore with `value`, failing with `EEXIST` if the name exists.
     /// The process umask applies to `permissions`; `value` above `maximumValue`
     /// is `EINVAL`.
     ///
-    /// The corresponding C function is `sem_open` with `O_CREAT | O_EXCL`.
+    /// The corresponding C function is `sem_open` with `O_CREAT | O_EXCL`; the
+    /// library does what it does (see `NamedSemaphoreFile`).
     public static func create(
         _ name: PosixIPCName, value: Int = 0, permissions: FilePermissions = [.ownerRead, .ownerWrite]
     ) throws(IPCError) -> PosixSemaphore {
-        try open(name, flags: O_EXCL, creating: (value, permissions))
+        try name.validate(for: .semaphore)
+        try SemaphoreOperations.checkValue(value, operation: "sem_open", object: name.quoted)
+        return PosixSemaphore(name: name, mapping: try NamedSemaphoreFile.create(name, value: UInt32(value), permissions: permissions))
     }
 
-    /// Opens an existing semaphore; `ENOENT` when there is none.
+    /// Opens an existing semaphore; `ENOENT` when there is none, `EINVAL` when
+    /// the name holds something that is not a semaphore of this C library (a
+    /// file of another size, a value above `maximumValue`), `EISDIR` for a
+    /// directory, `ELOOP` for a symbolic link — checked before anything touches it.
     ///
     /// The corresponding C function is `sem_open`.
     public static func open(_ name: PosixIPCName) throws(IPCError) -> PosixSemaphore {
-        try open(name, flags: 0, creating: nil)
+        try name.validate(for: .semaphore)
+        return PosixSemaphore(name: name, mapping: try NamedSemaphoreFile.open(name))
     }
 
     /// Opens the semaphore, creating it with `value` and `permissions` when there
-    /// is none (an existing semaphore keeps its value).
+    /// is none (an existing semaphore keeps its value, and is checked as `open`
+    /// checks it).
     ///
     /// The corresponding C function is `sem_open` with `O_CREAT`.
     public static func openOrCreate(
         _ name: PosixIPCName, value: Int = 0, permissions: FilePermissions = [.ownerRead, .ownerWrite]
     ) throws(IPCError) -> PosixSemaphore {
-        try open(name, flags: 0, creating: (value, permissions))
-    }
-
-    private static func open(_ name: PosixIPCName, flags: CInt, creating: (value: Int, permissions: FilePermissions)?) throws(IPCError) -> PosixSemaphore {
         try name.validate(for: .semaphore)
-        let semaphore: UnsafeMutablePointer<sem_t>?
-        if let creating {
-            try SemaphoreOperations.checkValue(creating.value, operation: "sem_open", object: name.quoted)
-            semaphore = name.withCString {
-                system_sem_open($0, flags, creating.permissions.rawValue, CUnsignedInt(creating.value))
+        try SemaphoreOperations.checkValue(value, operation: "sem_open", object: name.quoted)
+        while true {
+            do throws(IPCError) {
+                return PosixSemaphore(name: name, mapping: try NamedSemaphoreFile.open(name))
+            } catch where error.errno == .noSuchFileOrDirectory {}
+            do throws(IPCError) {
+                return PosixSemaphore(name: name, mapping: try NamedSemaphoreFile.create(name, value: UInt32(value), permissions: permissions))
+            } catch where error.errno == .fileExists {
+                continue  // made by another process between the two calls: open it
             }
-        } else {
-            semaphore = name.withCString { system_sem_open($0, flags) }
         }
-        guard let semaphore else { throw IPCError.last("sem_open", object: name.quoted) }
-        return PosixSemaphore(name: name, semaphore: semaphore)
     }
 
     /// Removes the name; see the type's lifetime notes.
@@ -111,49 +126,69 @@ public struct PosixSemaphore: ~Copyable, @unchecked Sendable {
     /// `unlink` with the name whose bytes are the UTF-8 of `name`.
     public static func unlink(_ name: String) throws(IPCError) { try unlink(PosixIPCName(name)) }
 
-    /// Set by `close()`, so the deinit does not close again.
-    private var isClosed = false
-
-    deinit {
-        if !isClosed { _ = system_sem_close(operations.semaphore) }
-    }
-
-    /// Closes the semaphore in this process, reporting a failure.
+    /// Closes the semaphore in this process (unmaps its file), reporting a failure.
     ///
     /// The corresponding C function is `sem_close`.
     public consuming func close() throws(IPCError) {
-        isClosed = true
-        if system_sem_close(operations.semaphore) != 0 { throw IPCError.last("sem_close", object: operations.object) }
+        try mapping.unmap()
+    }
+
+    /// Runs `body`, then reports `EFAULT` if another process shrank the file under
+    /// it (the guard let the access complete on zero-filled pages).
+    private func checked<R>(_ operation: String, _ body: () throws(IPCError) -> R) throws(IPCError) -> R {
+        let result: R
+        do throws(IPCError) { result = try body() } catch {
+            try mapping.checkAfterAccess(operation)
+            throw error
+        }
+        try mapping.checkAfterAccess(operation)
+        return result
     }
 
     /// Decrements the value, waiting while it is zero.
     /// The corresponding C function is `sem_wait`.
-    public func wait() throws(IPCError) { try operations.wait() }
+    public func wait() throws(IPCError) { try checked("sem_wait") { () throws(IPCError) in try operations.wait() } }
 
     /// Decrements the value if it is above zero; false (EAGAIN) when it is zero.
     /// The corresponding C function is `sem_trywait`.
-    public func tryWait() throws(IPCError) -> Bool { try operations.tryWait() }
+    public func tryWait() throws(IPCError) -> Bool { try checked("sem_trywait") { () throws(IPCError) in try operations.tryWait() } }
 
     /// Decrements the value, waiting at most until `deadline`; false when the
     /// deadline passed first. The corresponding C function is `sem_clockwait`
     /// (on `CLOCK_MONOTONIC`, so changing the wall clock does not matter).
-    public func wait(until deadline: Deadline) throws(IPCError) -> Bool { try operations.wait(until: deadline) }
+    public func wait(until deadline: Deadline) throws(IPCError) -> Bool {
+        try checked("sem_clockwait") { () throws(IPCError) in try operations.wait(until: deadline) }
+    }
 
     /// Decrements the value, suspending the task (not a thread of the cooperative
     /// pool) while it is zero. Throws `CancellationError` promptly when the task is
     /// cancelled. See `SemaphoreWaiter` for how.
-    public func wait() async throws { _ = try await operations.wait(until: .distantFuture) }
+    public func wait() async throws {
+        do { _ = try await operations.wait(until: .distantFuture) } catch {
+            try mapping.checkAfterAccess("sem_wait")
+            throw error
+        }
+        try mapping.checkAfterAccess("sem_wait")
+    }
 
     /// Decrements the value, suspending the task at most until `deadline`; false
     /// when the deadline passed first. Cancellable like `wait()`.
-    public func wait(until deadline: Deadline) async throws -> Bool { try await operations.wait(until: deadline) }
+    public func wait(until deadline: Deadline) async throws -> Bool {
+        let acquired: Bool
+        do { acquired = try await operations.wait(until: deadline) } catch {
+            try mapping.checkAfterAccess("sem_clockwait")
+            throw error
+        }
+        try mapping.checkAfterAccess("sem_clockwait")
+        return acquired
+    }
 
     /// Increments the value, waking one waiter; `EOVERFLOW` at `maximumValue`.
     /// The corresponding C function is `sem_post` (async-signal-safe).
-    public func post() throws(IPCError) { try operations.post() }
+    public func post() throws(IPCError) { try checked("sem_post") { () throws(IPCError) in try operations.post() } }
 
     /// The current value. The corresponding C function is `sem_getvalue`.
     public var value: Int {
-        get throws(IPCError) { try operations.value() }
+        get throws(IPCError) { try checked("sem_getvalue") { () throws(IPCError) in try operations.value() } }
     }
 }

@@ -42,9 +42,7 @@ public enum PosixSemaphoreLayout {
             IPCError(.invalidArgument, operation: operation, object: object, detail: "not a semaphore: " + detail)
         }
         let bytes = Array(bytes)
-        guard bytes.count == size else {
-            throw malformed("\(bytes.count) bytes; a semaphore of this C library has \(size)")
-        }
+        try checkSize(bytes.count, object: object, operation: operation)
         let value = word(bytes, at: valueOffset)
         let flag = word(bytes, at: privateOffset)
         if value > UInt32(SemaphoreOperations.maximumValue) {
@@ -54,6 +52,15 @@ public enum PosixSemaphoreLayout {
             throw malformed("its futex flag is \(flag); a process-shared semaphore has \(processShared)")
         }
         return value
+    }
+
+    /// Throws `EINVAL` unless `count` is the size of a semaphore: a file of
+    /// another size is refused before it is mapped.
+    static func checkSize(_ count: Int, object: String, operation: String = "sem_open") throws(IPCError) {
+        if count != size {
+            throw IPCError(.invalidArgument, operation: operation, object: object,
+                           detail: "not a semaphore: \(count) bytes; a semaphore of this C library has \(size)")
+        }
     }
 
     /// The little-endian 32-bit word at `offset`.

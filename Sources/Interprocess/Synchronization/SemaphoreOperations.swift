@@ -32,14 +32,14 @@ struct SemaphoreOperations: @unchecked Sendable {
     /// Decrements, waiting while the value is zero; retried after EINTR.
     @inline(__always)
     func wait() throws(IPCError) {
-        if retryingInterrupts({ system_sem_wait(semaphore) }) != 0 { throw IPCError.last("sem_wait", object: object) }
+        if retryingInterrupts({ system_sem_wait(semaphore) }) != 0 { throw failure("sem_wait") }
     }
 
     /// Decrements if the value is above zero; false when it is zero (EAGAIN).
     func tryWait() throws(IPCError) -> Bool {
         if retryingInterrupts({ system_sem_trywait(semaphore) }) == 0 { return true }
         if Glibc.errno == EAGAIN { return false }
-        throw IPCError.last("sem_trywait", object: object)
+        throw failure("sem_trywait")
     }
 
     /// Decrements, waiting at most until `deadline` (on the monotonic clock);
@@ -52,14 +52,14 @@ struct SemaphoreOperations: @unchecked Sendable {
         var at = deadline.absoluteTimespec
         if retryingInterrupts({ system_sem_clockwait(semaphore, &at) }) == 0 { return true }
         if Glibc.errno == ETIMEDOUT { return false }
-        throw IPCError.last("sem_clockwait", object: object)
+        throw failure("sem_clockwait")
     }
 
     /// Increments, waking one waiter. Async-signal-safe underneath (`sem_post`).
     @inline(__always)
     func post() throws(IPCError) {
         if system_sem_post(semaphore) != 0 {
-            let error = IPCError.last("sem_post", object: object)
+            let error = failure("sem_post")
             if error.errno == .overflow {
                 throw IPCError(.overflow, operation: "sem_post", object: object,
                                detail: "the value is already SEM_VALUE_MAX (\(Self.maximumValue))")
@@ -71,8 +71,29 @@ struct SemaphoreOperations: @unchecked Sendable {
     /// The current value (never negative on Linux: waiters are not counted).
     func value() throws(IPCError) -> Int {
         var value: CInt = 0
-        if system_sem_getvalue(semaphore, &value) != 0 { throw IPCError.last("sem_getvalue", object: object) }
+        if system_sem_getvalue(semaphore, &value) != 0 { throw failure("sem_getvalue") }
         return Int(value)
+    }
+
+    /// The error of the operation that just failed, read from `errno`; when the
+    /// semaphore's memory no longer holds a semaphore (the library's operations
+    /// check its value and futex flag every time and answer `EINVAL`, since
+    /// another process may have overwritten them), the detail says so.
+    func failure(_ operation: String, code: CInt = Glibc.errno) -> IPCError {
+        IPCError(Errno(rawValue: code), operation: operation, object: object,
+                 detail: code == EINVAL && isCorrupt ? Self.corruptDetail : nil)
+    }
+
+    static let corruptDetail = "the memory does not hold a semaphore (any more): its value is above SEM_VALUE_MAX or its futex flag is neither 0 nor 128; another process overwrote it"
+
+    /// Whether the semaphore's words are not what a semaphore of this C library
+    /// holds (see `PosixSemaphoreLayout`).
+    var isCorrupt: Bool {
+        let words = UnsafeRawPointer(semaphore)
+        let value = words.load(fromByteOffset: PosixSemaphoreLayout.valueOffset, as: UInt32.self)
+        let flag = words.load(fromByteOffset: PosixSemaphoreLayout.privateOffset, as: UInt32.self)
+        return value > UInt32(Self.maximumValue)
+            || (flag != PosixSemaphoreLayout.processShared && flag != PosixSemaphoreLayout.processPrivate)
     }
 
     /// Waits without blocking a thread of the cooperative pool; see `SemaphoreWaiter`.

@@ -86,8 +86,7 @@ enum SemaphoreWaiter {
                 if deadline.hasPassed { return .timedOut }
                 continue
             }
-            return .failed(IPCError(Errno(rawValue: code), operation: limit == .distantFuture ? "sem_wait" : "sem_clockwait",
-                                    object: operations.object))
+            return .failed(operations.failure(limit == .distantFuture ? "sem_wait" : "sem_clockwait", code: code))
         }
     }
 }

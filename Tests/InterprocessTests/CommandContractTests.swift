@@ -134,6 +134,17 @@ struct CommandContractTests {
         }
     }
 
+    @Test("output to a pipe nobody reads ends ipc as it ends cat: by SIGPIPE, not a silent 0")
+    func closedPipe() throws {
+        let pipe = try Pipe()
+        try pipe.reader.close()
+        var spawn = Spawn(IPCTool.path, arguments: ["limits"])
+        spawn.inherit(pipe.writer.descriptor, as: 1)
+        var child = try spawn.start()
+        try pipe.writer.close()
+        #expect(try child.wait() == .signalled(SIGPIPE, coreDumped: false))
+    }
+
     @Test("ipc --version prints one version, the same for every command")
     func version() throws {
         let run = try IPCTool.run(["--version"], timeout: .seconds(30))

@@ -68,6 +68,12 @@ struct SemaphoreSetCommand: ParsableCommand {
                 do throws(IPCError) { operation = try SystemVSemaphoreSet.Operation(parsing: text) } catch {
                     throw ValidationError("operation '\(text)': \(error.detail ?? error.description)")
                 }
+                if !IntegerRange.setMember.bounds.contains(operation.member) {
+                    throw ValidationError("operation '\(text)': member out of range: give \(IntegerRange.setMember)")
+                }
+                if !IntegerRange.setChange.bounds.contains(operation.delta) {
+                    throw ValidationError("operation '\(text)': change out of range: give \(IntegerRange.setChange)")
+                }
                 if undo { operation.flags.insert(.undo) }
                 return operation
             }

@@ -45,6 +45,8 @@ struct NumericOptionTests {
             (["sem", "post", "/x", "--count", "0"], "give 1 to"),
             (["semset", "set", "--id", "1", "--member", "0", "--value", "32768"], "give 0 to 32767 (SEMVMX)"),
             (["semset", "set", "--id", "1", "--values", "1,40000"], "give 0 to 32767 (SEMVMX)"),
+            (["semset", "op", "--id", "1", "0:-40000"], "give -32767 to 32767 (SEMVMX)"),
+            (["semset", "op", "--id", "1", "99999999999999999999:+1"], "MEMBER:DELTA"),
             (["msg", "stat", "--id", "4294967296"], "give 0 to 2147483647"),
             (["msg", "stat", "--path", "/tmp", "--proj", "256"], "give 1 to 255"),
             (["shm", "create", "/x", "--size", "1", "--mode", "1000"], "0 to 777"),

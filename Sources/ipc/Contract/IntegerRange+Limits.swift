@@ -11,8 +11,10 @@ extension IntegerRange where Value == Int {
     static let semaphoreValue = IntegerRange(0...PosixSemaphore.maximumValue, source: "SEM_VALUE_MAX")
     /// How many posts at once: more would pass SEM_VALUE_MAX in any case.
     static let semaphorePosts = IntegerRange(1...PosixSemaphore.maximumValue, source: "SEM_VALUE_MAX")
-    /// A System V semaphore's value, and the size of one operation's change.
+    /// A System V semaphore's value.
     static let setValue = IntegerRange(0...SystemVSemaphoreSet.maximumValue, source: "SEMVMX")
+    /// One operation's change to a member.
+    static let setChange = IntegerRange(-SystemVSemaphoreSet.maximumValue...SystemVSemaphoreSet.maximumValue, source: "SEMVMX")
     /// The members of one System V semaphore set.
     static let setMembers = IntegerRange(1...semaphoresPerSet, source: "SEMMSL on this host, see ipc limits")
     /// A member's index.

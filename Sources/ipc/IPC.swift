@@ -1,11 +1,16 @@
 import ArgumentParser
 
 /// `ipc`: inspect, drive and measure interprocess communication from a shell.
+///
+/// `main` runs the command and turns whatever it throws into one line on stderr
+/// and a status of `ExitStatus` (see `Contract/CommandOutcome.swift`).
 @main
 struct IPC: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ipc",
         abstract: "Inspect, drive and measure Unix interprocess communication.",
+        discussion: ExitStatus.table,
+        version: IPCVersion.current,
         subcommands: [
             LimitsCommand.self, BenchCommand.self, BenchPeerCommand.self,
             MessageQueueCommand.self, SemaphoreCommand.self, SharedMemoryCommand.self,
@@ -13,4 +18,8 @@ struct IPC: AsyncParsableCommand {
             ListCommand.self, RemoveCommand.self,
         ]
     )
+
+    static func main() async {
+        await CommandOutcome.runAndExit(Array(CommandLine.arguments.dropFirst()))
+    }
 }

@@ -11,14 +11,22 @@ import Interprocess
 struct LimitsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "limits",
-        abstract: "Print the IPC limits of this host (SPEC L1).",
-        discussion: "Values come from sysconf, fpathconf, getrlimit and /proc/sys; each row says which.")
+        abstract: "Print the IPC limits of this host.",
+        discussion: """
+            Values come from sysconf, fpathconf, getrlimit and /proc/sys; each row says which. \
+            With --json: {"limits": [{"name", "category", "value", "state", "unit", "summary", "source"}, …]}.
+            """)
 
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
-    @Option(name: .customLong("raise-open-files"), help: ArgumentHelp("Raise this process's soft RLIMIT_NOFILE to N first (never lowers it).", valueName: "N"))
+    @Option(name: .customLong("raise-open-files"), parsing: .unconditional,
+            help: ArgumentHelp("Raise this process's soft RLIMIT_NOFILE to N first (never lowers it), \(Self.openFiles).", valueName: "N"),
+            transform: Self.openFiles.parse)
     var raiseOpenFiles: UInt64?
+
+    /// Any `rlim_t`.
+    static let openFiles = IntegerRange<UInt64>(0...UInt64.max)
 
     func run() throws {
         if let raiseOpenFiles {

@@ -17,11 +17,13 @@ import Glibc
 /// ipc mq rm /orders
 /// ```
 /// Failures print the library's error (`mq_open("/orders"): no such file or
-/// directory (ENOENT)`) and exit with status 1.
+/// directory (ENOENT)`) and exit with a status of `ExitStatus`: 1, or 2 when
+/// `--timeout` passed or `--nowait` would have waited.
 struct MessageQueueCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mq",
-        abstract: "POSIX message queues (SPEC M1, M2).",
+        abstract: "POSIX message queues.",
+        discussion: "Names look like /orders.\n\n" + ExitStatus.table,
         subcommands: [Create.self, Send.self, Receive.self, Attributes.self, Remove.self, Watch.self])
 
     struct Create: ParsableCommand {
@@ -32,17 +34,20 @@ struct MessageQueueCommand: AsyncParsableCommand {
         @Argument(help: "The queue's name: a slash and up to 255 characters, e.g. /orders.")
         var name: NameArgument
 
-        @Option(help: "Capacity in messages (default: fs.mqueue.msg_default).")
+        @Option(parsing: .unconditional, help: "Capacity in messages, \(IntegerRange.queueCapacity) (default: fs.mqueue.msg_default).",
+                transform: IntegerRange.queueCapacity.parse)
         var maxMessages: Int?
 
-        @Option(help: "Largest message in bytes (default: fs.mqueue.msgsize_default).")
+        @Option(parsing: .unconditional, help: "Largest message in bytes, \(IntegerRange.queueMessageSize) (default: fs.mqueue.msgsize_default).",
+                transform: IntegerRange.queueMessageSize.parse)
         var messageSize: Int?
 
-        @Option(help: "Permissions in octal (the umask applies).")
-        var mode: String = "600"
+        @Option(parsing: .unconditional, help: ArgumentHelp(PosixObjectMode.help("the umask applies"), valueName: "mode"),
+                transform: PosixObjectMode.parse)
+        var mode = PosixObjectMode.ownerReadWrite
 
         func run() throws {
-            let permissions = try parseMode(mode)
+            let permissions = mode.permissions
             let queue = try PosixMessageQueue.create(name.exact, permissions: permissions, maxMessages: maxMessages, messageSize: messageSize)
             print("created \(name): \(queue.maxMessages) messages of at most \(queue.messageSize) bytes")
             try queue.close()
@@ -58,14 +63,15 @@ struct MessageQueueCommand: AsyncParsableCommand {
         @Argument(help: "The message text.")
         var message: String
 
-        @Option(help: "The message's priority (0 ..< MQ_PRIO_MAX); higher is received first.")
+        @Option(parsing: .unconditional, help: "The message's priority, \(IntegerRange.queuePriority); higher is received first (default 0).",
+                transform: IntegerRange.queuePriority.parse)
         var priority: UInt32 = 0
 
-        @OptionGroup var waiting: Waiting
+        @OptionGroup var waiting: WaitOptions
 
         func run() throws {
-            let queue = try PosixMessageQueue.open(name.exact, access: .writeOnly, nonBlocking: waiting.nonblock)
-            try queue.send(Array(message.utf8), priority: priority, until: try waiting.deadline())
+            let queue = try PosixMessageQueue.open(name.exact, access: .writeOnly, nonBlocking: waiting.nowait)
+            try queue.send(Array(message.utf8), priority: priority, until: waiting.deadline() ?? .distantFuture)
             try queue.close()
         }
     }
@@ -78,11 +84,11 @@ struct MessageQueueCommand: AsyncParsableCommand {
         @Argument(help: "The queue's name.")
         var name: NameArgument
 
-        @OptionGroup var waiting: Waiting
+        @OptionGroup var waiting: WaitOptions
 
         func run() throws {
-            let queue = try PosixMessageQueue.open(name.exact, access: .readOnly, nonBlocking: waiting.nonblock)
-            let message = try queue.receive(until: try waiting.deadline())
+            let queue = try PosixMessageQueue.open(name.exact, access: .readOnly, nonBlocking: waiting.nowait)
+            let message = try queue.receive(until: waiting.deadline() ?? .distantFuture)
             print(render(message))
             try queue.close()
         }
@@ -122,12 +128,8 @@ struct MessageQueueCommand: AsyncParsableCommand {
         @Argument(help: "The queue's name.")
         var name: NameArgument
 
-        @Option(help: "Stop after this many messages.")
+        @Option(parsing: .unconditional, help: "Stop after this many messages (\(IntegerRange.times)).", transform: IntegerRange.times.parse)
         var count: Int?
-
-        func validate() throws {
-            if let count, count < 1 { throw ValidationError("--count must be at least 1") }
-        }
 
         func run() async throws {
             let queue = try PosixMessageQueue.open(name.exact, access: .readOnly)
@@ -140,36 +142,9 @@ struct MessageQueueCommand: AsyncParsableCommand {
             }
         }
     }
-
-    /// `--timeout` and `--nonblock`, shared by send and recv.
-    struct Waiting: ParsableArguments {
-        @Option(help: ArgumentHelp("Wait at most this many seconds (e.g. 0.5), then fail with ETIMEDOUT.", valueName: "seconds"))
-        var timeout: Double?
-
-        @Flag(help: "Do not wait: fail with EAGAIN when the queue is full (send) or empty (recv).")
-        var nonblock = false
-
-        func validate() throws {
-            if let timeout, !(timeout >= 0 && timeout < 1e9) { throw ValidationError("--timeout takes a number of seconds, e.g. 0.5") }
-            if timeout != nil && nonblock { throw ValidationError("--timeout and --nonblock exclude each other") }
-        }
-
-        func deadline() throws -> Deadline {
-            guard let timeout else { return .distantFuture }
-            return .after(.nanoseconds(Int64(timeout * 1e9)))
-        }
-    }
 }
 
 /// `priority 7: ship 3 crates`.
 private func render(_ message: PosixMessageQueue.Message) -> String {
     "priority \(message.priority): \(String(decoding: message.bytes, as: UTF8.self))"
-}
-
-/// `600`, `0640` → permissions; anything else is a usage error.
-private func parseMode(_ text: String) throws -> FilePermissions {
-    guard let value = UInt16(text, radix: 8), value <= 0o777 else {
-        throw ValidationError("--mode takes octal permissions such as 600 or 0640, not '\(text)'")
-    }
-    return FilePermissions(rawValue: CInterop.Mode(value))
 }

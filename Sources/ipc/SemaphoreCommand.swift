@@ -4,15 +4,19 @@ import Interprocess
 /// `ipc sem create|wait|post|get|rm`: POSIX named semaphores (SPEC Y1).
 struct SemaphoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "sem", abstract: "POSIX named semaphores (SPEC Y1).",
-        discussion: "Names look like /ready. Exit status: 0 done, 1 error, 2 timed out or would block.",
+        commandName: "sem", abstract: "POSIX named semaphores.",
+        discussion: "Names look like /ready.\n\n" + ExitStatus.table,
         subcommands: [Create.self, Wait.self, Post.self, Get.self, Remove.self])
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a semaphore (fails if the name exists).")
         @Argument(help: "The name, e.g. /ready.") var name: NameArgument
-        @Option(help: "The initial value (0 to SEM_VALUE_MAX).") var value = 0
-        @Option(help: "Permission bits in octal (the umask applies).") var mode = PosixObjectMode.ownerReadWrite
+        @Option(parsing: .unconditional, help: "The initial value, \(IntegerRange.semaphoreValue) (default 0).",
+                transform: IntegerRange.semaphoreValue.parse)
+        var value = 0
+        @Option(parsing: .unconditional, help: ArgumentHelp(PosixObjectMode.help("the umask applies"), valueName: "mode"),
+                transform: PosixObjectMode.parse)
+        var mode = PosixObjectMode.ownerReadWrite
 
         func run() throws {
             _ = try PosixSemaphore.create(name.exact, value: value, permissions: mode.permissions)
@@ -22,16 +26,14 @@ struct SemaphoreCommand: ParsableCommand {
     struct Wait: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Decrement the value, waiting while it is zero.")
         @Argument(help: "The name.") var name: NameArgument
-        @Option(help: "Give up after this many seconds (exit status 2).") var timeout: Double?
-        @Flag(name: .customLong("try"), help: "Do not wait: exit status 2 when the value is zero.") var tryOnly = false
+        @OptionGroup var waiting: WaitOptions
 
         func run() throws {
-            if let timeout, !(timeout >= 0 && timeout < 1e9) { throw ValidationError("--timeout takes seconds, at least 0") }
             let semaphore = try PosixSemaphore.open(name.exact)
-            if tryOnly {
+            if waiting.nowait {
                 if try !semaphore.tryWait() { throw fail("\(name) is zero: would block", .notNow) }
-            } else if let timeout {
-                if try !semaphore.wait(until: .after(.nanoseconds(Int64(timeout * 1e9)))) {
+            } else if let timeout = waiting.timeout, let deadline = waiting.deadline() {
+                if try !semaphore.wait(until: deadline) {
                     throw fail("timed out after \(timeout) s waiting for \(name)", .notNow)
                 }
             } else {
@@ -43,10 +45,11 @@ struct SemaphoreCommand: ParsableCommand {
     struct Post: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Increment the value, waking one waiter.")
         @Argument(help: "The name.") var name: NameArgument
-        @Option(help: "Post this many times.") var count = 1
+        @Option(parsing: .unconditional, help: "Post this many times, \(IntegerRange.semaphorePosts) (default 1).",
+                transform: IntegerRange.semaphorePosts.parse)
+        var count = 1
 
         func run() throws {
-            if count < 1 { throw ValidationError("--count must be at least 1") }
             let semaphore = try PosixSemaphore.open(name.exact)
             for _ in 0..<count { try semaphore.post() }
         }

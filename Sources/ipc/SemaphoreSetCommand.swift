@@ -8,22 +8,37 @@ import Glibc
 /// `ipc semset create|op|get|set|stat|rm`: System V semaphore sets (SPEC Y3).
 struct SemaphoreSetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "semset", abstract: "System V semaphore sets (SPEC Y3).",
+        commandName: "semset", abstract: "System V semaphore sets.",
         discussion: """
-            Name a set with --key K (decimal, 0x hex), --id N, or --path P --proj N. \
+            Name a set with --key K (decimal or 0x hex; 'private' for a new private set), \
+            --id N, or --path P --proj N. \
             Operations are MEMBER:DELTA: 0:-1 takes one unit from member 0 (waiting for it), \
             1:+2 adds two to member 1, 2:0 waits until member 2 is zero; several are performed \
-            atomically. Exit status: 0 done, 1 error, 2 timed out or would block.
-            """,
+            atomically.
+
+
+            """ + ExitStatus.table,
         subcommands: [Create.self, Operate.self, Get.self, Set.self, Stat.self, Remove.self])
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create and initialise a set (fails if the key is taken); print its id.")
         @OptionGroup var address: SystemVAddress
-        @Option(help: "The number of members.") var count: Int
-        @Option(help: "Initial values, one per member: 1,0,2 (default all 0).") var values: String?
-        @Option(help: "Permission bits in octal.") var mode = PosixObjectMode.ownerReadWrite
+        @Option(parsing: .unconditional, help: "The number of members, \(IntegerRange.setMembers).",
+                transform: IntegerRange.setMembers.parse)
+        var count: Int
+        @Option(help: "Initial values, one per member, each \(IntegerRange.setValue): 1,0,2 (default all 0).") var values: String?
+        @Option(parsing: .unconditional, help: ArgumentHelp(PosixObjectMode.help("no umask applies"), valueName: "mode"),
+                transform: PosixObjectMode.parse)
+        var mode = PosixObjectMode.ownerReadWrite
+
+        func validate() throws {
+            try address.validateForCreating()
+            if let values {
+                let initial = try parseValues(values)
+                if initial.count != count { throw ValidationError("--values gives \(initial.count) values for \(count) members") }
+            }
+        }
 
         func run() throws {
             let initial = try values.map { try parseValues($0) }
@@ -39,28 +54,39 @@ struct SemaphoreSetCommand: ParsableCommand {
         @OptionGroup var address: SystemVAddress
         @Argument(help: "Operations MEMBER:DELTA, e.g. 0:-1 1:+1 2:0.") var operations: [String]
         @Flag(help: "SEM_UNDO: undo the changes when this process exits.") var undo = false
-        @Flag(help: "IPC_NOWAIT: exit status 2 instead of waiting.") var nowait = false
-        @Option(help: "Give up after this many seconds (exit status 2).") var timeout: Double?
+        @OptionGroup var waiting: WaitOptions
 
         func validate() throws {
             if operations.isEmpty { throw ValidationError("give at least one operation, e.g. 0:-1") }
-            if let timeout, !(timeout >= 0 && timeout < 1e9) { throw ValidationError("--timeout takes seconds, at least 0") }
-            if timeout != nil && nowait { throw ValidationError("--timeout and --nowait exclude each other") }
+            _ = try parsedOperations()
+        }
+
+        /// The operations as the library reads them; a malformed one is a usage error.
+        func parsedOperations() throws -> [SystemVSemaphoreSet.Operation] {
+            try operations.map { text in
+                var operation: SystemVSemaphoreSet.Operation
+                do throws(IPCError) { operation = try SystemVSemaphoreSet.Operation(parsing: text) } catch {
+                    throw ValidationError("operation '\(text)': \(error.detail ?? error.description)")
+                }
+                if !IntegerRange.setMember.bounds.contains(operation.member) {
+                    throw ValidationError("operation '\(text)': member out of range: give \(IntegerRange.setMember)")
+                }
+                if !IntegerRange.setChange.bounds.contains(operation.delta) {
+                    throw ValidationError("operation '\(text)': change out of range: give \(IntegerRange.setChange)")
+                }
+                if undo { operation.flags.insert(.undo) }
+                return operation
+            }
         }
 
         func run() throws {
-            var list: [SystemVSemaphoreSet.Operation] = []
-            for text in operations {
-                var operation = try SystemVSemaphoreSet.Operation(parsing: text)
-                if undo { operation.flags.insert(.undo) }
-                list.append(operation)
-            }
+            let list = try parsedOperations()
             let set = try openSet(address)
             let text = list.map(\.description).joined(separator: " ")
-            if nowait {
+            if waiting.nowait {
                 if try !set.tryPerform(list) { throw fail("\(text) would block", .notNow) }
-            } else if let timeout {
-                if try !set.perform(list, until: .after(.nanoseconds(Int64(timeout * 1e9)))) {
+            } else if let timeout = waiting.timeout, let deadline = waiting.deadline() {
+                if try !set.perform(list, until: deadline) {
                     throw fail("timed out after \(timeout) s waiting to perform \(text)", .notNow)
                 }
             } else {
@@ -72,7 +98,8 @@ struct SemaphoreSetCommand: ParsableCommand {
     struct Get: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print the values (1,0,2), or one member's.")
         @OptionGroup var address: SystemVAddress
-        @Option(help: "Only this member.") var member: Int?
+        @Option(parsing: .unconditional, help: "Only this member, \(IntegerRange.setMember).", transform: IntegerRange.setMember.parse)
+        var member: Int?
 
         func run() throws {
             let set = try openSet(address)
@@ -88,13 +115,17 @@ struct SemaphoreSetCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Set one member (--member n --value v) or all (--values 1,2,3).")
         @OptionGroup var address: SystemVAddress
-        @Option(help: "The member to set (with --value).") var member: Int?
-        @Option(help: "Its new value, 0 to 32767.") var value: Int?
-        @Option(help: "New values for every member: 1,2,3.") var values: String?
+        @Option(parsing: .unconditional, help: "The member to set (with --value), \(IntegerRange.setMember).",
+                transform: IntegerRange.setMember.parse)
+        var member: Int?
+        @Option(parsing: .unconditional, help: "Its new value, \(IntegerRange.setValue).", transform: IntegerRange.setValue.parse)
+        var value: Int?
+        @Option(help: "New values for every member, each \(IntegerRange.setValue): 1,2,3.") var values: String?
 
         func validate() throws {
             if (member == nil) != (value == nil) { throw ValidationError("--member and --value go together") }
             if (member == nil) == (values == nil) { throw ValidationError("give either --member with --value, or --values") }
+            if let values { _ = try parseValues(values) }
         }
 
         func run() throws {
@@ -175,17 +206,14 @@ private func openSet(_ address: SystemVAddress) throws -> SystemVSemaphoreSet {
     try SystemVSemaphoreSet(id: address.identifier(of: .semaphoreSet))
 }
 
-/// `1,0,2` as values.
+/// `1,0,2` as values, each in the range of a member's value; a usage error otherwise.
 private func parseValues(_ text: String) throws -> [Int] {
-    let values = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingPrefixSpaces()) }
-    guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else {
-        throw ValidationError("values are integers separated by commas, e.g. 1,0,2 (got \(text))")
+    try text.split(separator: ",", omittingEmptySubsequences: false).map { item in
+        let trimmed = String(item.drop { $0 == " " })
+        do { return try IntegerRange.setValue.parse(trimmed) } catch let error as ValidationError {
+            throw ValidationError("value '\(trimmed)' of '\(text)': \(error.message) (values are separated by commas, e.g. 1,0,2)")
+        }
     }
-    return values.map { $0! }
-}
-
-private extension Substring {
-    func trimmingPrefixSpaces() -> Substring { drop { $0 == " " } }
 }
 
 private func pad(_ value: some BinaryInteger, _ width: Int) -> String {

@@ -9,23 +9,28 @@ import Glibc
 /// System V segments with `--sysv` (SPEC H4, in `SystemVSharedMemoryCommand.swift`).
 struct SharedMemoryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "shm", abstract: "POSIX shared memory objects (SPEC H3), or System V segments with --sysv (SPEC H4).",
+        commandName: "shm", abstract: "POSIX shared memory objects, or System V segments with --sysv.",
         discussion: """
             Names look like /seg. `write` copies stdin into the object, `read` copies bytes to stdout.
             With --sysv, name a System V segment with --key K, --id N, or --path P --proj N instead.
-            """,
+
+
+            """ + ExitStatus.table,
         subcommands: [Create.self, Write.self, Read.self, Stat.self, Remove.self])
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an object (fails if the name exists).")
         @Argument(help: "The name, e.g. /seg (not with --sysv).") var name: NameArgument?
-        @Option(help: "The size in bytes.") var size: Int
-        @Option(help: "Permission bits in octal (the umask applies, except with --sysv).") var mode = PosixObjectMode.ownerReadWrite
+        @Option(parsing: .unconditional, help: "The size in bytes, \(IntegerRange.bytes).", transform: IntegerRange.bytes.parse)
+        var size: Int
+        @Option(parsing: .unconditional, help: ArgumentHelp(PosixObjectMode.help("the umask applies, except with --sysv"), valueName: "mode"),
+                transform: PosixObjectMode.parse)
+        var mode = PosixObjectMode.ownerReadWrite
         @OptionGroup(title: "System V") var systemV: SystemVSharedMemoryOptions
 
         func validate() throws {
             try systemV.checkName(name?.description)
-            if systemV.sysv, systemV.id != nil { throw ValidationError("--id names an existing segment; create with --key or --path/--proj") }
+            if systemV.sysv { try systemV.address.validateForCreating() }
         }
 
         func run() throws {
@@ -38,7 +43,9 @@ struct SharedMemoryCommand: ParsableCommand {
     struct Write: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Copy stdin into the object.")
         @Argument(help: "The name (not with --sysv).") var name: NameArgument?
-        @Option(help: "Where to start, in bytes.") var offset = 0
+        @Option(parsing: .unconditional, help: "Where to start, in bytes, \(IntegerRange.bytes) (default 0).",
+                transform: IntegerRange.bytes.parse)
+        var offset = 0
         @Flag(help: "Grow the object when the data does not fit (not with --sysv).") var grow = false
         @OptionGroup(title: "System V") var systemV: SystemVSharedMemoryOptions
 
@@ -70,8 +77,12 @@ struct SharedMemoryCommand: ParsableCommand {
     struct Read: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Copy bytes of the object to stdout.")
         @Argument(help: "The name (not with --sysv).") var name: NameArgument?
-        @Option(help: "Where to start, in bytes.") var offset = 0
-        @Option(help: "How many bytes (default: to the end).") var length: Int?
+        @Option(parsing: .unconditional, help: "Where to start, in bytes, \(IntegerRange.bytes) (default 0).",
+                transform: IntegerRange.bytes.parse)
+        var offset = 0
+        @Option(parsing: .unconditional, help: "How many bytes, \(IntegerRange.bytes) (default: to the end).",
+                transform: IntegerRange.bytes.parse)
+        var length: Int?
         @OptionGroup(title: "System V") var systemV: SystemVSharedMemoryOptions
 
         func validate() throws { try systemV.checkName(name?.description) }

@@ -12,19 +12,19 @@ import Glibc
 /// ipc msg create --key 0x1234 --mode 600        # prints the id
 /// ipc msg send --key 0x1234 'ship 3 crates' --type 3
 /// echo hello | ipc msg send --id 32768          # the text from stdin, type 1
-/// ipc msg recv --key 0x1234 --type -5           # ship 3 crates
+/// ipc msg recv --key 0x1234 --type -5           # ship 3 crates (the lowest type <= 5)
 /// ipc msg stat --id 32768 --json
 /// ipc msg rm --key 0x1234
 /// ```
-/// Exit status: 0 done, 1 error (the library's error is printed, e.g.
-/// `msgget(key 0x00001234): no such file or directory (ENOENT)`), 2 timed out
-/// (`--timeout`) or would block (`--nowait`), as `ipc sem` does.
+/// Exit status as `ExitStatus` says: 0 done, 1 error (the library's error is
+/// printed, e.g. `msgget(key 0x00001234): no such file or directory (ENOENT)`),
+/// 2 timed out (`--timeout`) or would block (`--nowait`), 64 usage error.
 struct SystemVMessageQueueCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "msg",
-        abstract: "System V message queues (SPEC M3).",
-        discussion: "Name a queue with --key (decimal, 0x hex or 'private'), --id, or --path with --proj (ftok). "
-            + "Exit status: 0 done, 1 error, 2 timed out or would block.",
+        abstract: "System V message queues.",
+        discussion: "Name a queue with --key (decimal, 0x hex or 'private'), --id, or --path with --proj (ftok).\n\n"
+            + ExitStatus.table,
         subcommands: [Create.self, Send.self, Receive.self, Status.self, Remove.self])
 
     struct Create: ParsableCommand {
@@ -33,9 +33,14 @@ struct SystemVMessageQueueCommand: ParsableCommand {
             discussion: "--key private always makes a new queue; tell others its id.")
 
         @OptionGroup var address: SystemVAddress
-        @Option(help: "Permission bits in octal (no umask applies).") var mode = PosixObjectMode.ownerReadWrite
-        @Option(help: "The queue's capacity in bytes (msg_qbytes; above kernel.msgmnb needs CAP_SYS_RESOURCE).")
+        @Option(parsing: .unconditional, help: ArgumentHelp(PosixObjectMode.help("no umask applies"), valueName: "mode"),
+                transform: PosixObjectMode.parse)
+        var mode = PosixObjectMode.ownerReadWrite
+        @Option(parsing: .unconditional, help: "The queue's capacity in bytes (msg_qbytes), \(IntegerRange.messageQueueBytes).",
+                transform: IntegerRange.messageQueueBytes.parse)
         var maxBytes: Int?
+
+        func validate() throws { try address.validateForCreating() }
 
         func run() throws {
             let queue = try SystemVMessageQueue.create(key: address.keyForCreating(), permissions: mode.permissions)
@@ -54,8 +59,10 @@ struct SystemVMessageQueueCommand: ParsableCommand {
 
         @OptionGroup var address: SystemVAddress
         @Argument(help: "The message text; read from stdin when omitted.") var text: String?
-        @Option(parsing: .unconditional, help: "The message type, at least 1.") var type = 1
-        @OptionGroup var waiting: Waiting
+        @Option(parsing: .unconditional, help: "The message type, \(IntegerRange.messageType) (default 1).",
+                transform: IntegerRange.messageType.parse)
+        var type = 1
+        @OptionGroup var waiting: WaitOptions
 
         func run() throws {
             let queue = try SystemVMessageQueue(id: address.identifier(of: .messageQueue))
@@ -63,7 +70,7 @@ struct SystemVMessageQueueCommand: ParsableCommand {
             if let text { bytes = Array(text.utf8) } else { bytes = try readStandardInput() }
             if waiting.nowait {
                 if try !queue.trySend(bytes, type: type) { throw fail("queue id \(queue.id) is full: would block", .notNow) }
-            } else if let deadline = try waiting.deadline() {
+            } else if let deadline = waiting.deadline() {
                 let error = timedOut { () throws(IPCError) in try queue.send(bytes, type: type, until: deadline) }
                 if let error { throw error }
             } else {
@@ -80,12 +87,15 @@ struct SystemVMessageQueueCommand: ParsableCommand {
                 + "The text is written as it is, followed by a newline unless it ends with one.")
 
         @OptionGroup var address: SystemVAddress
-        @Option(parsing: .unconditional, help: "Which message: 0 the first, N the first of type N, -N the first of the lowest type <= N.")
+        @Option(parsing: .unconditional, help: "Which message: 0 the first, N the first of type N, -N the first of the lowest type <= N (default 0).",
+                transform: IntegerRange.messageSelector.parse)
         var type = 0
-        @Option(help: "The longest text to accept (default: kernel.msgmax).") var maxSize: Int?
+        @Option(parsing: .unconditional, help: "The longest text to accept, \(IntegerRange.bytes) (default: kernel.msgmax).",
+                transform: IntegerRange.bytes.parse)
+        var maxSize: Int?
         @Flag(help: "Cut a longer message to --max-size (MSG_NOERROR) instead of failing with E2BIG.") var truncate = false
         @Flag(help: "Print 'type N: ' before the text.") var showType = false
-        @OptionGroup var waiting: Waiting
+        @OptionGroup var waiting: WaitOptions
 
         func run() throws {
             let queue = try SystemVMessageQueue(id: address.identifier(of: .messageQueue))
@@ -93,7 +103,7 @@ struct SystemVMessageQueueCommand: ParsableCommand {
             if waiting.nowait {
                 message = try queue.tryReceive(type: type, maximumSize: maxSize, truncating: truncate)
                 if message == nil { throw fail("no message of type \(type) in queue id \(queue.id): would block", .notNow) }
-            } else if let deadline = try waiting.deadline() {
+            } else if let deadline = waiting.deadline() {
                 let error = timedOut { () throws(IPCError) in
                     message = try queue.receive(type: type, maximumSize: maxSize, truncating: truncate, until: deadline)
                 }
@@ -151,25 +161,6 @@ struct SystemVMessageQueueCommand: ParsableCommand {
 
         func run() throws {
             try SystemVKind.messageQueue.remove(id: address.identifier(of: .messageQueue))
-        }
-    }
-
-    /// `--timeout` and `--nowait`, shared by send and recv (as `ipc mq`'s, except
-    /// that giving up exits with status 2).
-    struct Waiting: ParsableArguments {
-        @Option(help: ArgumentHelp("Wait at most this many seconds (e.g. 0.5), then exit with status 2.", valueName: "seconds"))
-        var timeout: Double?
-
-        @Flag(help: "Do not wait: exit with status 2 when the queue is full (send) or has no such message (recv).")
-        var nowait = false
-
-        func validate() throws {
-            if let timeout, !(timeout >= 0 && timeout < 1e9) { throw ValidationError("--timeout takes a number of seconds, e.g. 0.5") }
-            if timeout != nil && nowait { throw ValidationError("--timeout and --nowait exclude each other") }
-        }
-
-        func deadline() throws -> Deadline? {
-            timeout.map { .after(.nanoseconds(Int64($0 * 1e9))) }
         }
     }
 }

@@ -13,10 +13,16 @@ import Glibc
 struct SystemVSharedMemoryOptions: ParsableArguments {
     @Flag(help: "Work on a System V segment, named by --key, --id, or --path with --proj, instead of a POSIX object.")
     var sysv = false
-    @Option(help: "With --sysv: the key, decimal, 0x-prefixed hex, or 'private'.") var key: String?
-    @Option(help: "With --sysv: the identifier (as ipcs and ipc ls print it).") var id: Int32?
+    @Option(parsing: .unconditional, help: ArgumentHelp("With --sysv: " + SystemVAddress.keyHelp, valueName: "key"),
+            transform: SystemVAddress.parseKey)
+    var key: IPCKey?
+    @Option(parsing: .unconditional, help: "With --sysv: the identifier, as ipcs and ipc ls print it (\(IntegerRange.systemVIdentifier)).",
+            transform: IntegerRange.systemVIdentifier.parse)
+    var id: Int32?
     @Option(help: "With --sysv: a file whose ftok key names the segment (with --proj).") var path: String?
-    @Option(help: "With --sysv: the ftok project id, 1-255 (with --path).") var proj: Int?
+    @Option(parsing: .unconditional, help: "With --sysv: the ftok project id (with --path): \(IntegerRange.projectID).",
+            transform: IntegerRange.projectID.parse)
+    var proj: Int?
 
     func validate() throws {
         if sysv {

@@ -359,6 +359,12 @@ struct SystemVMessageQueueTests {
         #expect(try queue.status().maximumBytes == limit / 2)
         let zero = #expect(throws: IPCError.self) { try queue.setMaximumBytes(0) }
         #expect(zero?.errno == .invalidArgument)
+        for wrapping in [1 << 32, (1 << 32) + 1, Int(Int32.max) + 1] {
+            let refused = #expect(throws: IPCError.self, "the kernel takes msg_qbytes as an int") { try queue.setMaximumBytes(wrapping) }
+            #expect(refused?.errno == .invalidArgument)
+            #expect(refused?.detail?.contains("1 to 2147483647") == true, "\(String(describing: refused))")
+            #expect(try queue.status().maximumBytes == limit / 2, "\(wrapping) did not wrap into the queue")
+        }
 
         try queue.changePermissions(uid: 65534)
         let id = "\(queue.id)"

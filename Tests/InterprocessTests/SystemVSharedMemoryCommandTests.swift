@@ -100,7 +100,7 @@ struct SystemVSharedMemoryCommandTests {
             (["shm", "stat", "--key", key.description], "add --sysv"),
             (["shm", "stat", "--sysv"], "exactly one of --key, --id"),
             (["shm", "stat", "--sysv", "--key", key.description, "--id", "\(id)"], "exactly one of --key, --id"),
-            (["shm", "create", "--sysv", "--id", "\(id)", "--size", "8"], "--id names an existing segment"),
+            (["shm", "create", "--sysv", "--id", "\(id)", "--size", "8"], "--id names an existing object"),
             (["shm", "rm"], "missing the name"),
         ] {
             let run = try IPCTool.run(arguments)

@@ -55,13 +55,15 @@ extension SystemVMessageQueue {
     /// Sets the queue's capacity in bytes (`msg_qbytes`), which also caps the number
     /// of messages; messages already queued stay. Allowed to the owner and the
     /// creator (`EPERM` otherwise); above `kernel.msgmnb` only with
-    /// `CAP_SYS_RESOURCE` (`EPERM`). `EINVAL` before the call for less than 1 byte.
+    /// `CAP_SYS_RESOURCE` (`EPERM`). `EINVAL` before the call for less than 1 byte
+    /// or more than `maximumQueueBytesLimit`: the kernel takes the new capacity as a C
+    /// `int`, so a larger value would silently wrap (4294967296 bytes became 0).
     ///
     /// The corresponding C function is `msgctl` with `IPC_STAT`, then `IPC_SET`.
     public func setMaximumBytes(_ bytes: Int) throws(IPCError) {
-        guard bytes >= 1 else {
+        guard bytes >= 1, bytes <= Self.maximumQueueBytesLimit else {
             throw IPCError(.invalidArgument, operation: "msgctl(IPC_SET)", object: object,
-                           detail: "a queue's capacity must be at least 1 byte, not \(bytes)")
+                           detail: "a queue's capacity is 1 to \(Self.maximumQueueBytesLimit) bytes (msgctl takes it as a C int), not \(bytes)")
         }
         var info = msqid_ds()
         if system_msgctl(id, IPC_STAT, &info) != 0 { throw failure("msgctl(IPC_STAT)") }
@@ -78,6 +80,10 @@ extension SystemVMessageQueue {
             throw IPCError(Errno(rawValue: code), operation: "msgctl(IPC_SET)", object: object, detail: detail)
         }
     }
+
+    /// The largest capacity `setMaximumBytes` can set: `INT_MAX`, because the kernel
+    /// takes `msg_qbytes` as a C `int` (`msgctl_down`).
+    public static let maximumQueueBytesLimit = Int(Int32.max)
 
     /// `kernel.msgmax`: the longest message `send` accepts, and the size `receive`
     /// makes room for by default.

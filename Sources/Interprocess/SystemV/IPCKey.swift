@@ -50,25 +50,38 @@ public struct IPCKey: RawRepresentable, Hashable, Sendable, CustomStringConverti
         self.rawValue = key
     }
 
-    /// Reads a key as written on a command line: decimal (`4660`), hex (`0x1234`,
-    /// as `ipcs` prints keys) or `private`. Throws `EINVAL` otherwise.
+    /// Reads a key as written on a command line: decimal (`4660`, or negative as a C
+    /// `key_t`: `-1`), hex (`0x1234`, as `ipcs` prints keys) or `private` for
+    /// `IPC_PRIVATE`. Throws `EINVAL` for anything else, and for two spellings that
+    /// would surprise: `0` (which is `IPC_PRIVATE`: a new object every time, not a
+    /// key to meet at — write `private`), and a decimal number with a leading zero
+    /// such as `012` (octal to C's `strtol`, decimal to Swift: write `12` or `0xa`).
     public init(parsing text: String) throws(IPCError) {
-        let trimmed = text.lowercased()
-        if trimmed == "private" || trimmed == "ipc_private" {
+        func refuse(_ detail: String) -> IPCError {
+            IPCError(.invalidArgument, operation: "parse key", object: "\"\(text)\"", detail: detail)
+        }
+        let lowered = text.lowercased()
+        if lowered == "private" || lowered == "ipc_private" {
             self = .private
             return
         }
-        let value: key_t?
-        if trimmed.hasPrefix("0x") {
-            value = UInt32(trimmed.dropFirst(2), radix: 16).map { key_t(bitPattern: $0) }
+        let value: Int64?
+        if lowered.hasPrefix("0x") {
+            value = UInt32(lowered.dropFirst(2), radix: 16).map { Int64($0) }
         } else {
-            value = key_t(trimmed)
+            let digits = lowered.hasPrefix("-") ? lowered.dropFirst() : Substring(lowered)
+            if digits.count > 1, digits.first == "0", digits.allSatisfy(\.isNumber) {
+                throw refuse("a leading 0 is ambiguous (C reads \(text) as octal): write the key in decimal without it, or in hex (0x…)")
+            }
+            value = Int64(lowered).flatMap { (-0x8000_0000...0xffff_ffff).contains($0) ? $0 : nil }
         }
         guard let value else {
-            throw IPCError(.invalidArgument, operation: "parse key", object: "\"\(text)\"",
-                           detail: "a key is decimal, 0x-prefixed hex up to 0xffffffff, or \"private\"")
+            throw refuse("a key is decimal (-2147483648 to 4294967295), 0x-prefixed hex up to 0xffffffff, or \"private\"")
         }
-        self.rawValue = value
+        if value == 0 {
+            throw refuse("key 0 is IPC_PRIVATE, which makes a new object every time: write \"private\" if that is what you mean")
+        }
+        self.rawValue = key_t(truncatingIfNeeded: value)
     }
 
     /// As `ipcs` prints it: `0x00001234`.

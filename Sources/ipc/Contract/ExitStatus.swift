@@ -19,11 +19,15 @@ enum ExitStatus: Int32, CaseIterable, Sendable {
     /// The arguments were wrong (`EX_USAGE`); nothing was done.
     case usage = 64
 
-    /// The table as `ipc --help` and the README show it.
+    /// The table as `ipc --help`, the help of each command that can block, and the
+    /// README show it.
     static let table = """
-        Exit status: 0 done; 1 failed (or only partly done: what was done and what \
-        failed are printed); 2 would block, timed out or nothing there; 64 usage error; \
-        128+N ended by signal N.
+        Exit status (the same for every command):
+          0    done
+          1    failed, or only partly done (what was done and what failed are printed)
+          2    would block, timed out, or nothing there (--nowait, --timeout)
+          64   usage error: the arguments were wrong and nothing was done
+          128+N  ended by signal N
         """
 
     /// The status for a library error: a timeout or would-block is `notNow`.

@@ -37,7 +37,9 @@ struct RemoveCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "The key: decimal, 0x-prefixed hex (System V).") var key: String?
     @Option(parsing: .unconditional, help: "The identifier, as ipc ls prints it, 0 to 2147483647 (System V).") var id: String?
     @Option(help: "A file whose ftok key names the object (with --proj).") var path: String?
-    @Option(help: "The ftok project id, 1-255 (with --path).") var proj: Int?
+    @Option(parsing: .unconditional, help: "The ftok project id (with --path): \(IntegerRange.projectID).",
+            transform: IntegerRange.projectID.parse)
+    var proj: Int?
 
     @Flag(name: .customLong("all-mine"), help: "Remove every System V object the real user created and every POSIX object it owns.")
     var allMine = false
@@ -48,7 +50,7 @@ struct RemoveCommand: ParsableCommand {
     /// again, whose errors would not be validation errors).
     private func address() throws -> SystemVAddress {
         var address = SystemVAddress()
-        address.key = key
+        address.key = try key.map(SystemVAddress.parseKey)
         address.id = try id.map { try Self.identifier($0, option: "--id") }
         address.path = path
         address.proj = proj

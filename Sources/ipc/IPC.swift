@@ -13,4 +13,10 @@ struct IPC: AsyncParsableCommand {
             ListCommand.self, RemoveCommand.self,
         ]
     )
+
+    /// Gives SIGQUIT its default action back (see `QuitSignal`), then runs the command.
+    static func main() async {
+        QuitSignal.restoreDefaultAction()
+        await main(nil)
+    }
 }

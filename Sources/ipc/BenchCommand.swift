@@ -36,7 +36,8 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .customLong("no-pin"), help: "Leave CPU placement to the scheduler.")
     var noPin = false
 
-    /// Tests only: `crash:N` or `stall:N` makes the child misbehave after N messages.
+    /// Tests only: `crash:N` or `stall:N` makes the child misbehave after N messages;
+    /// `crash:N:MECHANISM`, only the children of that mechanism.
     @Option(name: .customLong("peer-fault"), help: .hidden)
     var peerFault: String?
 
@@ -46,7 +47,7 @@ struct BenchCommand: ParsableCommand {
 
     func validate() throws {
         _ = try selectedMechanisms()
-        if let peerFault, BenchPeerFault(peerFault) == nil { throw fail("--peer-fault takes crash:N or stall:N", .usage) }
+        if let peerFault, BenchPeerFault(peerFault) == nil { throw fail("--peer-fault takes crash:N or stall:N, optionally :MECHANISM", .usage) }
         if watchdogSeconds < 1 { throw fail("--watchdog-seconds must be at least 1", .usage) }
     }
 

@@ -28,7 +28,7 @@ struct BenchSession {
         let name = "ipc-bench-\(getpid())-\(T.name)-\(size)"
         var spawn = Spawn(executable, arguments: ["bench-peer", T.name, "--size", String(size), "--parent", String(getpid())])
         if let cpu = placement.child { spawn.arguments += ["--cpu", String(cpu)] }
-        if let peerFault { spawn.arguments += ["--fault", peerFault.description] }
+        if let peerFault, peerFault.applies(to: T.name) { spawn.arguments += ["--fault", peerFault.description] }
         let peer = BenchPeer(spawn: spawn, run: label, size: size, watchdogSeconds: watchdogSeconds, ledger: ledger)
         defer { ledger.removeAll() }
 

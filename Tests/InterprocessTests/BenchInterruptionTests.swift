@@ -112,7 +112,8 @@ struct BenchInterruptionTests {
             #expect(!stalled.systemV.isEmpty && stalled.systemV.allSatisfy(Self.exists), "the run's System V objects: \(stalled.ledger)")
             // A segment is marked for removal as soon as the parent attached it: the kernel frees it with the last process.
             let segments = stalled.systemV.filter { $0.0 == .systemVSharedMemory }
-            #expect(IPCInventory.snapshot(kinds: [.systemVSharedMemory]).entries.filter { e in segments.contains { $0.1 == e.id } }.allSatisfy(\.isMarkedForRemoval))
+            let entries = IPCInventory.snapshot(kinds: [.systemVSharedMemory]).entries.filter { e in segments.contains { $0.1 == e.id } }
+            #expect(entries.allSatisfy { $0.isMarkedForRemoval })
         } else {
             #expect(Self.namesLeft(by: pid) == ["ipc-bench-\(pid).ledger"], "names are unlinked once both sides have them open")
         }
@@ -166,6 +167,33 @@ struct BenchInterruptionTests {
         #expect(run.stdout.contains("failed: sysv-msg 4 KiB: interrupted by SIGTERM"), "\(run.stdout)")
         #expect(!run.stderr.contains("Backtrac"), "\(run.stderr)")
         #expect(stalled.systemV.allSatisfy { !Self.exists($0) })
+    }
+
+    @Test("a stale ledger is honoured only if it is this user's and names only what a bench makes")
+    func staleLedger() throws {
+        var gone = try Spawn("/bin/true").start()
+        _ = try gone.wait()
+        let ledger = "/tmp/ipc-bench-\(gone.pid).ledger"
+        defer { unlink(ledger) }
+        let queue = try SystemVMessageQueue.create(key: .private)
+        defer { try? queue.remove() }
+        let decoy = "/tmp/\(uniqueName("not-a-bench-file"))"
+        #expect(creat(decoy, 0o600) >= 0)
+        defer { unlink(decoy) }
+        #expect(creat(ledger, 0o600) >= 0)
+        try #require(IPCToolProcess.writeFile(ledger, "msg \(queue.id)\npath \(decoy)\npath /tmp/ipc-bench-\(gone.pid)-x/../../\(decoy.dropFirst(5))\n"))
+
+        // Another user's ledger is not read.
+        #expect(chown(ledger, 54_321, 54_321) == 0)
+        #expect(try IPCTool.run(["bench", "--quick", "--only", "socketpair"]).status == .exited(0))
+        #expect(Self.exists((.systemVQueue, queue.id)), "another user's ledger removed a queue")
+
+        // This user's: the queue goes; a file it may not name stays.
+        #expect(chown(ledger, geteuid(), getegid()) == 0)
+        #expect(try IPCTool.run(["bench", "--quick", "--only", "socketpair"]).status == .exited(0))
+        #expect(!Self.exists((.systemVQueue, queue.id)))
+        #expect(access(decoy, F_OK) == 0, "a file outside the bench's names was removed")
+        #expect(access(ledger, F_OK) != 0, "the stale ledger is gone")
     }
 
     static func results(in file: String) throws -> [[String: Any]] {

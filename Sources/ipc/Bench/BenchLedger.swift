@@ -117,7 +117,8 @@ extension BenchLedger {
         guard !stale.isEmpty else { return }
         let mine = IPCInventory.snapshot(kinds: [.systemVQueue, .systemVSemaphoreSet, .systemVSharedMemory], owner: geteuid()).entries
         for pid in stale {
-            for object in objects(inLedgerOf: pid) {
+            guard let objects = objects(inLedgerOf: pid) else { continue }
+            for object in objects {
                 if case .systemV(let kind, let id) = object,
                    !mine.contains(where: { $0.kind == IPCInventory.Kind(kind) && $0.id == id && $0.key?.isPrivate == true && $0.creatorUID == geteuid() }) {
                     continue
@@ -128,14 +129,14 @@ extension BenchLedger {
         }
     }
 
-    /// The objects the ledger of `pid` names; none unless it is a regular file
-    /// of this user.
-    private static func objects(inLedgerOf pid: pid_t) -> [BenchObject] {
+    /// The objects the ledger of `pid` names; nil unless it is a regular file of
+    /// this user (someone else's is left alone).
+    private static func objects(inLedgerOf pid: pid_t) -> [BenchObject]? {
         let fd = open(path(for: pid), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
-        guard fd >= 0 else { return [] }
+        guard fd >= 0 else { return nil }
         defer { _ = Glibc.close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_uid == geteuid(), info.st_size < 1 << 20 else { return [] }
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_uid == geteuid(), info.st_size < 1 << 20 else { return nil }
         var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
         let count = read(fd, &bytes, bytes.count)
         guard count > 0 else { return [] }

@@ -87,6 +87,15 @@ final class IPCToolProcess {
         return nil
     }
 
+    /// Writes `text` to the existing file `path`; false if it could not.
+    static func writeFile(_ path: String, _ text: String) -> Bool {
+        let fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        return write(fd, bytes, bytes.count) == bytes.count
+    }
+
     /// A whole /proc file (procFileText reads only its first 4 KiB).
     static func wholeFile(_ path: String) -> String {
         let fd = open(path, O_RDONLY | O_CLOEXEC)

@@ -19,7 +19,9 @@ struct IPC: AsyncParsableCommand {
         ]
     )
 
+    /// Gives SIGQUIT its default action back (see `QuitSignal`), then runs the command.
     static func main() async {
+        QuitSignal.restoreDefaultAction()
         await CommandOutcome.runAndExit(Array(CommandLine.arguments.dropFirst()))
     }
 }

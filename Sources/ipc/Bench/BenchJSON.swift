@@ -1,6 +1,10 @@
 /// The JSON document of `ipc bench --json FILE`: the schema of refbench's `ref`,
 /// so a result and the C floor compare field by field, plus extra fields.
 ///
+/// The top level is one object whose named array `results` holds the rows (the
+/// shape `ipc ls --json` and `ipc limits --json` share: an object with a named
+/// array, `results`); the other members describe the run.
+///
 /// ```
 /// {
 ///  "results": [
@@ -17,19 +21,25 @@
 ///     "messages_per_s": 512345.6, "bytes_per_s": 32790118.4,   as in ref (median)
 ///     "reps": 3, "secs": 0.25, "rep_messages_per_s": [...]     extra
 ///    },
-///    "note": "queue depth 6 (RLIMIT_MSGQUEUE)"   extra: only when there is one
-///   }, ...
+///    "note": "queue depth 6 (RLIMIT_MSGQUEUE)",  extra: only when there is one
+///    "error": "bench-peer for … died (…)"         extra: only when the run failed
+///   }, ...                            or was interrupted; what it measured
+///                                     before is kept (rtt_ns without throughput)
 ///  ],
 ///  "skipped": [{"mechanism": "posix-mq", "size": 65536, "reason": "…"}],
 ///                                    extra: only when a size could not be run
 ///  "quick": false,                   extra: --quick was given
-///  "cpus": {"parent": 0, "child": 1} extra: pinning; null with --no-pin
+///  "cpus": {"parent": 0, "child": 1}, extra: pinning; null with --no-pin or
+///                                    fewer than two CPUs
+///  "interrupted": "SIGINT"           extra: only when a signal ended the bench;
+///                                    the mechanisms not reached are missing
 /// }
 /// ```
 /// Latencies are integers (ns); rates are numbers. A size a mechanism cannot carry
 /// is left out, as ref leaves it out.
 enum BenchJSON {
-    static func document(_ results: [BenchResult], skipped: [BenchSkip] = [], quick: Bool, placement: CPUPlacement) -> JSONValue {
+    static func document(_ results: [BenchResult], skipped: [BenchSkip] = [], quick: Bool, placement: CPUPlacement,
+                         interruptedBy interruption: String? = nil) -> JSONValue {
         var cpus: JSONValue = .null
         if let parent = placement.parent, let child = placement.child {
             cpus = .object([("parent", .integer(Int64(parent))), ("child", .integer(Int64(child)))])
@@ -41,6 +51,7 @@ enum BenchJSON {
             })))
         }
         members += [("quick", .bool(quick)), ("cpus", cpus)]
+        if let interruption { members.append(("interrupted", .string(interruption))) }
         return .object(members)
     }
 
@@ -67,6 +78,7 @@ enum BenchJSON {
             ])))
         }
         if let note = result.note { members.append(("note", .string(note))) }
+        if let failure = result.failure { members.append(("error", .string(failure))) }
         return .object(members)
     }
 }

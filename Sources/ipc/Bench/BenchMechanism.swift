@@ -19,16 +19,14 @@ protocol BenchTransport: ~Copyable, SendableMetatype {
     /// A remark on the run at `size` (e.g. a reduced queue depth), or nil.
     static func note(size: Int) -> String?
 
-    /// Parent: creates the kernel objects under the unique `name`, hands the child
+    /// Parent: creates the kernel objects under the unique `name` (recording them
+    /// in `peer.ledger`, which removes them after the run), hands the child
     /// its share (`peer.inherit(_:as:)` from descriptor 3 up, object names to
     /// `peer.start(objects:)`), starts it, and returns this side's end. Closes its
     /// copies of the child's ends, so a dead child reads as end of file.
     static func initiator(name: String, peer: BenchPeer) throws(IPCError) -> Self
     /// Child: this side's end, from the inherited descriptors and `objects`.
     static func responder(objects: [String]) throws(IPCError) -> Self
-    /// Parent, after the run (also after a failure): removes named objects.
-    static func cleanup(name: String)
-
     /// Sends every byte of `message`.
     func send(_ message: UnsafeRawBufferPointer) throws(BenchError)
     /// Fills `message` completely; throws `.peerClosed` at end of file.
@@ -37,7 +35,6 @@ protocol BenchTransport: ~Copyable, SendableMetatype {
 
 extension BenchTransport where Self: ~Copyable {
     static var maximumMessageSize: Int? { nil }
-    static func cleanup(name: String) {}
     static func note(size: Int) -> String? { nil }
     static func unsupportedReason(size: Int) -> String? {
         guard let maximum = maximumMessageSize, size > maximum else { return nil }
@@ -72,8 +69,8 @@ struct BenchMechanism: Sendable {
     let maximumMessageSize: Int?
     /// Why a size is skipped, or nil when it can be measured.
     let unsupportedReason: @Sendable (Int) -> String?
-    /// Parent: one run at one size.
-    let measure: @Sendable (BenchSession, Int) throws(BenchError) -> BenchResult
+    /// Parent: one run at one size; the result keeps what was measured before a failure.
+    let measure: @Sendable (BenchSession, Int, inout BenchResult) throws(BenchError) -> Void
     /// Child: attach and answer until QUIT.
     let respond: @Sendable (BenchPeerOptions) throws(BenchError) -> Void
 
@@ -81,7 +78,7 @@ struct BenchMechanism: Sendable {
         name = T.name
         maximumMessageSize = T.maximumMessageSize
         unsupportedReason = { size in T.unsupportedReason(size: size) }
-        measure = { (session, size) throws(BenchError) in try session.measure(T.self, size: size) }
+        measure = { (session, size, result) throws(BenchError) in try session.measure(T.self, size: size, into: &result) }
         respond = { (options) throws(BenchError) in
             let endpoint: T
             do throws(IPCError) { endpoint = try T.responder(objects: options.objects) } catch {

@@ -14,10 +14,13 @@ final class BenchPeer {
     /// The message size of the run.
     let size: Int
     let watchdogSeconds: Int
+    /// Where the transport records the objects it makes.
+    let ledger: BenchLedger
     private var shutDownOnExit: UnixSocket?
     private var onExit: (@Sendable () -> Void)?
 
-    init(spawn: Spawn, run: String, size: Int, watchdogSeconds: Int) {
+    init(spawn: Spawn, run: String, size: Int, watchdogSeconds: Int, ledger: BenchLedger) {
+        self.ledger = ledger
         self.spawn = spawn
         self.run = run
         self.size = size

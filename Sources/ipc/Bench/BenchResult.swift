@@ -7,6 +7,8 @@ struct BenchResult: Sendable {
     var throughput: ThroughputSummary?
     /// A remark on the run (e.g. a reduced queue depth).
     var note: String?
+    /// Why the run did not finish; what it measured before is kept.
+    var failure: String?
 }
 
 /// A size a mechanism could not be measured at, and why.

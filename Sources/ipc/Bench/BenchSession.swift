@@ -16,18 +16,21 @@ struct BenchSession {
     var peerFault: BenchPeerFault?
     /// A run that takes longer than this is stuck: the watchdog kills the child.
     var watchdogSeconds = 120
+    /// Records the objects each run makes, and removes them after it.
+    let ledger: BenchLedger
 
     /// Runs `T` at `size`: make the kernel objects, start the child with them,
     /// measure latency (at the latency sizes) and throughput, send QUIT, reap the
-    /// child. A child that dies or stalls becomes a `BenchError`, never a hang.
-    func measure<T: BenchTransport & ~Copyable>(_ transport: T.Type, size: Int) throws(BenchError) -> BenchResult {
+    /// child, remove the objects. A child that dies or stalls becomes a
+    /// `BenchError`, never a hang; `result` keeps what was measured before.
+    func measure<T: BenchTransport & ~Copyable>(_ transport: T.Type, size: Int, into result: inout BenchResult) throws(BenchError) {
         let label = "\(T.name) \(size) B"
         let name = "ipc-bench-\(getpid())-\(T.name)-\(size)"
         var spawn = Spawn(executable, arguments: ["bench-peer", T.name, "--size", String(size), "--parent", String(getpid())])
         if let cpu = placement.child { spawn.arguments += ["--cpu", String(cpu)] }
-        if let peerFault { spawn.arguments += ["--fault", peerFault.description] }
-        let peer = BenchPeer(spawn: spawn, run: label, size: size, watchdogSeconds: watchdogSeconds)
-        defer { T.cleanup(name: name) }
+        if let peerFault, peerFault.applies(to: T.name) { spawn.arguments += ["--fault", peerFault.description] }
+        let peer = BenchPeer(spawn: spawn, run: label, size: size, watchdogSeconds: watchdogSeconds, ledger: ledger)
+        defer { ledger.removeAll() }
 
         // The endpoint outlives `diagnose`, which stops the watchdog: the watchdog
         // may act on the transport's sockets until then.
@@ -38,7 +41,6 @@ struct BenchSession {
         do throws(BenchError) {
             let out = MessageBuffer(size: size), echo = MessageBuffer(size: size)
             out.fillPattern()
-            var result = BenchResult(mechanism: T.name, size: size)
             result.note = T.note(size: size)
             if BenchPlan.latencySizes.contains(size) {
                 progress.step("\(label) latency")
@@ -50,7 +52,6 @@ struct BenchSession {
             }
             try Initiator.quit(endpoint, out: out, in: echo)
             try peer.finish()
-            return result
         } catch {
             throw peer.diagnose(error)
         }

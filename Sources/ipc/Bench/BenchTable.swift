@@ -7,12 +7,15 @@
 /// ```
 /// followed by a line for each remark and each skipped size:
 /// `note: posix-mq 64 KiB skipped: exceeds fs.mqueue.msgsize_max=8192 …`.
+/// A run that failed shows `failed` where its numbers would be (those it measured
+/// before failing are kept) and a line `failed: fifo 64 B: why`.
 enum BenchTable {
     static let header = ["mechanism", "size", "p50", "p99", "p99.9", "msgs/s", "MB/s"]
 
     static func render(_ results: [BenchResult], skipped: [BenchSkip] = []) -> String {
         var notes = results.compactMap { result in result.note.map { "note: \(result.mechanism) \(size(result.size)): \($0)" } }
         notes += skipped.map { "note: \($0.mechanism) \(size($0.size)) skipped: \($0.reason)" }
+        notes += results.compactMap { result in result.failure.map { "failed: \(result.mechanism) \(size(result.size)): \($0)" } }
         return ([table(results)] + notes).joined(separator: "\n")
     }
 
@@ -20,15 +23,17 @@ enum BenchTable {
         var rows = [header]
         for result in results {
             var row = [result.mechanism, size(result.size)]
+            // Not measured: "-" when the size has no such measurement, "failed" when the run ended first.
+            let missing = { (measured: Bool) in result.failure != nil && measured ? "failed" : "-" }
             if let latency = result.latency {
                 row += [duration(latency.p50), duration(latency.p99), duration(latency.p999)]
             } else {
-                row += ["-", "-", "-"]
+                row += Array(repeating: missing(BenchPlan.latencySizes.contains(result.size)), count: 3)
             }
             if let throughput = result.throughput {
                 row += [grouped(UInt64(throughput.messagesPerSecond.rounded())), fixed(throughput.bytesPerSecond / 1e6, decimals: 1)]
             } else {
-                row += ["-", "-"]
+                row += Array(repeating: missing(BenchPlan.throughputSizes.contains(result.size)), count: 2)
             }
             rows.append(row)
         }

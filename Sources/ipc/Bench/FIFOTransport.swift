@@ -8,7 +8,9 @@ import Glibc
 /// `fifo`: two named FIFOs in /tmp, one each way (refbench's `fifo`). Both sides
 /// open them in the same order — parent-to-child first — so neither open waits for
 /// the other forever; the parent's opens are time-bounded so a child that dies
-/// before opening is an error, not a hang.
+/// before opening is an error, not a hang. The child unlinks both paths once it
+/// has them open (both sides then have them), so an interrupted bench leaves no
+/// FIFO behind; until then the parent's ledger has them.
 struct FIFOTransport: ~Copyable, BenchTransport {
     static let name = "fifo"
 
@@ -21,8 +23,8 @@ struct FIFOTransport: ~Copyable, BenchTransport {
 
     static func initiator(name: String, peer: BenchPeer) throws(IPCError) -> FIFOTransport {
         let (toResponder, toInitiator) = paths(name)
-        try FIFO.create(at: toResponder)
-        try FIFO.create(at: toInitiator)
+        try peer.ledger.make(.path(toResponder.string)) { () throws(IPCError) in try FIFO.create(at: toResponder) }
+        try peer.ledger.make(.path(toInitiator.string)) { () throws(IPCError) in try FIFO.create(at: toInitiator) }
         try peer.start(objects: [toResponder.string, toInitiator.string])
         let deadline = Deadline.after(.seconds(10))
         let writer = try FIFO.openForWriting(toResponder, until: deadline)
@@ -36,13 +38,10 @@ struct FIFOTransport: ~Copyable, BenchTransport {
         }
         let reader = try FIFO.openForReading(FilePath(objects[0]))
         let writer = try FIFO.openForWriting(FilePath(objects[1]))
+        // This open returned once the parent had opened its end: both have both.
+        try? FIFO.unlink(FilePath(objects[0]))
+        try? FIFO.unlink(FilePath(objects[1]))
         return FIFOTransport(reader: reader, writer: writer)
-    }
-
-    static func cleanup(name: String) {
-        let (toResponder, toInitiator) = paths(name)
-        try? FIFO.unlink(toResponder)
-        try? FIFO.unlink(toInitiator)
     }
 
     @inline(__always)

@@ -11,10 +11,13 @@ import Glibc
 /// `fs.mqueue.msgsize_max` are skipped with a note, as ref skips them.
 ///
 /// The parent creates both queues (`O_CREAT|O_EXCL`, 0600), closes them, and opens
-/// p2c write-only and c2p read-only; the child opens them by name the other way.
-/// A queue has no end of file: when the child ends, the watchdog empties the
-/// child's queue (waking a blocked send) and sends the parent's queue an empty
-/// message, which ends its blocked receive with an error.
+/// p2c write-only and c2p read-only; the child opens them by name the other way
+/// and then unlinks both names (the parent's ledger has them until then), so an
+/// interrupted bench leaves no queue behind. A queue has no end of file: when the
+/// child ends, the watchdog empties the child's queue (waking a blocked send) and
+/// sends the parent's queue an empty message, which ends its blocked receive with
+/// an error — through descriptors the parent opened beforehand, as the names may
+/// be gone.
 struct PosixMQTransport: ~Copyable, BenchTransport {
     static let name = "posix-mq"
     /// refbench's `MQ_DEPTH`.
@@ -35,19 +38,19 @@ struct PosixMQTransport: ~Copyable, BenchTransport {
 
     static func initiator(name: String, peer: BenchPeer) throws(IPCError) -> PosixMQTransport {
         let (toResponder, toInitiator) = names(name)
-        cleanup(name: name)
         let depth = depth(for: peer.size)
-        try PosixMessageQueue.create(toResponder, maxMessages: depth, messageSize: peer.size).close()
-        try PosixMessageQueue.create(toInitiator, maxMessages: depth, messageSize: peer.size).close()
+        for queue in [toResponder, toInitiator] {
+            try peer.ledger.make(.posixQueue(queue)) { () throws(IPCError) in
+                try PosixMessageQueue.create(queue, maxMessages: depth, messageSize: peer.size).close()
+            }
+        }
         let transport = PosixMQTransport(sender: try .open(toResponder, access: .writeOnly),
                                          receiver: try .open(toInitiator, access: .readOnly))
+        let wakers = Wakers(drain: try .open(toResponder, access: .readOnly, nonBlocking: true),
+                            poke: try .open(toInitiator, access: .writeOnly, nonBlocking: true))
         peer.whenChildEnds {
-            if let full = try? PosixMessageQueue.open(toResponder, access: .readOnly) {
-                while case .some(.some) = try? full.tryReceive() {}
-            }
-            if let empty = try? PosixMessageQueue.open(toInitiator, access: .writeOnly) {
-                _ = try? empty.trySend([], priority: PosixMessageQueue.priorityLimit - 1)
-            }
+            while case .some(.some) = try? wakers.drain.tryReceive() {}
+            _ = try? wakers.poke.trySend([], priority: PosixMessageQueue.priorityLimit - 1)
         }
         try peer.start(objects: [toResponder, toInitiator])
         return transport
@@ -57,14 +60,23 @@ struct PosixMQTransport: ~Copyable, BenchTransport {
         guard objects.count == 2 else {
             throw IPCError(.invalidArgument, operation: "bench-peer", detail: "posix-mq needs two queue names")
         }
-        return PosixMQTransport(sender: try .open(objects[1], access: .writeOnly),
-                                receiver: try .open(objects[0], access: .readOnly))
+        let transport = PosixMQTransport(sender: try .open(objects[1], access: .writeOnly),
+                                         receiver: try .open(objects[0], access: .readOnly))
+        // Both sides have both queues open now: the names are no longer needed.
+        try? PosixMessageQueue.unlink(objects[0])
+        try? PosixMessageQueue.unlink(objects[1])
+        return transport
     }
 
-    static func cleanup(name: String) {
-        let (toResponder, toInitiator) = names(name)
-        try? PosixMessageQueue.unlink(toResponder)
-        try? PosixMessageQueue.unlink(toInitiator)
+    /// The parent's extra ends, for the watchdog: the child's queue to empty and
+    /// its own queue to wake.
+    private final class Wakers: Sendable {
+        let drain: PosixMessageQueue
+        let poke: PosixMessageQueue
+        init(drain: consuming PosixMessageQueue, poke: consuming PosixMessageQueue) {
+            self.drain = drain
+            self.poke = poke
+        }
     }
 
     @inline(__always)

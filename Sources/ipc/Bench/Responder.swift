@@ -42,16 +42,26 @@ struct BenchPeerFault: Sendable {
 
     var kind: Kind
     var afterMessages: Int
+    /// Only the children of this mechanism misbehave; all when nil.
+    var mechanism: String?
 
-    /// Parses `crash:N` or `stall:N`.
+    /// Parses `crash:N`, `stall:N`, `crash:N:MECHANISM` or `stall:N:MECHANISM`.
     init?(_ text: String) {
-        let parts = text.split(separator: ":")
-        guard parts.count == 2, let kind = Kind(rawValue: String(parts[0])), let count = Int(parts[1]), count > 0 else { return nil }
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2 || parts.count == 3, let kind = Kind(rawValue: String(parts[0])),
+              let count = Int(parts[1]), count > 0 else { return nil }
         self.kind = kind
         self.afterMessages = count
+        if parts.count == 3 {
+            guard BenchMechanisms.named(String(parts[2])) != nil else { return nil }
+            mechanism = String(parts[2])
+        }
     }
 
+    /// `crash:N` or `stall:N`, as the child takes it.
     var description: String { "\(kind.rawValue):\(afterMessages)" }
+
+    func applies(to mechanism: String) -> Bool { self.mechanism == nil || self.mechanism == mechanism }
 
     func strike() {
         switch kind {

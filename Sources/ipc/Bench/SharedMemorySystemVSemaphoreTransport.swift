@@ -7,8 +7,9 @@ import Interprocess
 /// Both objects are private (`IPC_PRIVATE`); their ids go to the child as
 /// arguments. The segment is marked for removal as soon as the parent has
 /// attached it (Linux still lets the child attach it by id), so it goes away
-/// with the last process attached whatever happens; the parent removes the
-/// semaphore set when its end goes away. The write end of a pipe, descriptor 3
+/// with the last process attached whatever happens; the semaphore set is in the
+/// parent's ledger, which removes it after the run, on a signal, or — after
+/// SIGKILL — at the start of the next bench. The write end of a pipe, descriptor 3
 /// in the child, reads as end of file in the parent once the child is gone.
 struct SharedMemorySystemVSemaphoreTransport: ~Copyable, BenchTransport {
     static let name = "shm-sysv-sem"
@@ -17,7 +18,6 @@ struct SharedMemorySystemVSemaphoreTransport: ~Copyable, BenchTransport {
 
     let mapping: MemoryMapping
     let semaphores: SystemVSemaphoreSet
-    let isInitiator: Bool
     let stride: Int
     let slots: Int
     /// Semaphore members and data offset of the ring this side sends on, and of
@@ -32,7 +32,6 @@ struct SharedMemorySystemVSemaphoreTransport: ~Copyable, BenchTransport {
     init(mapping: consuming MemoryMapping, semaphores: SystemVSemaphoreSet, size: Int, initiator: Bool, liveness: consuming OwnedDescriptor) {
         self.mapping = mapping
         self.semaphores = semaphores
-        isInitiator = initiator
         stride = (size + 63) & ~63
         slots = Self.ringBytes / stride
         let ring0 = (items: 0, spaces: 1, data: 0)
@@ -46,13 +45,13 @@ struct SharedMemorySystemVSemaphoreTransport: ~Copyable, BenchTransport {
 
     deinit {
         counters.deallocate()
-        if isInitiator { try? semaphores.remove() }
     }
 
     static func initiator(name: String, peer: BenchPeer) throws(IPCError) -> SharedMemorySystemVSemaphoreTransport {
         let size = peer.size
         let slots = ringBytes / ((size + 63) & ~63)
-        let segment = try SystemVSharedMemory.create(size: 2 * ringBytes)
+        let segment = try peer.ledger.make({ () throws(IPCError) in try SystemVSharedMemory.create(size: 2 * ringBytes) },
+                                           recordedAs: { .systemV(.sharedMemory, $0.id) })
         let attachment: SystemVSharedMemory.Attachment
         do throws(IPCError) { attachment = try segment.attach() } catch {
             try? segment.remove()
@@ -61,9 +60,9 @@ struct SharedMemorySystemVSemaphoreTransport: ~Copyable, BenchTransport {
         try segment.remove()
         let lifeline = try Pipe()
         peer.inherit(lifeline.writer.descriptor, as: 3)
-        let semaphores = try SystemVSemaphoreSet.create(key: .private, count: 4, initialValues: [0, slots, 0, slots])
-        // From here the transport owns the set: dropping it, also when the start
-        // below fails, removes it.
+        let semaphores = try peer.ledger.make({ () throws(IPCError) in
+            try SystemVSemaphoreSet.create(key: .private, count: 4, initialValues: [0, slots, 0, slots])
+        }, recordedAs: { .systemV(.semaphoreSet, $0.id) })
         let transport = SharedMemorySystemVSemaphoreTransport(
             mapping: attachment.mapping, semaphores: semaphores, size: size, initiator: true, liveness: lifeline.reader.descriptor)
         try peer.start(objects: [String(size), String(segment.id), String(semaphores.id)])

@@ -1,5 +1,4 @@
 import Interprocess
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -17,9 +16,9 @@ import Glibc
 ///
 /// The parent creates both queues and hands their identifiers to the child as
 /// object names. A queue has no end of file: when the child ends, the watchdog
-/// removes both queues, which wakes a blocked `msgrcv` with `EIDRM`. Cleanup
-/// removes them after a normal run (private queues have no name, so the
-/// identifiers are remembered under the run's name).
+/// removes both queues, which wakes a blocked `msgrcv` with `EIDRM`. The ledger
+/// removes them after the run, on a signal, or — after SIGKILL — at the start of
+/// the next bench.
 struct SystemVMessageTransport: BenchTransport {
     static let name = "sysv-msg"
     /// refbench's minimum `msg_qbytes` (the Linux default `msgmnb`).
@@ -30,9 +29,6 @@ struct SystemVMessageTransport: BenchTransport {
     let sender: SystemVMessageQueue
     let receiver: SystemVMessageQueue
 
-    /// Queues made for each run, by run name, for `cleanup`.
-    private static let created = Mutex<[String: [Int32]]>([:])
-
     static func unsupportedReason(size: Int) -> String? {
         let maximum = SystemVMessageQueue.maximumMessageSize
         guard size > maximum else { return nil }
@@ -40,8 +36,8 @@ struct SystemVMessageTransport: BenchTransport {
     }
 
     static func initiator(name: String, peer: BenchPeer) throws(IPCError) -> SystemVMessageTransport {
-        let toResponder = try makeQueue(for: name, size: peer.size)
-        let toInitiator = try makeQueue(for: name, size: peer.size)
+        let toResponder = try makeQueue(size: peer.size, ledger: peer.ledger)
+        let toInitiator = try makeQueue(size: peer.size, ledger: peer.ledger)
         peer.whenChildEnds {
             try? toResponder.remove()
             try? toInitiator.remove()
@@ -58,15 +54,10 @@ struct SystemVMessageTransport: BenchTransport {
                                        receiver: try SystemVMessageQueue(id: toResponder))
     }
 
-    static func cleanup(name: String) {
-        let ids = created.withLock { $0.removeValue(forKey: name) } ?? []
-        for id in ids { try? SystemVKind.messageQueue.remove(id: id) }
-    }
-
-    /// A private queue of max(16384, 2 × size) bytes, remembered for `cleanup`.
-    private static func makeQueue(for name: String, size: Int) throws(IPCError) -> SystemVMessageQueue {
-        let queue = try SystemVMessageQueue.create(key: .private)
-        created.withLock { $0[name, default: []].append(queue.id) }
+    /// A private queue of max(16384, 2 × size) bytes, recorded in the ledger.
+    private static func makeQueue(size: Int, ledger: BenchLedger) throws(IPCError) -> SystemVMessageQueue {
+        let queue = try ledger.make({ () throws(IPCError) in try SystemVMessageQueue.create(key: .private) },
+                                    recordedAs: { .systemV(.messageQueue, $0.id) })
         let wanted = max(minimumQueueBytes, 2 * size)
         if try queue.status().maximumBytes != wanted { try queue.setMaximumBytes(wanted) }
         return queue

@@ -8,6 +8,7 @@ import Glibc
 /// `unix-stream`: a Unix stream socket listening on a path in /tmp, which the child
 /// connects to — the client–server set-up, measured once connected. The parent's
 /// accept is time-bounded, so a child that dies before connecting is an error.
+/// Once connected, the path is unlinked (the ledger has it until then).
 struct UnixStreamTransport: ~Copyable, BenchTransport {
     static let name = "unix-stream"
 
@@ -16,9 +17,13 @@ struct UnixStreamTransport: ~Copyable, BenchTransport {
     static func path(_ name: String) -> FilePath { FilePath("/tmp/\(name).sock") }
 
     static func initiator(name: String, peer: BenchPeer) throws(IPCError) -> UnixStreamTransport {
-        let listener = try UnixListener(path: path(name), kind: .stream, options: UnixSocketBindOptions(removeOnClose: true))
+        let listener: UnixListener = try peer.ledger.make(.path(path(name).string)) { () throws(IPCError) in
+            try UnixListener(path: path(name), kind: .stream, options: UnixSocketBindOptions(removeOnClose: true))
+        }
         try peer.start(objects: [path(name).string])
-        return UnixStreamTransport(socket: try listener.accept(until: .after(.seconds(10))))
+        let socket = try listener.accept(until: .after(.seconds(10)))
+        peer.ledger.removeAll()
+        return UnixStreamTransport(socket: socket)
     }
 
     static func responder(objects: [String]) throws(IPCError) -> UnixStreamTransport {
@@ -26,11 +31,6 @@ struct UnixStreamTransport: ~Copyable, BenchTransport {
             throw IPCError(.invalidArgument, operation: "bench-peer unix-stream", detail: "expected one socket path")
         }
         return UnixStreamTransport(socket: try UnixSocket.connect(to: FilePath(objects[0]), kind: .stream))
-    }
-
-    /// The listener removes its file when it closes; this covers a failed start.
-    static func cleanup(name: String) {
-        _ = path(name).withPlatformString { unlink($0) }
     }
 
     @inline(__always)

@@ -96,7 +96,7 @@ struct BenchInterruptionTests {
     static func namesLeft(by pid: pid_t) -> [String] {
         let prefix = "ipc-bench-\(pid)"
         let files = (try? FileManager.default.contentsOfDirectory(atPath: "/tmp")) ?? []
-        let queues = IPCInventory.snapshot(kinds: [.posixQueue]).entries.compactMap(\.name)
+        let queues = IPCInventory.snapshot(kinds: [.posixQueue]).entries.compactMap { $0.name?.description }
         return files.filter { $0.hasPrefix(prefix) } + queues.filter { $0.hasPrefix("/" + prefix) }
     }
 

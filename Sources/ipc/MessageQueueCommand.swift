@@ -50,13 +50,13 @@ struct MessageQueueCommand: AsyncParsableCommand {
     }
 
     struct Send: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Send one message.")
+        static let configuration = CommandConfiguration(abstract: "Send one message (the text argument, or all of stdin).")
 
         @Argument(help: "The queue's name.")
         var name: String
 
-        @Argument(help: "The message text.")
-        var message: String
+        @Argument(help: "The message text; read from stdin when omitted (at most the queue's message size).")
+        var message: String?
 
         @Option(help: "The message's priority (0 ..< MQ_PRIO_MAX); higher is received first.")
         var priority: UInt32 = 0
@@ -65,7 +65,9 @@ struct MessageQueueCommand: AsyncParsableCommand {
 
         func run() throws {
             let queue = try PosixMessageQueue.open(name, access: .writeOnly, nonBlocking: waiting.nonblock)
-            try queue.send(Array(message.utf8), priority: priority, until: try waiting.deadline())
+            let bytes = try message.map { Array($0.utf8) }
+                ?? readStandardInput(atMost: queue.messageSize, limit: "a message of \(name) has at most \(queue.messageSize) bytes (mq_msgsize)")
+            try queue.send(bytes, priority: priority, until: try waiting.deadline())
             try queue.close()
         }
     }
@@ -73,17 +75,25 @@ struct MessageQueueCommand: AsyncParsableCommand {
     struct Receive: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "recv",
-            abstract: "Receive the oldest message of the highest priority and print it with its priority.")
+            abstract: "Receive the oldest message of the highest priority and print it with its priority.",
+            discussion: """
+                Prints 'priority N: TEXT' and a newline, or with --raw the message's bytes exactly. \
+                When stdout cannot take it (a full disk, a closed pipe), the message is put back \
+                (at the end of its priority) and the command fails.
+                """)
 
         @Argument(help: "The queue's name.")
         var name: String
+
+        @Flag(help: "Print only the message's bytes, exactly: no 'priority N: ' prefix, no newline added.")
+        var raw = false
 
         @OptionGroup var waiting: Waiting
 
         func run() throws {
             let queue = try PosixMessageQueue.open(name, access: .readOnly, nonBlocking: waiting.nonblock)
             let message = try queue.receive(until: try waiting.deadline())
-            print(render(message))
+            try deliver(message, from: name, raw: raw)
             try queue.close()
         }
     }
@@ -133,8 +143,7 @@ struct MessageQueueCommand: AsyncParsableCommand {
             let queue = try PosixMessageQueue.open(name, access: .readOnly)
             var received = 0
             for try await message in try queue.messages() {
-                print(render(message))
-                fflush(nil)  // stdout is a pipe when watched by a program: print each line now
+                try deliver(message, from: name, raw: false)  // unbuffered: a watching program sees each line now
                 received += 1
                 if let count, received >= count { break }
             }
@@ -161,9 +170,13 @@ struct MessageQueueCommand: AsyncParsableCommand {
     }
 }
 
-/// `priority 7: ship 3 crates`.
-private func render(_ message: PosixMessageQueue.Message) -> String {
-    "priority \(message.priority): \(String(decoding: message.bytes, as: UTF8.self))"
+/// Writes a received message to stdout — `priority 7: ship 3 crates` and a newline,
+/// or with `raw` its bytes exactly — or puts it back on `name` when that fails.
+private func deliver(_ message: PosixMessageQueue.Message, from name: String, raw: Bool) throws {
+    let output = raw ? message.bytes : Array("priority \(message.priority): \(String(decoding: message.bytes, as: UTF8.self))\n".utf8)
+    try deliverReceivedMessage(output, takenFrom: name, putBackAt: "at the end of its priority") { () throws(IPCError) in
+        try PosixMessageQueue.open(name, access: .writeOnly).trySend(message.bytes, priority: message.priority)
+    }
 }
 
 /// `600`, `0640` → permissions; anything else is a usage error.

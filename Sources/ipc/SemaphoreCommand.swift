@@ -41,14 +41,21 @@ struct SemaphoreCommand: ParsableCommand {
     }
 
     struct Post: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Increment the value, waking one waiter.")
+        static let configuration = CommandConfiguration(
+            abstract: "Increment the value, waking one waiter.",
+            discussion: "With --count N, posts N times; when a post fails (EOVERFLOW at SEM_VALUE_MAX), says how many were done.")
         @Argument(help: "The name.") var name: String
         @Option(help: "Post this many times.") var count = 1
 
         func run() throws {
             if count < 1 { throw ValidationError("--count must be at least 1") }
             let semaphore = try PosixSemaphore.open(name)
-            for _ in 0..<count { try semaphore.post() }
+            for done in 0..<count {
+                do throws(IPCError) { try semaphore.post() } catch {
+                    if done == 0 { throw error }
+                    throw fail("posted \(done) of \(count) times, then: \(error)", .failed)
+                }
+            }
         }
     }
 

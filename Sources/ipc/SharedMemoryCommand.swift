@@ -51,19 +51,32 @@ struct SharedMemoryCommand: ParsableCommand {
             if offset < 0 { throw ValidationError("--offset cannot be negative") }
             if systemV.sysv { return try SystemVSharedMemoryCommand.write(systemV, offset: offset) }
             let name = name!
-            let data = try readStandardInput()
             let memory = try SharedMemory.open(name)
             let size = try memory.size
-            let (end, overflow) = offset.addingReportingOverflow(data.count)
-            if overflow { throw fail("--offset \(offset) is past any possible size", .failed) }
-            if end > size {
-                guard grow else {
-                    throw fail("\(data.count) bytes at offset \(offset) do not fit \(name) (\(size) bytes); use --grow", .failed)
-                }
-                try memory.resize(to: end)
+            if grow {
+                let capacity = try memory.filesystemCapacity ?? Int.max
+                let limit = "\(name) can grow to at most \(capacity) bytes (the size of the filesystem that holds it)"
+                if offset > capacity { throw fail("--offset \(offset) is past any possible size: \(limit)", .failed) }
+                var grownTo = size
+                _ = try copyStandardInput(
+                    toOffset: offset, room: capacity - offset, roomText: "\(limit), \(capacity - offset) from offset \(offset)",
+                    prepare: { (end) throws(IPCError) in
+                        if end > grownTo { try memory.resize(to: end); grownTo = end }
+                    },
+                    store: { (chunk, position) throws(IPCError) in try write(chunk, at: position, of: memory) })
+            } else {
+                if offset > size { throw fail("--offset \(offset) is past the end of \(name) (\(size) bytes); use --grow", .failed) }
+                _ = try copyStandardInput(
+                    toOffset: offset, room: size - offset,
+                    roomText: "\(name) (\(size) bytes) has room for \(size - offset) from offset \(offset)", hint: "use --grow",
+                    store: { (chunk, position) throws(IPCError) in try write(chunk, at: position, of: memory) })
             }
-            if data.isEmpty { return }
-            try memory.map(offset: 0, length: end).write(data, at: offset)
+        }
+
+        /// Maps the pages `chunk` lands on, only those, and copies it there.
+        private func write(_ chunk: UnsafeRawBufferPointer, at position: Int, of memory: borrowing SharedMemory) throws(IPCError) {
+            let window = try memory.map(covering: position..<(position + chunk.count))
+            try window.write(chunk, at: position - window.offset)
         }
     }
 
@@ -82,14 +95,11 @@ struct SharedMemoryCommand: ParsableCommand {
             if systemV.sysv { return try SystemVSharedMemoryCommand.read(systemV, offset: offset, length: length) }
             let name = name!
             let memory = try SharedMemory.open(name, access: .readOnly)
-            let size = try memory.size
-            let count = length ?? max(0, size - offset)
-            if count == 0 { return }
-            if count > size || offset > size - count {
-                throw fail("\(count) bytes at offset \(offset) are past the end of \(name) (\(size) bytes)", .failed)
+            let range = try selectedRange(offset: offset, length: length, size: try memory.size, object: name)
+            try copyToStandardOutput(range) { (chunk, position) throws(IPCError) in
+                let window = try memory.map(covering: position..<(position + chunk.count))
+                try window.read(into: chunk, from: position - window.offset)
             }
-            let bytes = try memory.map().read(count: count, from: offset)
-            try writeStandardOutput(bytes)
         }
     }
 
@@ -131,33 +141,5 @@ struct SharedMemoryCommand: ParsableCommand {
             if systemV.sysv { return try SystemVSharedMemoryCommand.remove(systemV) }
             try SharedMemory.unlink(name!)
         }
-    }
-}
-
-/// All of stdin.
-func readStandardInput() throws(IPCError) -> [UInt8] {
-    var data: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
-        if n == 0 { return data }
-        if n < 0 {
-            if errno == EINTR { continue }
-            throw IPCError(.init(rawValue: errno), operation: "read", object: "stdin")
-        }
-        data += buffer[0..<n]
-    }
-}
-
-/// Writes every byte to stdout.
-func writeStandardOutput(_ bytes: [UInt8]) throws(IPCError) {
-    var done = 0
-    while done < bytes.count {
-        let n = bytes.withUnsafeBytes { write(1, $0.baseAddress! + done, $0.count - done) }
-        if n < 0 {
-            if errno == EINTR { continue }
-            throw IPCError(.init(rawValue: errno), operation: "write", object: "stdout")
-        }
-        done += n
     }
 }

@@ -60,29 +60,28 @@ enum SystemVSharedMemoryCommand {
         print(segment.id)
     }
 
-    /// Copies stdin into the segment at `offset`.
+    /// Copies stdin into the segment at `offset`, a chunk at a time (attached once).
     static func write(_ options: SystemVSharedMemoryOptions, offset: Int) throws {
-        let data = try readStandardInput()
         let segment = try options.segment()
         let attachment = try segment.attach()
-        if data.count > attachment.count || offset > attachment.count - data.count {
-            throw fail("\(data.count) bytes at offset \(offset) do not fit segment \(segment.id) (\(attachment.count) bytes)", .failed)
-        }
-        if data.isEmpty { return }
-        try attachment.mapping.write(data, at: offset)
+        let size = attachment.count
+        let object = "segment \(segment.id)"
+        if offset > size { throw fail("--offset \(offset) is past the end of \(object) (\(size) bytes)", .failed) }
+        _ = try copyStandardInput(
+            toOffset: offset, room: size - offset,
+            roomText: "\(object) (\(size) bytes) has room for \(size - offset) from offset \(offset)",
+            store: { (chunk, position) throws(IPCError) in try attachment.mapping.write(chunk, at: position) })
     }
 
-    /// Copies `length` bytes (to the end when nil) from `offset` to stdout.
+    /// Copies `length` bytes (to the end when nil) from `offset` to stdout, a chunk
+    /// at a time (attached once).
     static func read(_ options: SystemVSharedMemoryOptions, offset: Int, length: Int?) throws {
         let segment = try options.segment()
         let attachment = try segment.attach(readOnly: true)
-        let size = attachment.count
-        let count = length ?? max(0, size - offset)
-        if count == 0 { return }
-        if count > size || offset > size - count {
-            throw fail("\(count) bytes at offset \(offset) are past the end of segment \(segment.id) (\(size) bytes)", .failed)
+        let range = try selectedRange(offset: offset, length: length, size: attachment.count, object: "segment \(segment.id)")
+        try copyToStandardOutput(range) { (chunk, position) throws(IPCError) in
+            try attachment.mapping.read(into: chunk, from: position)
         }
-        try writeStandardOutput(try attachment.mapping.read(count: count, from: offset))
     }
 
     /// Prints what `shmctl(IPC_STAT)` says.

@@ -10,8 +10,8 @@ import Interprocess
 ///
 /// - `room`: how many bytes fit from `offset`. Stdin is read no further than
 ///   `room + 1` bytes; a byte past the room fails with exit status 1, naming
-///   `roomText` and what was already written (the bytes before the excess, when
-///   stdin held more than a chunk).
+///   `roomText` and what was written: nothing when the room is less than a chunk
+///   (all of stdin was checked first), otherwise the room, filled.
 /// - `hint`: appended to that failure, e.g. "use --grow".
 /// - `prepare`: called with the end of each chunk before it is stored (to grow
 ///   the object).
@@ -34,6 +34,10 @@ func copyStandardInput(
                 try readStandardInput(filling: UnsafeMutableRawBufferPointer(rebasing: all[..<wanted]))
             }
             if n > left {
+                if copied > 0 {  // streaming already changed the object: fill it, rather than stop at a chunk boundary
+                    try buffer.withUnsafeBytes { (all) in try store(UnsafeRawBufferPointer(rebasing: all[..<left]), offset + copied) }
+                    copied += left
+                }
                 throw fail("stdin has more than \(room) bytes; \(roomText()): \(written())" + (hint.map { " (\($0))" } ?? ""), .failed)
             }
             if n > 0 {

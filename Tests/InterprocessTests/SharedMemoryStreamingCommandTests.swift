@@ -112,6 +112,21 @@ struct SharedMemoryStreamingCommandTests {
         }
     }
 
+    @Test("read of a 192 MiB object to the end holds a chunk at a time, not the object")
+    func largeRead() throws {
+        let name = uniqueSharedMemoryName()
+        defer { try? SharedMemory.unlink(name) }
+        let size = 192 << 20
+        let memory = try SharedMemory.create(name, size: size)
+        try memory.map(covering: (size - 3)..<size).write(Array("end".utf8), at: (size - 3) % MemoryMapping.pageSize)
+        // Mapping all of it and copying it would take 384 MiB: more than this address space.
+        let run = try IPCTool.run(["shm", "read", name], stdinFile: nil, stdoutFile: "/dev/null",
+                                  addressSpaceLimit: streamingAddressSpace, timeout: .seconds(60))
+        #expect(run.status == .exited(0), "\(run.stderr)")
+        let tail = try IPCTool.run(["shm", "read", name, "--offset", "\(size - 3)"], input: [])
+        #expect(tail.stdout == Array("end".utf8))
+    }
+
     @Test("read --offset past the end fails naming the size; at the very end it reads 0 bytes")
     func offsetPastTheEnd() throws {
         let name = uniqueSharedMemoryName()

@@ -44,7 +44,8 @@ struct MessageQueueCommand: AsyncParsableCommand {
         func run() throws {
             let permissions = try parseMode(mode)
             let queue = try PosixMessageQueue.create(name, permissions: permissions, maxMessages: maxMessages, messageSize: messageSize)
-            print("created \(name): \(queue.maxMessages) messages of at most \(queue.messageSize) bytes")
+            let created = "created \(name): \(queue.maxMessages) messages of at most \(queue.messageSize) bytes"
+            do throws(IPCError) { try printResult(created) } catch { throw fail("\(created), but \(error)", .failed) }
             try queue.close()
         }
     }
@@ -107,9 +108,11 @@ struct MessageQueueCommand: AsyncParsableCommand {
         func run() throws {
             let queue = try PosixMessageQueue.open(name, access: .readOnly)
             let attributes = try queue.attributes
-            print("max messages: \(attributes.maxMessages)")
-            print("message size: \(attributes.messageSize)")
-            print("current messages: \(attributes.currentMessages)")
+            try printResult("""
+                max messages: \(attributes.maxMessages)
+                message size: \(attributes.messageSize)
+                current messages: \(attributes.currentMessages)
+                """)
             try queue.close()
         }
     }

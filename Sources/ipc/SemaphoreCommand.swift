@@ -64,7 +64,7 @@ struct SemaphoreCommand: ParsableCommand {
         @Argument(help: "The name.") var name: String
 
         func run() throws {
-            print(try PosixSemaphore.open(name).value)
+            try printResult("\(try PosixSemaphore.open(name).value)")
         }
     }
 

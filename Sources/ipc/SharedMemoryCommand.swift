@@ -118,12 +118,12 @@ struct SharedMemoryCommand: ParsableCommand {
             let info = try SharedMemory.open(name, access: .readOnly).info()
             let mode = "0" + String(info.permissions.rawValue, radix: 8)
             if json {
-                print(JSONValue.object([
+                try printResult(JSONValue.object([
                     ("name", .string(name)), ("size", .integer(Int64(info.size))), ("mode", .string(mode)),
                     ("uid", .unsigned(UInt64(info.userID))), ("gid", .unsigned(UInt64(info.groupID))),
                 ]).rendered())
             } else {
-                print("name: \(name)\nsize: \(info.size)\nmode: \(mode)\nuid: \(info.userID)\ngid: \(info.groupID)")
+                try printResult("name: \(name)\nsize: \(info.size)\nmode: \(mode)\nuid: \(info.userID)\ngid: \(info.groupID)")
             }
         }
     }

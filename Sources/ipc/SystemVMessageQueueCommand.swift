@@ -45,7 +45,9 @@ struct SystemVMessageQueueCommand: ParsableCommand {
                     throw error
                 }
             }
-            print(queue.id)
+            do throws(IPCError) { try printResult("\(queue.id)") } catch {
+                throw fail("created queue id \(queue.id), but \(error)", .failed)
+            }
         }
     }
 
@@ -158,11 +160,9 @@ struct SystemVMessageQueueCommand: ParsableCommand {
                 ("change_time", .integer(Int64(status.changeTime))),
             ]
             if json {
-                print(JSONValue.object(fields).rendered())
+                try printResult(JSONValue.object(fields).rendered())
             } else {
-                for (name, value) in fields {
-                    print("\(name.replacingUnderscores): \(value.plainText)")
-                }
+                try printResult(fields.map { name, value in "\(name.replacingUnderscores): \(value.plainText)" }.joined(separator: "\n"))
             }
         }
     }

@@ -57,7 +57,9 @@ enum SystemVSharedMemoryCommand {
     /// Creates the segment (exclusively) and prints its identifier.
     static func create(_ options: SystemVSharedMemoryOptions, size: Int, mode: PosixObjectMode) throws {
         let segment = try SystemVSharedMemory.create(key: options.address.keyForCreating(), size: size, permissions: mode.permissions)
-        print(segment.id)
+        do throws(IPCError) { try printResult("\(segment.id)") } catch {
+            throw fail("created segment id \(segment.id), but \(error)", .failed)
+        }
     }
 
     /// Copies stdin into the segment at `offset`, a chunk at a time (attached once).
@@ -92,7 +94,7 @@ enum SystemVSharedMemoryCommand {
         let mode = "0" + String(permissions.mode.rawValue, radix: 8)
         if json {
             func time(_ value: Int?) -> JSONValue { value.map { .integer(Int64($0)) } ?? .null }
-            print(JSONValue.object([
+            try printResult(JSONValue.object([
                 ("id", .integer(Int64(segment.id))), ("key", .string(permissions.key.description)),
                 ("size", .integer(Int64(status.size))), ("nattch", .integer(Int64(status.attachCount))),
                 ("cpid", .integer(Int64(status.creatorPID))), ("lpid", .integer(Int64(status.lastOperationPID))),
@@ -103,7 +105,7 @@ enum SystemVSharedMemoryCommand {
             ]).rendered())
         } else {
             func time(_ value: Int?) -> String { value.map { "\($0) (\(localTimeText($0)))" } ?? "never" }
-            print("""
+            try printResult("""
                 id: \(segment.id)
                 key: \(permissions.key)
                 size: \(status.size)

@@ -60,3 +60,9 @@ func writeStandardOutput(_ bytes: [UInt8]) throws(IPCError) {
     let outcome = bytes.withUnsafeBytes { buffer in Result { () throws(IPCError) in try writeStandardOutput(buffer) } }
     try outcome.get()
 }
+
+/// Writes `text` and a newline to stdout, checked (where `print` would lose a
+/// failure: stdio's buffer is flushed at exit, and its errors are not reported).
+func printResult(_ text: String) throws(IPCError) {
+    try writeStandardOutput(Array((text + "\n").utf8))
+}

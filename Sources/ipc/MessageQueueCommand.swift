@@ -47,21 +47,21 @@ struct MessageQueueCommand: AsyncParsableCommand {
         var mode = PosixObjectMode.ownerReadWrite
 
         func run() throws {
-            let permissions = mode.permissions
-            let queue = try PosixMessageQueue.create(name.exact, permissions: permissions, maxMessages: maxMessages, messageSize: messageSize)
-            print("created \(name): \(queue.maxMessages) messages of at most \(queue.messageSize) bytes")
+            let queue = try PosixMessageQueue.create(name.exact, permissions: mode.permissions, maxMessages: maxMessages, messageSize: messageSize)
+            let created = "created \(name): \(queue.maxMessages) messages of at most \(queue.messageSize) bytes"
+            do throws(IPCError) { try printResult(created) } catch { throw fail("\(created), but \(error)", .failed) }
             try queue.close()
         }
     }
 
     struct Send: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Send one message.")
+        static let configuration = CommandConfiguration(abstract: "Send one message (the text argument, or all of stdin).")
 
         @Argument(help: "The queue's name.")
         var name: NameArgument
 
-        @Argument(help: "The message text.")
-        var message: String
+        @Argument(help: "The message text; read from stdin when omitted (at most the queue's message size).")
+        var message: String?
 
         @Option(parsing: .unconditional, help: "The message's priority, \(IntegerRange.queuePriority); higher is received first (default 0).",
                 transform: IntegerRange.queuePriority.parse)
@@ -71,7 +71,9 @@ struct MessageQueueCommand: AsyncParsableCommand {
 
         func run() throws {
             let queue = try PosixMessageQueue.open(name.exact, access: .writeOnly, nonBlocking: waiting.nowait)
-            try queue.send(Array(message.utf8), priority: priority, until: waiting.deadline() ?? .distantFuture)
+            let bytes = try message.map { Array($0.utf8) }
+                ?? readStandardInput(atMost: queue.messageSize, limit: "a message of \(name) has at most \(queue.messageSize) bytes (mq_msgsize)")
+            try queue.send(bytes, priority: priority, until: waiting.deadline() ?? .distantFuture)
             try queue.close()
         }
     }
@@ -79,17 +81,25 @@ struct MessageQueueCommand: AsyncParsableCommand {
     struct Receive: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "recv",
-            abstract: "Receive the oldest message of the highest priority and print it with its priority.")
+            abstract: "Receive the oldest message of the highest priority and print it with its priority.",
+            discussion: """
+                Prints 'priority N: TEXT' and a newline, or with --raw the message's bytes exactly. \
+                When stdout cannot take it (a full disk, a closed pipe), the message is put back \
+                (at the end of its priority) and the command fails.
+                """)
 
         @Argument(help: "The queue's name.")
         var name: NameArgument
+
+        @Flag(help: "Print only the message's bytes, exactly: no 'priority N: ' prefix, no newline added.")
+        var raw = false
 
         @OptionGroup var waiting: WaitOptions
 
         func run() throws {
             let queue = try PosixMessageQueue.open(name.exact, access: .readOnly, nonBlocking: waiting.nowait)
             let message = try queue.receive(until: waiting.deadline() ?? .distantFuture)
-            print(render(message))
+            try deliver(message, from: name.exact, raw: raw)
             try queue.close()
         }
     }
@@ -103,9 +113,11 @@ struct MessageQueueCommand: AsyncParsableCommand {
         func run() throws {
             let queue = try PosixMessageQueue.open(name.exact, access: .readOnly)
             let attributes = try queue.attributes
-            print("max messages: \(attributes.maxMessages)")
-            print("message size: \(attributes.messageSize)")
-            print("current messages: \(attributes.currentMessages)")
+            try printResult("""
+                max messages: \(attributes.maxMessages)
+                message size: \(attributes.messageSize)
+                current messages: \(attributes.currentMessages)
+                """)
             try queue.close()
         }
     }
@@ -135,8 +147,7 @@ struct MessageQueueCommand: AsyncParsableCommand {
             let queue = try PosixMessageQueue.open(name.exact, access: .readOnly)
             var received = 0
             for try await message in try queue.messages() {
-                print(render(message))
-                fflush(nil)  // stdout is a pipe when watched by a program: print each line now
+                try deliver(message, from: name.exact, raw: false)  // unbuffered: a watching program sees each line now
                 received += 1
                 if let count, received >= count { break }
             }
@@ -144,7 +155,11 @@ struct MessageQueueCommand: AsyncParsableCommand {
     }
 }
 
-/// `priority 7: ship 3 crates`.
-private func render(_ message: PosixMessageQueue.Message) -> String {
-    "priority \(message.priority): \(String(decoding: message.bytes, as: UTF8.self))"
+/// Writes a received message to stdout — `priority 7: ship 3 crates` and a newline,
+/// or with `raw` its bytes exactly — or puts it back on `name` when that fails.
+private func deliver(_ message: PosixMessageQueue.Message, from name: PosixIPCName, raw: Bool) throws {
+    let output = raw ? message.bytes : Array("priority \(message.priority): \(String(decoding: message.bytes, as: UTF8.self))\n".utf8)
+    try deliverReceivedMessage(output, takenFrom: name.description, putBackAt: "at the end of its priority") { () throws(IPCError) in
+        try PosixMessageQueue.open(name, access: .writeOnly).trySend(message.bytes, priority: message.priority)
+    }
 }

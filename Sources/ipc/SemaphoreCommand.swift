@@ -43,7 +43,9 @@ struct SemaphoreCommand: ParsableCommand {
     }
 
     struct Post: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Increment the value, waking one waiter.")
+        static let configuration = CommandConfiguration(
+            abstract: "Increment the value, waking one waiter.",
+            discussion: "With --count N, posts N times; when a post fails (EOVERFLOW at SEM_VALUE_MAX), says how many were done.")
         @Argument(help: "The name.") var name: NameArgument
         @Option(parsing: .unconditional, help: "Post this many times, \(IntegerRange.semaphorePosts) (default 1).",
                 transform: IntegerRange.semaphorePosts.parse)
@@ -51,7 +53,12 @@ struct SemaphoreCommand: ParsableCommand {
 
         func run() throws {
             let semaphore = try PosixSemaphore.open(name.exact)
-            for _ in 0..<count { try semaphore.post() }
+            for done in 0..<count {
+                do throws(IPCError) { try semaphore.post() } catch {
+                    if done == 0 { throw error }
+                    throw fail("posted \(done) of \(count) times, then: \(error)", .failed)
+                }
+            }
         }
     }
 
@@ -60,7 +67,7 @@ struct SemaphoreCommand: ParsableCommand {
         @Argument(help: "The name.") var name: NameArgument
 
         func run() throws {
-            print(try PosixSemaphore.open(name.exact).value)
+            try printResult("\(try PosixSemaphore.open(name.exact).value)")
         }
     }
 

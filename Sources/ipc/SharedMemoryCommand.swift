@@ -34,7 +34,6 @@ struct SharedMemoryCommand: ParsableCommand {
         }
 
         func run() throws {
-            if size < 0 { throw ValidationError("--size cannot be negative") }
             if systemV.sysv { return try SystemVSharedMemoryCommand.create(systemV, size: size, mode: mode) }
             _ = try SharedMemory.create(name!.exact, size: size, permissions: mode.permissions)
         }
@@ -55,22 +54,34 @@ struct SharedMemoryCommand: ParsableCommand {
         }
 
         func run() throws {
-            if offset < 0 { throw ValidationError("--offset cannot be negative") }
             if systemV.sysv { return try SystemVSharedMemoryCommand.write(systemV, offset: offset) }
             let name = name!
-            let data = try readStandardInput()
             let memory = try SharedMemory.open(name.exact)
             let size = try memory.size
-            let (end, overflow) = offset.addingReportingOverflow(data.count)
-            if overflow { throw fail("--offset \(offset) is past any possible size", .failed) }
-            if end > size {
-                guard grow else {
-                    throw fail("\(data.count) bytes at offset \(offset) do not fit \(name) (\(size) bytes); use --grow", .failed)
-                }
-                try memory.resize(to: end)
+            if grow {
+                let capacity = try memory.filesystemCapacity ?? Int.max
+                let limit = "\(name) can grow to at most \(capacity) bytes (the size of the filesystem that holds it)"
+                if offset > capacity { throw fail("--offset \(offset) is past any possible size: \(limit)", .failed) }
+                var grownTo = size
+                _ = try copyStandardInput(
+                    toOffset: offset, room: capacity - offset, roomText: "\(limit), \(capacity - offset) from offset \(offset)",
+                    prepare: { (end) throws(IPCError) in
+                        if end > grownTo { try memory.resize(to: end); grownTo = end }
+                    },
+                    store: { (chunk, position) throws(IPCError) in try write(chunk, at: position, of: memory) })
+            } else {
+                if offset > size { throw fail("--offset \(offset) is past the end of \(name) (\(size) bytes); use --grow", .failed) }
+                _ = try copyStandardInput(
+                    toOffset: offset, room: size - offset,
+                    roomText: "\(name) (\(size) bytes) has room for \(size - offset) from offset \(offset)", hint: "use --grow",
+                    store: { (chunk, position) throws(IPCError) in try write(chunk, at: position, of: memory) })
             }
-            if data.isEmpty { return }
-            try memory.map(offset: 0, length: end).write(data, at: offset)
+        }
+
+        /// Maps the pages `chunk` lands on, only those, and copies it there.
+        private func write(_ chunk: UnsafeRawBufferPointer, at position: Int, of memory: borrowing SharedMemory) throws(IPCError) {
+            let window = try memory.map(covering: position..<(position + chunk.count))
+            try window.write(chunk, at: position - window.offset)
         }
     }
 
@@ -88,19 +99,14 @@ struct SharedMemoryCommand: ParsableCommand {
         func validate() throws { try systemV.checkName(name?.description) }
 
         func run() throws {
-            if offset < 0 { throw ValidationError("--offset cannot be negative") }
-            if let length, length < 0 { throw ValidationError("--length cannot be negative") }
             if systemV.sysv { return try SystemVSharedMemoryCommand.read(systemV, offset: offset, length: length) }
             let name = name!
             let memory = try SharedMemory.open(name.exact, access: .readOnly)
-            let size = try memory.size
-            let count = length ?? max(0, size - offset)
-            if count == 0 { return }
-            if count > size || offset > size - count {
-                throw fail("\(count) bytes at offset \(offset) are past the end of \(name) (\(size) bytes)", .failed)
+            let range = try selectedRange(offset: offset, length: length, size: try memory.size, object: name.description)
+            try copyToStandardOutput(range) { (chunk, position) throws(IPCError) in
+                let window = try memory.map(covering: position..<(position + chunk.count))
+                try window.read(into: chunk, from: position - window.offset)
             }
-            let bytes = try memory.map().read(count: count, from: offset)
-            try writeStandardOutput(bytes)
         }
     }
 
@@ -119,12 +125,12 @@ struct SharedMemoryCommand: ParsableCommand {
             let info = try SharedMemory.open(name.exact, access: .readOnly).info()
             let mode = "0" + String(info.permissions.rawValue, radix: 8)
             if json {
-                print(JSONValue.object([
+                try printResult(JSONValue.object([
                     ("name", .string(name.description)), ("size", .integer(Int64(info.size))), ("mode", .string(mode)),
                     ("uid", .unsigned(UInt64(info.userID))), ("gid", .unsigned(UInt64(info.groupID))),
                 ]).rendered())
             } else {
-                print("name: \(name)\nsize: \(info.size)\nmode: \(mode)\nuid: \(info.userID)\ngid: \(info.groupID)")
+                try printResult("name: \(name)\nsize: \(info.size)\nmode: \(mode)\nuid: \(info.userID)\ngid: \(info.groupID)")
             }
         }
     }
@@ -142,33 +148,5 @@ struct SharedMemoryCommand: ParsableCommand {
             if systemV.sysv { return try SystemVSharedMemoryCommand.remove(systemV) }
             try SharedMemory.unlink(name!.exact)
         }
-    }
-}
-
-/// All of stdin.
-func readStandardInput() throws(IPCError) -> [UInt8] {
-    var data: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
-        if n == 0 { return data }
-        if n < 0 {
-            if errno == EINTR { continue }
-            throw IPCError(.init(rawValue: errno), operation: "read", object: "stdin")
-        }
-        data += buffer[0..<n]
-    }
-}
-
-/// Writes every byte to stdout.
-func writeStandardOutput(_ bytes: [UInt8]) throws(IPCError) {
-    var done = 0
-    while done < bytes.count {
-        let n = bytes.withUnsafeBytes { write(1, $0.baseAddress! + done, $0.count - done) }
-        if n < 0 {
-            if errno == EINTR { continue }
-            throw IPCError(.init(rawValue: errno), operation: "write", object: "stdout")
-        }
-        done += n
     }
 }

@@ -50,7 +50,9 @@ struct SystemVMessageQueueCommand: ParsableCommand {
                     throw error
                 }
             }
-            print(queue.id)
+            do throws(IPCError) { try printResult("\(queue.id)") } catch {
+                throw fail("created queue id \(queue.id), but \(error)", .failed)
+            }
         }
     }
 
@@ -66,8 +68,12 @@ struct SystemVMessageQueueCommand: ParsableCommand {
 
         func run() throws {
             let queue = try SystemVMessageQueue(id: address.identifier(of: .messageQueue))
-            var bytes: [UInt8]
-            if let text { bytes = Array(text.utf8) } else { bytes = try readStandardInput() }
+            let (largest, limit) = try Self.largestMessage(of: queue)
+            let bytes = try text.map { Array($0.utf8) }
+                ?? readStandardInput(atMost: largest, limit: "queue id \(queue.id) takes messages of at most \(largest) bytes (\(limit))")
+            if bytes.count > largest {
+                throw fail("the message has \(bytes.count) bytes; queue id \(queue.id) takes messages of at most \(largest) bytes (\(limit))", .failed)
+            }
             if waiting.nowait {
                 if try !queue.trySend(bytes, type: type) { throw fail("queue id \(queue.id) is full: would block", .notNow) }
             } else if let deadline = waiting.deadline() {
@@ -77,6 +83,18 @@ struct SystemVMessageQueueCommand: ParsableCommand {
                 try queue.send(bytes, type: type)
             }
         }
+
+        /// The longest message the queue can ever take, and the limit that says so:
+        /// `kernel.msgmax`, or the queue's capacity (`msg_qbytes`, when this user may
+        /// read it) when that is smaller — a longer message would wait for room for ever.
+        static func largestMessage(of queue: SystemVMessageQueue) throws -> (Int, String) {
+            let maximum = SystemVMessageQueue.maximumMessageSize
+            do {
+                let capacity = try queue.status().maximumBytes
+                if capacity < maximum { return (capacity, "its capacity, msg_qbytes") }
+            } catch where error.errno == .permissionDenied {}
+            return (maximum, "kernel.msgmax")
+        }
     }
 
     struct Receive: ParsableCommand {
@@ -84,7 +102,8 @@ struct SystemVMessageQueueCommand: ParsableCommand {
             commandName: "recv",
             abstract: "Receive one message and print its text.",
             discussion: "--type 0 takes the first message, N > 0 the first of type N, -N the first of the lowest type up to N. "
-                + "The text is written as it is, followed by a newline unless it ends with one.")
+                + "The text is written as it is, followed by a newline unless it ends with one (with --raw, nothing is added). "
+                + "When stdout cannot take it (a full disk, a closed pipe), the message is put back (at the end of the queue) and the command fails.")
 
         @OptionGroup var address: SystemVAddress
         @Option(parsing: .unconditional, help: "Which message: 0 the first, N the first of type N, -N the first of the lowest type <= N (default 0).",
@@ -95,7 +114,12 @@ struct SystemVMessageQueueCommand: ParsableCommand {
         var maxSize: Int?
         @Flag(help: "Cut a longer message to --max-size (MSG_NOERROR) instead of failing with E2BIG.") var truncate = false
         @Flag(help: "Print 'type N: ' before the text.") var showType = false
+        @Flag(help: "Print only the message's bytes, exactly: no newline added (not with --show-type).") var raw = false
         @OptionGroup var waiting: WaitOptions
+
+        func validate() throws {
+            if raw && showType { throw ValidationError("--raw prints the message's bytes only: it excludes --show-type") }
+        }
 
         func run() throws {
             let queue = try SystemVMessageQueue(id: address.identifier(of: .messageQueue))
@@ -114,8 +138,10 @@ struct SystemVMessageQueueCommand: ParsableCommand {
             guard let message else { return }
             var output = showType ? Array("type \(message.type): ".utf8) : []
             output += message.bytes
-            if output.last != UInt8(ascii: "\n") { output.append(UInt8(ascii: "\n")) }
-            try FileDescriptor.standardOutput.writeAll(output)
+            if !raw, output.last != UInt8(ascii: "\n") { output.append(UInt8(ascii: "\n")) }
+            try deliverReceivedMessage(output, takenFrom: "queue id \(queue.id)", putBackAt: "at the end of the queue") { () throws(IPCError) in
+                try queue.trySend(message.bytes, type: message.type)
+            }
         }
     }
 
@@ -144,11 +170,9 @@ struct SystemVMessageQueueCommand: ParsableCommand {
                 ("change_time", .integer(Int64(status.changeTime))),
             ]
             if json {
-                print(JSONValue.object(fields).rendered())
+                try printResult(JSONValue.object(fields).rendered())
             } else {
-                for (name, value) in fields {
-                    print("\(name.replacingUnderscores): \(value.plainText)")
-                }
+                try printResult(fields.map { name, value in "\(name.replacingUnderscores): \(value.plainText)" }.joined(separator: "\n"))
             }
         }
     }

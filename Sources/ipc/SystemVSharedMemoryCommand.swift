@@ -63,32 +63,33 @@ enum SystemVSharedMemoryCommand {
     /// Creates the segment (exclusively) and prints its identifier.
     static func create(_ options: SystemVSharedMemoryOptions, size: Int, mode: PosixObjectMode) throws {
         let segment = try SystemVSharedMemory.create(key: options.address.keyForCreating(), size: size, permissions: mode.permissions)
-        print(segment.id)
+        do throws(IPCError) { try printResult("\(segment.id)") } catch {
+            throw fail("created segment id \(segment.id), but \(error)", .failed)
+        }
     }
 
-    /// Copies stdin into the segment at `offset`.
+    /// Copies stdin into the segment at `offset`, a chunk at a time (attached once).
     static func write(_ options: SystemVSharedMemoryOptions, offset: Int) throws {
-        let data = try readStandardInput()
         let segment = try options.segment()
         let attachment = try segment.attach()
-        if data.count > attachment.count || offset > attachment.count - data.count {
-            throw fail("\(data.count) bytes at offset \(offset) do not fit segment \(segment.id) (\(attachment.count) bytes)", .failed)
-        }
-        if data.isEmpty { return }
-        try attachment.mapping.write(data, at: offset)
+        let size = attachment.count
+        let object = "segment \(segment.id)"
+        if offset > size { throw fail("--offset \(offset) is past the end of \(object) (\(size) bytes)", .failed) }
+        _ = try copyStandardInput(
+            toOffset: offset, room: size - offset,
+            roomText: "\(object) (\(size) bytes) has room for \(size - offset) from offset \(offset)",
+            store: { (chunk, position) throws(IPCError) in try attachment.mapping.write(chunk, at: position) })
     }
 
-    /// Copies `length` bytes (to the end when nil) from `offset` to stdout.
+    /// Copies `length` bytes (to the end when nil) from `offset` to stdout, a chunk
+    /// at a time (attached once).
     static func read(_ options: SystemVSharedMemoryOptions, offset: Int, length: Int?) throws {
         let segment = try options.segment()
         let attachment = try segment.attach(readOnly: true)
-        let size = attachment.count
-        let count = length ?? max(0, size - offset)
-        if count == 0 { return }
-        if count > size || offset > size - count {
-            throw fail("\(count) bytes at offset \(offset) are past the end of segment \(segment.id) (\(size) bytes)", .failed)
+        let range = try selectedRange(offset: offset, length: length, size: attachment.count, object: "segment \(segment.id)")
+        try copyToStandardOutput(range) { (chunk, position) throws(IPCError) in
+            try attachment.mapping.read(into: chunk, from: position)
         }
-        try writeStandardOutput(try attachment.mapping.read(count: count, from: offset))
     }
 
     /// Prints what `shmctl(IPC_STAT)` says.
@@ -99,7 +100,7 @@ enum SystemVSharedMemoryCommand {
         let mode = "0" + String(permissions.mode.rawValue, radix: 8)
         if json {
             func time(_ value: Int?) -> JSONValue { value.map { .integer(Int64($0)) } ?? .null }
-            print(JSONValue.object([
+            try printResult(JSONValue.object([
                 ("id", .integer(Int64(segment.id))), ("key", .string(permissions.key.description)),
                 ("size", .integer(Int64(status.size))), ("nattch", .integer(Int64(status.attachCount))),
                 ("cpid", .integer(Int64(status.creatorPID))), ("lpid", .integer(Int64(status.lastOperationPID))),
@@ -110,7 +111,7 @@ enum SystemVSharedMemoryCommand {
             ]).rendered())
         } else {
             func time(_ value: Int?) -> String { value.map { "\($0) (\(localTimeText($0)))" } ?? "never" }
-            print("""
+            try printResult("""
                 id: \(segment.id)
                 key: \(permissions.key)
                 size: \(status.size)

@@ -46,7 +46,7 @@ struct SharedMemoryCommandTests {
 
         let tooBig = try IPCTool.run(["shm", "write", name], input: Array("0123456789".utf8))
         #expect(tooBig.status == .exited(1))
-        #expect(tooBig.stderr.contains("do not fit"), "\(tooBig.stderr)")
+        #expect(tooBig.stderr.contains("stdin has more than 8 bytes"), "\(tooBig.stderr)")
         let grown = try IPCTool.run(["shm", "write", name, "--grow"], input: Array("0123456789".utf8))
         #expect(grown.status == .exited(0), "\(grown.stderr)")
         #expect(try SharedMemory.open(name).size == 10)

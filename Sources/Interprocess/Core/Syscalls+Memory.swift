@@ -29,6 +29,11 @@ func system_ftruncate(_ fd: CInt, _ length: off_t) -> CInt {
     return Glibc.ftruncate(fd, length)
 }
 
+func system_fstatvfs(_ fd: CInt, _ info: UnsafeMutablePointer<statvfs>) -> CInt {
+    if injected("fstatvfs") { return -1 }
+    return Glibc.fstatvfs(fd, info)
+}
+
 // MARK: mappings
 
 /// nil on failure (MAP_FAILED), with errno set.

@@ -1,4 +1,5 @@
 import Interprocess
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -7,19 +8,28 @@ import Glibc
 /// What a program run to completion printed and how it ended.
 struct ProgramRun {
     var status: ChildStatus
-    var stdout: String
+    /// Its stdout, raw bytes (empty when it went to a file).
+    var output: [UInt8]
     var stderr: String
     /// It outlived its timeout and was killed.
     var timedOut: Bool
     var pid: pid_t
+    var stdout: String { String(decoding: output, as: UTF8.self) }
 }
 
-/// Runs `spawn` to completion, reading its stdout and stderr; a run that outlives
+/// Runs `spawn` to completion with stdin read from the file `stdinFile` (e.g.
+/// /dev/zero; none when nil) and stdout written to the file `stdoutFile` (e.g.
+/// /dev/full) or captured when nil; stderr is captured. A run that outlives
 /// `timeout` is killed and reported as `timedOut`.
-func runToCompletion(_ spawn: Spawn, timeout: Duration) throws -> ProgramRun {
+func runToCompletion(_ spawn: Spawn, stdinFile: String? = nil, stdoutFile: String? = nil, timeout: Duration) throws -> ProgramRun {
     let out = try Pipe(), err = try Pipe()
     var spawn = spawn
-    spawn.inherit(out.writer.descriptor, as: 1)
+    let input = try stdinFile.map { try FileDescriptor.open($0, .readOnly, options: .closeOnExec) }
+    defer { try? input?.close() }
+    let output = try stdoutFile.map { try FileDescriptor.open($0, .writeOnly, options: .closeOnExec) }
+    defer { try? output?.close() }
+    if let input { spawn.inherit(input, as: 0) }
+    if let output { spawn.inherit(output, as: 1) } else { spawn.inherit(out.writer.descriptor, as: 1) }
     spawn.inherit(err.writer.descriptor, as: 2)
     var child = try spawn.start()
     try out.writer.close()
@@ -44,6 +54,6 @@ func runToCompletion(_ spawn: Spawn, timeout: Duration) throws -> ProgramRun {
     }
     if timedOut { try? child.signal(SIGKILL) }
     let status = try child.wait()
-    return ProgramRun(status: status, stdout: String(decoding: stdout, as: UTF8.self),
-                      stderr: String(decoding: stderr, as: UTF8.self), timedOut: timedOut, pid: child.pid)
+    return ProgramRun(status: status, output: stdout, stderr: String(decoding: stderr, as: UTF8.self),
+                      timedOut: timedOut, pid: child.pid)
 }

@@ -250,7 +250,7 @@ extension FIFO {
     }
 
     static func open(_ location: Location, _ access: Access, nonBlocking: Bool) throws(IPCError) -> OwnedDescriptor {
-        BrokenPipeSignal.ignore()
+        LibrarySignals.ignoreBrokenPipe()
         return OwnedDescriptor(adoptingRaw: try openRaw(location, access, nonBlocking: nonBlocking).get())
     }
 
@@ -274,7 +274,7 @@ extension FIFO {
     /// interrupts it at the deadline (`EINTR`: a FIFO open waiting for its partner
     /// is not restarted after the library's signal).
     static func openWaiting(_ location: Location, _ access: Access, until deadline: Deadline) throws(IPCError) -> OwnedDescriptor {
-        BrokenPipeSignal.ignore()
+        LibrarySignals.ignoreBrokenPipe()
         if let descriptor = try openAtOnce(location, access) { return descriptor }
         let opened = try WaitingEngine.waitOnCallingThread(interruptingAt: deadline) { openAttempt(location, access) }
         guard let opened else { throw openTimedOut(location, access) }
@@ -285,7 +285,7 @@ extension FIFO {
     /// deadline or when the task is cancelled. An open that succeeded as the task
     /// was cancelled is returned.
     static func openWaiting(_ location: Location, _ access: Access, until deadline: Deadline) async throws -> OwnedDescriptor {
-        BrokenPipeSignal.ignore()
+        LibrarySignals.ignoreBrokenPipe()
         try Task.checkCancellation()
         if let descriptor = try openAtOnce(location, access) { return descriptor }
         let opened = try await WaitingEngine.wait(interruptingAt: deadline) { openAttempt(location, access) }

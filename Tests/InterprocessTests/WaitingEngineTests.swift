@@ -12,6 +12,12 @@ private final class SharedSemaphore: Sendable {
     init(_ value: Int) throws { semaphore = try UnnamedSemaphore(value: value) }
 }
 
+/// One mapping shared by tasks.
+private final class SharedMapping: Sendable {
+    let mapping: MemoryMapping
+    init(_ mapping: consuming MemoryMapping) { self.mapping = mapping }
+}
+
 /// Threads of this process named `name` (/proc/self/task/TID/comm).
 private func threads(named name: String) -> [pid_t] {
     guard let directory = opendir("/proc/self/task") else { return [] }
@@ -195,5 +201,35 @@ struct WaitingEngineTests {
         await #expect(throws: CancellationError.self) { try await early.value }
         #expect(try WaitingEngine.waitOnCallingThread(interruptingAt: .after(.seconds(30))) { pipe.readSwallowingFirstInterrupt(interrupts) } == 9,
                 "the byte was still there")
+    }
+
+    @Test("an async futex wait on a word of shared memory is woken by another process; cancelled, it ends promptly", .timeLimit(.minutes(1)))
+    func asyncFutexAcrossProcesses() async throws {
+        let name = uniqueSharedMemoryName()
+        defer { try? SharedMemory.unlink(name) }
+        let shared = SharedMapping(try SharedMemory.create(name, size: MemoryMapping.pageSize).map())
+        let offset = 64
+        let word = hexArgument(try shared.mapping.typedAddress("futex", UInt32.self, offset: offset, writing: true))
+
+        // Already changed: true at once, no worker.
+        try shared.mapping.withAtomic(UInt32.self, at: offset) { $0.store(1, ordering: .releasing) }
+        #expect(try await shared.mapping.futexWait(at: offset, expecting: 0, until: nil))
+        try shared.mapping.withAtomic(UInt32.self, at: offset) { $0.store(0, ordering: .releasing) }
+        // The kernel's own timeout.
+        #expect(try await shared.mapping.futexWait(at: offset, expecting: 0, until: .after(.milliseconds(20))) == false)
+
+        let woken = Task { try await shared.mapping.futexWait(at: offset, expecting: 0, until: .after(.seconds(600))) }
+        _ = try #require(await engineWorker(blockedIn: [SyscallNumber.futex], firstArgument: word), "no worker sleeps on the word")
+        let waker = try TestPeer.run(TestPeer.spawn("shm-futex-wake", name, "\(offset)", "7"))
+        #expect(waker.output == "1", "the other process woke one waiter")
+        #expect(try await woken.value)
+        #expect(try shared.mapping.withAtomic(UInt32.self, at: offset) { $0.load(ordering: .acquiring) } == 7)
+
+        let cancelled = Task { try await shared.mapping.futexWait(at: offset, expecting: 7, until: nil) }
+        let worker = try #require(await engineWorker(blockedIn: [SyscallNumber.futex], firstArgument: word), "no worker sleeps on the word")
+        cancelled.cancel()
+        let outcome = await result(of: cancelled, within: .seconds(30))
+        #expect(throws: CancellationError.self) { try outcome?.get() }
+        #expect(await leftCall(worker, [SyscallNumber.futex], firstArgument: word))
     }
 }

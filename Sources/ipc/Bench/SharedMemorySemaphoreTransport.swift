@@ -74,6 +74,18 @@ struct SharedMemorySemaphoreTransport: ~Copyable, BenchTransport {
     @inline(__always)
     func send(_ message: UnsafeRawBufferPointer) throws(BenchError) {
         try wait(at: sendHeader + MappedSemaphore.size)
+        try put(message)
+    }
+
+    @inline(__always)
+    func receive(into message: UnsafeMutableRawBufferPointer) throws(BenchError) {
+        try wait(at: receiveHeader)
+        try take(into: message)
+    }
+
+    /// After a free slot was waited for: fills it and posts `items`.
+    @inline(__always)
+    func put(_ message: UnsafeRawBufferPointer) throws(BenchError) {
         let sent = counters[0]
         try BenchError.transporting { () throws(IPCError) in
             try mapping.write(message, at: sendData + (sent % slots) * stride)
@@ -82,9 +94,9 @@ struct SharedMemorySemaphoreTransport: ~Copyable, BenchTransport {
         try post(at: sendHeader)
     }
 
+    /// After a filled slot was waited for: reads it and posts `spaces`.
     @inline(__always)
-    func receive(into message: UnsafeMutableRawBufferPointer) throws(BenchError) {
-        try wait(at: receiveHeader)
+    func take(into message: UnsafeMutableRawBufferPointer) throws(BenchError) {
         let received = counters[1]
         try BenchError.transporting { () throws(IPCError) in
             try mapping.read(into: message, from: receiveData + (received % slots) * stride)

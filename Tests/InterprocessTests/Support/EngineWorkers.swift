@@ -26,10 +26,11 @@ func blockedCall(of tid: pid_t) -> (number: Substring, first: Substring)? {
 }
 
 /// A worker of the engine blocked in one of the system calls `numbers` (with
-/// `firstArgument`, in hex as /proc shows it, when given), or nil after 30 s.
+/// `firstArgument`, in hex as /proc shows it, when given), or nil after 120 s (the
+/// whole suite, run in parallel, can keep a new task from starting for long).
 func engineWorker(blockedIn numbers: [String], firstArgument: String? = nil, except earlier: Set<pid_t> = []) async -> pid_t? {
     var found: pid_t?
-    _ = await eventually {
+    _ = await eventually(timeout: .seconds(120)) {
         found = WaitingEngine.workerThreads.first { tid in
             guard !earlier.contains(tid), let call = blockedCall(of: tid) else { return false }
             return numbers.contains(String(call.number)) && (firstArgument == nil || call.first == firstArgument!)

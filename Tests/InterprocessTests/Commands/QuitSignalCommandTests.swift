@@ -34,7 +34,7 @@ struct QuitSignalCommandTests {
 
     @Test("ipc sem wait", arguments: signals)
     func semaphoreWait(signal: CInt) throws {
-        let name = "/" + uniqueName("quit-sem")
+        let name = TestObjects.posixName("quit-sem")
         #expect(try IPCTool.run(["sem", "create", name]).status == .exited(0))
         defer { _ = try? IPCTool.run(["sem", "rm", name]) }
         try expectEndsBySignal(["sem", "wait", name], signal) { pid in
@@ -45,9 +45,9 @@ struct QuitSignalCommandTests {
 
     @Test("ipc mq recv", arguments: signals)
     func queueReceive(signal: CInt) throws {
-        let name = "/" + uniqueName("quit-mq")
+        let name = TestObjects.posixName("quit-mq")
         #expect(try IPCTool.run(["mq", "create", name]).status == .exited(0))
-        defer { try? PosixMessageQueue.unlink(name) }
+        defer { TestObjects.remove(.queue(name)) }
         try expectEndsBySignal(["mq", "recv", name], signal) { IPCToolProcess.isBlocked($0, in: ["\(mqTimedReceiveSyscall)"]) }
     }
 

@@ -90,9 +90,9 @@ struct IPCInventoryTests {
     func posixObjectsOfAPeer() throws {
         let queue = TestObjects.posixName("inv-mq"), memory = TestObjects.posixName("inv-pshm"), semaphore = TestObjects.posixName("inv-psem")
         defer {
-            try? PosixMessageQueue.unlink(queue)
-            try? SharedMemory.unlink(memory)
-            try? PosixSemaphore.unlink(semaphore)
+            TestObjects.remove(.queue(queue))
+            TestObjects.remove(.sharedMemory(memory))
+            TestObjects.remove(.semaphore(semaphore))
         }
         for (kind, name) in [("mq", queue), ("pshm", memory), ("psem", semaphore)] {
             let run = try InventoryFixtures.peer("inv-posix-create", kind, name)

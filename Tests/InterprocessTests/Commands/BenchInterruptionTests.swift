@@ -176,7 +176,7 @@ struct BenchInterruptionTests {
         let ledger = "/tmp/ipc-bench-\(gone.pid).ledger"
         defer { TestObjects.remove(.file(ledger)) }
         let queue = try SystemVMessageQueue.create(key: .private)
-        defer { try? queue.remove() }
+        defer { TestObjects.remove(.systemV(.messageQueue, id: queue.id)) }
         let decoy = TestObjects.temporaryPath("not-a-bench-file")
         #expect(creat(decoy, 0o600) >= 0)
         defer { TestObjects.remove(.file(decoy)) }

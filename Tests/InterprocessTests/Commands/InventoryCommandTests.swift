@@ -143,9 +143,9 @@ struct InventoryCommandTests {
     func removePosix() throws {
         let queue = TestObjects.posixName("inv-cli-mq"), memory = TestObjects.posixName("inv-cli-pshm"), semaphore = TestObjects.posixName("inv-cli-psem")
         defer {
-            try? PosixMessageQueue.unlink(queue)
-            try? SharedMemory.unlink(memory)
-            try? PosixSemaphore.unlink(semaphore)
+            TestObjects.remove(.queue(queue))
+            TestObjects.remove(.sharedMemory(memory))
+            TestObjects.remove(.semaphore(semaphore))
         }
         for (kind, name) in [("mq", queue), ("pshm", memory), ("psem", semaphore)] {
             #expect(try InventoryFixtures.peer("inv-posix-create", kind, name).status == .exited(0))
@@ -204,7 +204,7 @@ struct InventoryCommandTests {
         let othersMemory = TestObjects.posixName("inv-other-pshm")
         defer {
             for (kind, name) in names { try? IPCInventory.remove(IPCInventory.Kind(rawValue: kind)!, name: PosixIPCName(name)) }
-            try? SharedMemory.unlink(othersMemory)
+            TestObjects.remove(.sharedMemory(othersMemory))
         }
         for (kind, name) in names {
             #expect(try InventoryFixtures.peer("as-user", String(user), "inv-posix-create", kind, name).status == .exited(0))
@@ -310,8 +310,8 @@ struct InventoryCommandTests {
     func listingChangesNothing() throws {
         let queue = TestObjects.posixName("inv-times-mq"), semaphore = TestObjects.posixName("inv-times-psem")
         defer {
-            try? PosixMessageQueue.unlink(queue)
-            try? PosixSemaphore.unlink(semaphore)
+            TestObjects.remove(.queue(queue))
+            TestObjects.remove(.semaphore(semaphore))
         }
         for (kind, name) in [("mq", queue), ("psem", semaphore)] {
             #expect(try InventoryFixtures.peer("inv-posix-create", kind, name).status == .exited(0))
@@ -405,7 +405,7 @@ struct InventoryCommandTests {
         #expect(InventoryFixtures.procLine(.sharedMemory, id: first) == nil && InventoryFixtures.procLine(.sharedMemory, id: last) == nil)
 
         let a = TestObjects.posixName("inv-partly-a"), missing = TestObjects.posixName("inv-partly-missing"), b = TestObjects.posixName("inv-partly-b")
-        defer { for name in [a, b] { try? SharedMemory.unlink(name) } }
+        defer { for name in [a, b] { TestObjects.remove(.sharedMemory(name)) } }
         for name in [a, b] { #expect(try InventoryFixtures.peer("inv-posix-create", "pshm", name).status == .exited(0)) }
         let posix = try IPCTool.run(["rm", "pshm", a, missing, b])
         #expect(posix.status == .exited(1))

@@ -14,8 +14,8 @@ struct NameBytesCommandTests {
     static func runIPC(_ arguments: [[UInt8]]) throws -> (status: ChildStatus, stdout: String, stderr: String) {
         let files = TestObjects.temporaryPath("ipct-rawargv")
         defer {
-            unlink(files + ".out")
-            unlink(files + ".err")
+            TestObjects.remove(.file(files + ".out"))
+            TestObjects.remove(.file(files + ".err"))
         }
         let words = arguments.map { bytes in
             "\"$(printf '" + bytes.map { "\\" + String($0, radix: 8) }.joined() + "')\""

@@ -54,14 +54,14 @@ struct QuitSignalCommandTests {
     @Test("ipc msg recv", arguments: signals)
     func systemVQueueReceive(signal: CInt) throws {
         let queue = try SystemVMessageQueue.create(key: .private)
-        defer { try? queue.remove() }
+        defer { TestObjects.remove(.systemV(.messageQueue, id: queue.id)) }
         try expectEndsBySignal(["msg", "recv", "--id", "\(queue.id)"], signal) { IPCToolProcess.isBlocked($0, in: [msgrcvSyscall]) }
     }
 
     @Test("ipc semset op", arguments: signals)
     func semaphoreSetOperation(signal: CInt) throws {
         let set = try SystemVSemaphoreSet.create(key: .private, count: 1)
-        defer { try? set.remove() }
+        defer { TestObjects.remove(.systemV(.semaphoreSet, id: set.id)) }
         try expectEndsBySignal(["semset", "op", "--id", "\(set.id)", "0:-1"], signal) { IPCToolProcess.isBlocked($0, in: semopSyscalls) }
     }
 }

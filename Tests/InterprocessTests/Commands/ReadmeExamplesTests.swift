@@ -160,10 +160,10 @@ struct UniqueNames {
     /// Removes everything the examples may have left (after a failure), quietly.
     func removeEverything() {
         for name in names.values {
-            if name.hasPrefix("/tmp/") { unlink(name); continue }
-            try? PosixMessageQueue.unlink(name)
-            try? SharedMemory.unlink(name)
-            try? PosixSemaphore.unlink(name)
+            if name.hasPrefix("/tmp/") { TestObjects.remove(.file(name)); continue }
+            TestObjects.remove(.queue(name))
+            TestObjects.remove(.sharedMemory(name))
+            TestObjects.remove(.semaphore(name))
         }
         for key in keys.values {
             for kind in [SystemVKind.messageQueue, .semaphoreSet, .sharedMemory] {

@@ -9,8 +9,8 @@ import Glibc
 struct MappedSemaphoreTests {
     @Test("a semaphore initialized in shared memory is posted and waited on by another process")
     func betweenProcesses() throws {
-        let name = uniqueSharedMemoryName()
-        defer { try? SharedMemory.unlink(name) }
+        let name = TestObjects.sharedMemoryName()
+        defer { TestObjects.remove(.sharedMemory(name)) }
         let mapping = try SharedMemory.create(name, size: 4096).map()
         try mapping.initializeSemaphore(at: 64, value: 0)
 
@@ -29,8 +29,8 @@ struct MappedSemaphoreTests {
 
     @Test("an async wait on a shared semaphore is woken by another process")
     func asyncBetweenProcesses() async throws {
-        let name = uniqueSharedMemoryName()
-        defer { try? SharedMemory.unlink(name) }
+        let name = TestObjects.sharedMemoryName()
+        defer { TestObjects.remove(.sharedMemory(name)) }
         let mapping = try SharedMemory.create(name, size: 4096).map()
         try mapping.initializeSemaphore(at: 0)
         async let poster = TestPeer.run(TestPeer.spawn("mapped-sem", name, "0", "post")).status

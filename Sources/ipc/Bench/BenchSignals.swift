@@ -1,3 +1,4 @@
+import CIPCTool
 import CInterprocess
 import Interprocess
 import SystemPackage

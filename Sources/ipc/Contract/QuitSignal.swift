@@ -1,4 +1,4 @@
-import CInterprocess
+import CIPCTool
 
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
-#include "CInterprocessStreams.h"
+#include "CIPCTool.h"
+
 #include <errno.h>
 #include <stdio.h>
 

@@ -10,8 +10,8 @@ import Glibc
 struct SemaphorePostCommandTests {
     @Test("posting past SEM_VALUE_MAX says how many posts were done, then the error")
     func partialPosts() throws {
-        let name = uniqueSemaphoreName()
-        defer { try? PosixSemaphore.unlink(name) }
+        let name = TestObjects.semaphoreName()
+        defer { TestObjects.remove(.semaphore(name)) }
         let semaphore = try PosixSemaphore.create(name, value: PosixSemaphore.maximumValue - 7)
         let run = try IPCTool.run(["sem", "post", name, "--count", "20"])
         #expect(run.status == .exited(1))

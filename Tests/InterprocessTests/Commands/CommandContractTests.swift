@@ -32,16 +32,16 @@ struct CommandContractTests {
 
     @Test("would block and timed out exit 2 for mq, sem, msg and semset alike; --nowait everywhere, --nonblock and --try as aliases")
     func notNowIsTwoEverywhere() throws {
-        try withQueueName { queue in
+        try TestObjects.withQueueName { queue in
             _ = try PosixMessageQueue.create(queue)
-            defer { try? PosixMessageQueue.unlink(queue) }
-            let semaphore = uniqueSemaphoreName()
+            defer { TestObjects.remove(.queue(queue)) }
+            let semaphore = TestObjects.semaphoreName()
             _ = try PosixSemaphore.create(semaphore, value: 0)
-            defer { try? PosixSemaphore.unlink(semaphore) }
+            defer { TestObjects.remove(.semaphore(semaphore)) }
             let messages = try SystemVMessageQueue.create(key: .private)
-            defer { removeIfPresent(.messageQueue, id: messages.id) }
+            defer { TestObjects.remove(.systemV(.messageQueue, id: messages.id)) }
             let set = try SystemVSemaphoreSet.create(key: .private, count: 1)
-            defer { removeIfPresent(.semaphoreSet, id: set.id) }
+            defer { TestObjects.remove(.systemV(.semaphoreSet, id: set.id)) }
 
             let waits: [[String]] = [
                 ["mq", "recv", queue], ["sem", "wait", semaphore],
@@ -64,7 +64,7 @@ struct CommandContractTests {
 
     @Test("usage errors exit 64 with the subcommand's own usage, wherever they are found")
     func usageErrorsShowTheSubcommandsUsage() throws {
-        let semaphore = uniqueSemaphoreName()
+        let semaphore = TestObjects.semaphoreName()
         let cases: [(arguments: [String], usage: String)] = [
             (["sem", "post", semaphore, "--count", "0"], "Usage: ipc sem post "),
             (["sem", "wait", semaphore, "--timeout", "-1"], "Usage: ipc sem wait "),
@@ -82,7 +82,7 @@ struct CommandContractTests {
             #expect(run.stderr.contains(usage), "ipc \(arguments): \(run.stderr)")
             #expect(!run.stderr.contains("Usage: ipc <subcommand>"), "not the top-level usage: \(run.stderr)")
         }
-        #expect(!devShmContains(semaphoreFile(semaphore)), "nothing was done")
+        #expect(!devShmContains(TestObjects.semaphoreFile(semaphore)), "nothing was done")
     }
 
     @Test("no ArgumentParser internals reach stderr: an error inside an option group is its message")
@@ -98,7 +98,7 @@ struct CommandContractTests {
     @Test("negative numbers reach the option: accepted where valid, a range error where not")
     func negativeNumbers() throws {
         let messages = try SystemVMessageQueue.create(key: .private)
-        defer { removeIfPresent(.messageQueue, id: messages.id) }
+        defer { TestObjects.remove(.systemV(.messageQueue, id: messages.id)) }
         try messages.send(Array("one".utf8), type: 1)
         let lowest = try IPCTool.run(["msg", "recv", "--id", "\(messages.id)", "--type", "-2", "--nowait"], timeout: .seconds(30))
         #expect(lowest.status == .exited(0) && lowest.stdout == "one\n", "\(lowest.stderr)")
@@ -122,9 +122,9 @@ struct CommandContractTests {
 
     @Test("output that cannot be written fails the command: one line, exit 1")
     func lostOutputFails() throws {
-        try withQueueName { queue in
+        try TestObjects.withQueueName { queue in
             _ = try PosixMessageQueue.create(queue)
-            defer { try? PosixMessageQueue.unlink(queue) }
+            defer { TestObjects.remove(.queue(queue)) }
             for arguments in [["limits"], ["limits", "--json"], ["mq", "attr", queue], ["ls"], ["--help"], ["--version"]] {
                 let run = try IPCTool.run(arguments, stdoutPath: "/dev/full")
                 #expect(run.status == .exited(1), "ipc \(arguments) > /dev/full: \(run.stderr)")

@@ -12,9 +12,9 @@ import Glibc
 struct MessageDeliveryCommandTests {
     @Test("mq recv > /dev/full fails and puts the message back, at the end of its priority")
     func posixReceiveToFullDisk() throws {
-        try withQueueName { name in
+        try TestObjects.withQueueName { name in
             let queue = try PosixMessageQueue.create(name, maxMessages: 4, messageSize: 64)
-            defer { try? PosixMessageQueue.unlink(name) }
+            defer { TestObjects.remove(.queue(name)) }
             try queue.send(Array("first".utf8), priority: 5)
             try queue.send(Array("second".utf8), priority: 5)
             try queue.send(Array("low".utf8), priority: 1)
@@ -31,9 +31,9 @@ struct MessageDeliveryCommandTests {
 
     @Test("mq watch > /dev/full stops at the first message and puts it back")
     func posixWatchToFullDisk() throws {
-        try withQueueName { name in
+        try TestObjects.withQueueName { name in
             let queue = try PosixMessageQueue.create(name, maxMessages: 4, messageSize: 64)
-            defer { try? PosixMessageQueue.unlink(name) }
+            defer { TestObjects.remove(.queue(name)) }
             try queue.send(Array("kept".utf8), priority: 2)
             let run = try IPCTool.run(["mq", "watch", name, "--count", "1"], stdinFile: nil, stdoutFile: "/dev/full", timeout: .seconds(60))
             #expect(!run.timedOut)
@@ -46,9 +46,9 @@ struct MessageDeliveryCommandTests {
 
     @Test("mq send without a text reads the message from stdin; mq recv --raw prints its bytes exactly")
     func posixStandardInputAndRaw() throws {
-        try withQueueName { name in
+        try TestObjects.withQueueName { name in
             let queue = try PosixMessageQueue.create(name, maxMessages: 4, messageSize: 64)
-            defer { try? PosixMessageQueue.unlink(name) }
+            defer { TestObjects.remove(.queue(name)) }
             let payload: [UInt8] = Array("binary\u{0}bytes\n".utf8) + [0xFF, 0x80]
             let sent = try IPCTool.run(["mq", "send", name, "--priority", "3"], input: payload)
             #expect(sent.status == .exited(0), "\(sent.stderr)")
@@ -62,9 +62,9 @@ struct MessageDeliveryCommandTests {
 
     @Test("mq send < /dev/zero reads at most the message size plus one byte, then fails; nothing is sent")
     func posixEndlessInput() throws {
-        try withQueueName { name in
+        try TestObjects.withQueueName { name in
             let queue = try PosixMessageQueue.create(name, maxMessages: 4, messageSize: 64)
-            defer { try? PosixMessageQueue.unlink(name) }
+            defer { TestObjects.remove(.queue(name)) }
             let run = try IPCTool.run(["mq", "send", name], stdinFile: "/dev/zero", addressSpaceLimit: streamingAddressSpace, timeout: .seconds(60))
             #expect(!run.timedOut)
             #expect(run.status == .exited(1))
@@ -77,7 +77,7 @@ struct MessageDeliveryCommandTests {
     @Test("msg recv > /dev/full fails and puts the message back with its type")
     func systemVReceiveToFullDisk() throws {
         let queue = try SystemVMessageQueue.create(key: .private)
-        defer { removeIfPresent(.messageQueue, id: queue.id) }
+        defer { TestObjects.remove(.systemV(.messageQueue, id: queue.id)) }
         try queue.send(Array("typed".utf8), type: 7)
         let run = try IPCTool.run(["msg", "recv", "--id", "\(queue.id)"], stdinFile: nil, stdoutFile: "/dev/full")
         #expect(run.status == .exited(1))
@@ -89,7 +89,7 @@ struct MessageDeliveryCommandTests {
     @Test("msg send < /dev/zero reads at most a message plus one byte, then fails; nothing is sent")
     func systemVEndlessInput() throws {
         let queue = try SystemVMessageQueue.create(key: .private)
-        defer { removeIfPresent(.messageQueue, id: queue.id) }
+        defer { TestObjects.remove(.systemV(.messageQueue, id: queue.id)) }
         let largest = min(SystemVMessageQueue.maximumMessageSize, try queue.status().maximumBytes)
         let run = try IPCTool.run(["msg", "send", "--id", "\(queue.id)"], stdinFile: "/dev/zero",
                                   addressSpaceLimit: streamingAddressSpace, timeout: .seconds(60))
@@ -103,7 +103,7 @@ struct MessageDeliveryCommandTests {
     @Test("msg send of a message longer than the queue's capacity fails instead of waiting for ever")
     func systemVMessageOverCapacity() throws {
         let queue = try SystemVMessageQueue.create(key: .private)
-        defer { removeIfPresent(.messageQueue, id: queue.id) }
+        defer { TestObjects.remove(.systemV(.messageQueue, id: queue.id)) }
         try queue.setMaximumBytes(100)
         let run = try IPCTool.run(["msg", "send", "--id", "\(queue.id)", String(repeating: "x", count: 101)], timeout: .seconds(60))
         #expect(!run.timedOut)
@@ -115,7 +115,7 @@ struct MessageDeliveryCommandTests {
     @Test("msg recv --raw prints the bytes exactly (no newline added); it excludes --show-type")
     func systemVRaw() throws {
         let queue = try SystemVMessageQueue.create(key: .private)
-        defer { removeIfPresent(.messageQueue, id: queue.id) }
+        defer { TestObjects.remove(.systemV(.messageQueue, id: queue.id)) }
         try queue.send(Array("no newline".utf8), type: 2)
         let raw = try IPCTool.run(["msg", "recv", "--id", "\(queue.id)", "--raw"], input: [])
         #expect(raw.status == .exited(0), "\(raw.stderr)")

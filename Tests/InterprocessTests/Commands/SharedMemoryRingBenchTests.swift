@@ -10,8 +10,8 @@ struct SharedMemoryRingBenchTests {
 
     @Test("a quick run measures every size", arguments: mechanisms)
     func quickRun(mechanism: String) throws {
-        let file = "/tmp/\(uniqueName("ipc-bench-shm")).json"
-        defer { unlink(file) }
+        let file = TestObjects.temporaryPath("ipc-bench-shm", suffix: ".json")
+        defer { TestObjects.remove(.file(file)) }
         let run = try IPCTool.run(["bench", "--quick", "--only", mechanism, "--json", file])
         #expect(run.status == .exited(0), "\(run.stderr)")
         let rows = run.stdout.split(separator: "\n").filter { $0.hasPrefix("\(mechanism) ") }

@@ -13,11 +13,11 @@ let streamingAddressSpace = 256 << 20
 
 /// A file of `count` random bytes in /tmp for `body`, removed afterwards.
 func withRandomFile<R>(count: Int, _ body: (String, [UInt8]) throws -> R) throws -> R {
-    let path = "/tmp/" + uniqueName("ipct-input")
+    let path = TestObjects.temporaryPath("ipct-input")
     var bytes = [UInt8](repeating: 0, count: count)
     for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
     let file = try FileDescriptor.open(path, .writeOnly, options: [.create, .exclusiveCreate], permissions: [.ownerReadWrite])
-    defer { unlink(path) }
+    defer { TestObjects.remove(.file(path)) }
     _ = try file.closeAfter { try file.writeAll(bytes) }
     return try body(path, bytes)
 }
@@ -28,8 +28,8 @@ func withRandomFile<R>(count: Int, _ body: (String, [UInt8]) throws -> R) throws
 struct SharedMemoryStreamingCommandTests {
     @Test("write < /dev/zero into a 16-byte object fails at once, naming the room, and writes nothing")
     func endlessInputIntoSmallObject() throws {
-        let name = uniqueSharedMemoryName()
-        defer { try? SharedMemory.unlink(name) }
+        let name = TestObjects.sharedMemoryName()
+        defer { TestObjects.remove(.sharedMemory(name)) }
         let memory = try SharedMemory.create(name, size: 16)
         try memory.map().write(Array(repeating: 0xAB, count: 16), at: 0)
         let run = try IPCTool.run(["shm", "write", name], stdinFile: "/dev/zero", addressSpaceLimit: streamingAddressSpace, timeout: .seconds(60))
@@ -41,8 +41,8 @@ struct SharedMemoryStreamingCommandTests {
 
     @Test("write < /dev/zero into a 4 MiB object fills it, streaming, then says what was written")
     func endlessInputIntoLargerObject() throws {
-        let name = uniqueSharedMemoryName()
-        defer { try? SharedMemory.unlink(name) }
+        let name = TestObjects.sharedMemoryName()
+        defer { TestObjects.remove(.sharedMemory(name)) }
         let size = 4 << 20
         let memory = try SharedMemory.create(name, size: size)
         try memory.map().write(Array(repeating: 0xAB, count: size), at: 0)
@@ -58,8 +58,8 @@ struct SharedMemoryStreamingCommandTests {
 
     @Test("write --grow streams a multi-chunk file, growing the object as it goes")
     func growingWrite() throws {
-        let name = uniqueSharedMemoryName()
-        defer { try? SharedMemory.unlink(name) }
+        let name = TestObjects.sharedMemoryName()
+        defer { TestObjects.remove(.sharedMemory(name)) }
         let memory = try SharedMemory.create(name, size: 16)
         try memory.map().write(Array(repeating: 0xAB, count: 16), at: 0)
         try withRandomFile(count: 3 << 20 | 123) { path, bytes in
@@ -75,8 +75,8 @@ struct SharedMemoryStreamingCommandTests {
 
     @Test("write --grow refuses an offset past what the filesystem can hold (no 1 TiB object)")
     func growPastTheFilesystem() throws {
-        let name = uniqueSharedMemoryName()
-        defer { try? SharedMemory.unlink(name) }
+        let name = TestObjects.sharedMemoryName()
+        defer { TestObjects.remove(.sharedMemory(name)) }
         let memory = try SharedMemory.create(name, size: 16)
         let capacity = try #require(try memory.filesystemCapacity)
         let run = try IPCTool.run(["shm", "write", name, "--offset", "\(capacity)", "--grow"], input: Array("x".utf8))
@@ -87,8 +87,8 @@ struct SharedMemoryStreamingCommandTests {
 
     @Test("read --length 16 of a 1 GiB object maps only the pages it reads")
     func smallReadOfHugeObject() throws {
-        let name = uniqueSharedMemoryName()
-        defer { try? SharedMemory.unlink(name) }
+        let name = TestObjects.sharedMemoryName()
+        defer { TestObjects.remove(.sharedMemory(name)) }
         let size = 1 << 30  // sparse: no page is ever allocated
         let memory = try SharedMemory.create(name, size: size)
         try memory.map(covering: (size - 100)..<(size - 84)).write(Array(0..<16), at: (size - 100) % MemoryMapping.pageSize)
@@ -100,8 +100,8 @@ struct SharedMemoryStreamingCommandTests {
 
     @Test("read streams a multi-chunk range exactly, from an offset that is not page-aligned")
     func streamedRead() throws {
-        let name = uniqueSharedMemoryName()
-        defer { try? SharedMemory.unlink(name) }
+        let name = TestObjects.sharedMemoryName()
+        defer { TestObjects.remove(.sharedMemory(name)) }
         try withRandomFile(count: 3 << 20 | 77) { _, bytes in
             let memory = try SharedMemory.create(name, size: bytes.count)
             try memory.map().write(bytes, at: 0)
@@ -114,8 +114,8 @@ struct SharedMemoryStreamingCommandTests {
 
     @Test("read of a 192 MiB object to the end holds a chunk at a time, not the object")
     func largeRead() throws {
-        let name = uniqueSharedMemoryName()
-        defer { try? SharedMemory.unlink(name) }
+        let name = TestObjects.sharedMemoryName()
+        defer { TestObjects.remove(.sharedMemory(name)) }
         let size = 192 << 20
         let memory = try SharedMemory.create(name, size: size)
         try memory.map(covering: (size - 3)..<size).write(Array("end".utf8), at: (size - 3) % MemoryMapping.pageSize)
@@ -129,8 +129,8 @@ struct SharedMemoryStreamingCommandTests {
 
     @Test("read --offset past the end fails naming the size; at the very end it reads 0 bytes")
     func offsetPastTheEnd() throws {
-        let name = uniqueSharedMemoryName()
-        defer { try? SharedMemory.unlink(name) }
+        let name = TestObjects.sharedMemoryName()
+        defer { TestObjects.remove(.sharedMemory(name)) }
         _ = try SharedMemory.create(name, size: 16)
         let past = try IPCTool.run(["shm", "read", name, "--offset", "17"], input: [])
         #expect(past.status == .exited(1))
@@ -142,8 +142,8 @@ struct SharedMemoryStreamingCommandTests {
 
     @Test("read > /dev/full fails with the write error")
     func readToFullDisk() throws {
-        let name = uniqueSharedMemoryName()
-        defer { try? SharedMemory.unlink(name) }
+        let name = TestObjects.sharedMemoryName()
+        defer { TestObjects.remove(.sharedMemory(name)) }
         _ = try SharedMemory.create(name, size: 16)
         let run = try IPCTool.run(["shm", "read", name], stdinFile: nil, stdoutFile: "/dev/full")
         #expect(run.status == .exited(1))
@@ -153,7 +153,7 @@ struct SharedMemoryStreamingCommandTests {
     @Test("--sysv: write < /dev/zero fails at once; a large segment is read without a copy of all of it")
     func systemVSegment() throws {
         let small = try SystemVSharedMemory.create(key: .private, size: 16)
-        defer { removeIfPresent(.sharedMemory, id: small.id) }
+        defer { TestObjects.remove(.systemV(.sharedMemory, id: small.id)) }
         let endless = try IPCTool.run(["shm", "write", "--sysv", "--id", "\(small.id)", "--offset", "4"], stdinFile: "/dev/zero",
                                       addressSpaceLimit: streamingAddressSpace, timeout: .seconds(60))
         #expect(!endless.timedOut)
@@ -166,7 +166,7 @@ struct SharedMemoryStreamingCommandTests {
         // Attached (192 MiB) plus a chunk fits this address space; plus a copy of all of it would not.
         let size = 192 << 20
         let large = try SystemVSharedMemory.create(key: .private, size: size)
-        defer { removeIfPresent(.sharedMemory, id: large.id) }
+        defer { TestObjects.remove(.systemV(.sharedMemory, id: large.id)) }
         try large.attach().mapping.write(Array("end".utf8), at: size - 3)
         let read = try IPCTool.run(["shm", "read", "--sysv", "--id", "\(large.id)"], stdinFile: nil, stdoutFile: "/dev/null",
                                    addressSpaceLimit: 320 << 20, timeout: .seconds(60))

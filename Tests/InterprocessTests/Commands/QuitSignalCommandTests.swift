@@ -34,7 +34,7 @@ struct QuitSignalCommandTests {
 
     @Test("ipc sem wait", arguments: signals)
     func semaphoreWait(signal: CInt) throws {
-        let name = "/" + uniqueName("quit-sem")
+        let name = TestObjects.posixName("quit-sem")
         #expect(try IPCTool.run(["sem", "create", name]).status == .exited(0))
         defer { _ = try? IPCTool.run(["sem", "rm", name]) }
         try expectEndsBySignal(["sem", "wait", name], signal) { pid in
@@ -45,23 +45,23 @@ struct QuitSignalCommandTests {
 
     @Test("ipc mq recv", arguments: signals)
     func queueReceive(signal: CInt) throws {
-        let name = "/" + uniqueName("quit-mq")
+        let name = TestObjects.posixName("quit-mq")
         #expect(try IPCTool.run(["mq", "create", name]).status == .exited(0))
-        defer { try? PosixMessageQueue.unlink(name) }
+        defer { TestObjects.remove(.queue(name)) }
         try expectEndsBySignal(["mq", "recv", name], signal) { IPCToolProcess.isBlocked($0, in: ["\(mqTimedReceiveSyscall)"]) }
     }
 
     @Test("ipc msg recv", arguments: signals)
     func systemVQueueReceive(signal: CInt) throws {
         let queue = try SystemVMessageQueue.create(key: .private)
-        defer { try? queue.remove() }
+        defer { TestObjects.remove(.systemV(.messageQueue, id: queue.id)) }
         try expectEndsBySignal(["msg", "recv", "--id", "\(queue.id)"], signal) { IPCToolProcess.isBlocked($0, in: [msgrcvSyscall]) }
     }
 
     @Test("ipc semset op", arguments: signals)
     func semaphoreSetOperation(signal: CInt) throws {
         let set = try SystemVSemaphoreSet.create(key: .private, count: 1)
-        defer { try? set.remove() }
+        defer { TestObjects.remove(.systemV(.semaphoreSet, id: set.id)) }
         try expectEndsBySignal(["semset", "op", "--id", "\(set.id)", "0:-1"], signal) { IPCToolProcess.isBlocked($0, in: semopSyscalls) }
     }
 }

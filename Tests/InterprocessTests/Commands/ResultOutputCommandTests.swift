@@ -11,13 +11,13 @@ import Glibc
 struct ResultOutputCommandTests {
     @Test("sem get, shm stat, mq attr > /dev/full exit 1 with the write error")
     func inspection() throws {
-        let semaphore = uniqueSemaphoreName(), memory = uniqueSharedMemoryName()
-        defer { try? PosixSemaphore.unlink(semaphore); try? SharedMemory.unlink(memory) }
+        let semaphore = TestObjects.semaphoreName(), memory = TestObjects.sharedMemoryName()
+        defer { TestObjects.remove(.semaphore(semaphore)); TestObjects.remove(.sharedMemory(memory)) }
         _ = try PosixSemaphore.create(semaphore, value: 3)
         _ = try SharedMemory.create(memory, size: 16)
-        try withQueueName { queue in
+        try TestObjects.withQueueName { queue in
             _ = try PosixMessageQueue.create(queue)
-            defer { try? PosixMessageQueue.unlink(queue) }
+            defer { TestObjects.remove(.queue(queue)) }
             for arguments in [["sem", "get", semaphore], ["shm", "stat", memory], ["shm", "stat", memory, "--json"], ["mq", "attr", queue]] {
                 let run = try IPCTool.run(arguments, stdinFile: nil, stdoutFile: "/dev/full")
                 #expect(run.status == .exited(1), "\(arguments)")
@@ -29,10 +29,10 @@ struct ResultOutputCommandTests {
 
     @Test("msg create > /dev/full says which queue it created")
     func creation() throws {
-        let key = uniqueKey()
+        let key = TestObjects.systemVKey()
         let run = try IPCTool.run(["msg", "create", "--key", key.description], stdinFile: nil, stdoutFile: "/dev/full")
         let queue = try SystemVMessageQueue.open(key: key)
-        defer { removeIfPresent(.messageQueue, id: queue.id) }
+        defer { TestObjects.remove(.systemV(.messageQueue, id: queue.id)) }
         #expect(run.status == .exited(1))
         #expect(run.stderr.contains("created queue id \(queue.id), but write(stdout): no space left on device (ENOSPC)"), "\(run.stderr)")
     }

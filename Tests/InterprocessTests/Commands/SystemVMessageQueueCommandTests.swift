@@ -12,11 +12,11 @@ import Glibc
 struct SystemVMessageQueueCommandTests {
     @Test("create prints the id; send (argument and stdin) with types; recv --type -2 / 3; stat and stat --json; rm")
     func roundTrip() throws {
-        let key = "\(uniqueKey())"
+        let key = "\(TestObjects.systemVKey())"
         let created = try IPCTool.run(["msg", "create", "--key", key, "--mode", "640"])
         #expect(created.status == .exited(0), "\(created.stderr)")
         let id = try #require(Int32(created.stdout.trimmingCharacters(in: .newlines)), "\(created.stdout)")
-        defer { removeIfPresent(.messageQueue, id: id) }
+        defer { TestObjects.remove(.systemV(.messageQueue, id: id)) }
         #expect(try SystemVMessageQueue.open(key: IPCKey(parsing: key)).id == id)
 
         #expect(try IPCTool.run(["msg", "send", "--key", key, "ship 3 crates", "--type", "3"]).status == .exited(0))
@@ -51,7 +51,7 @@ struct SystemVMessageQueueCommandTests {
     func waiting() throws {
         let created = try IPCTool.run(["msg", "create", "--key", "private", "--max-bytes", "5"])
         let id = try #require(Int32(created.stdout.trimmingCharacters(in: .newlines)), "\(created.stderr)")
-        defer { removeIfPresent(.messageQueue, id: id) }
+        defer { TestObjects.remove(.systemV(.messageQueue, id: id)) }
         let queue = try SystemVMessageQueue(id: id)
         #expect(try queue.status().maximumBytes == 5)
 
@@ -80,10 +80,10 @@ struct SystemVMessageQueueCommandTests {
 
     @Test("errors exit 1 with the library's message: EEXIST, ENOENT, type 0, bad key, no address")
     func failures() throws {
-        let key = "\(uniqueKey())"
+        let key = "\(TestObjects.systemVKey())"
         let created = try IPCTool.run(["msg", "create", "--key", key])
         let id = try #require(Int32(created.stdout.trimmingCharacters(in: .newlines)), "\(created.stderr)")
-        defer { removeIfPresent(.messageQueue, id: id) }
+        defer { TestObjects.remove(.systemV(.messageQueue, id: id)) }
 
         let exists = try IPCTool.run(["msg", "create", "--key", key])
         #expect(exists.status == .exited(1))

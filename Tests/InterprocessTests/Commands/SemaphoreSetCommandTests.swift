@@ -10,11 +10,11 @@ import Glibc
 struct SemaphoreSetCommandTests {
     @Test("create prints the id; op, get, set and rm act on the set the library sees")
     func roundTrip() throws {
-        let key = uniqueKey().description
+        let key = TestObjects.systemVKey().description
         let created = try IPCTool.run(["semset", "create", "--key", key, "--count", "3", "--values", "1,0,2", "--mode", "640"])
         #expect(created.status == .exited(0), "\(created.stderr)")
         let id = try #require(Int32(created.stdout.trimmingCharacters(in: .newlines)))
-        defer { removeIfPresent(.semaphoreSet, id: id) }
+        defer { TestObjects.remove(.systemV(.semaphoreSet, id: id)) }
         let set = try SystemVSemaphoreSet(id: id)
         #expect(try set.values() == [1, 0, 2])
         #expect(try set.status().permissions.mode.rawValue == 0o640)
@@ -36,7 +36,7 @@ struct SemaphoreSetCommandTests {
     @Test("op exits 2 when it would block or times out, changing nothing; a waiting op is woken; --undo is undone at exit")
     func waitingAndUndo() throws {
         let set = try makeSemaphoreSet([1, 0])
-        defer { removeIfPresent(.semaphoreSet, id: set.id) }
+        defer { TestObjects.remove(.systemV(.semaphoreSet, id: set.id)) }
         let id = "\(set.id)"
         let wouldBlock = try IPCTool.run(["semset", "op", "--id", id, "--nowait", "0:-1", "1:-1"])
         #expect(wouldBlock.status == .exited(2))
@@ -62,7 +62,7 @@ struct SemaphoreSetCommandTests {
     @Test("stat shows owner, mode, times and each member's value, waiters and last pid, as text and JSON")
     func stat() throws {
         let set = try makeSemaphoreSet([0, 4])
-        defer { removeIfPresent(.semaphoreSet, id: set.id) }
+        defer { TestObjects.remove(.systemV(.semaphoreSet, id: set.id)) }
         let key = try set.status().permissions.key.description
         let waiter = try PeerSession("semset-op", ["\(set.id)", "0:-1"])
         #expect(try eventually { try set.waitingForIncrease(of: 0) == 1 })
@@ -90,10 +90,10 @@ struct SemaphoreSetCommandTests {
 
     @Test("a set another program made with plain semget (never operated on) is driven by key at once")
     func foreignSet() throws {
-        let key = uniqueKey()
+        let key = TestObjects.systemVKey()
         let made = try TestPeer.run(TestPeer.spawn("sysv-make", "sem", key.description, "600"))
         let id = try #require(Int32(made.output))
-        defer { removeIfPresent(.semaphoreSet, id: id) }
+        defer { TestObjects.remove(.systemV(.semaphoreSet, id: id)) }
         let get = try IPCTool.run(["semset", "get", "--key", key.description])
         #expect(get.status == .exited(0) && get.stdout.hasPrefix("0"), "not waiting for an initialisation mark: \(get.stderr)")
         let op = try IPCTool.run(["semset", "op", "--key", key.description, "0:+2"])
@@ -103,7 +103,7 @@ struct SemaphoreSetCommandTests {
 
     @Test("bad input is a clear error with a non-zero exit")
     func errors() throws {
-        let key = uniqueKey().description
+        let key = TestObjects.systemVKey().description
         let badProject = try IPCTool.run(["semset", "get", "--path", "/tmp", "--proj", "256"])
         #expect(badProject.status == .exited(64) && badProject.stderr.contains("1 to 255"), "\(badProject.stderr)")
         let waitingBoth = try IPCTool.run(["semset", "op", "--key", key, "--nowait", "--timeout", "1", "0:-1"])
@@ -119,7 +119,7 @@ struct SemaphoreSetCommandTests {
 
         let created = try IPCTool.run(["semset", "create", "--key", key, "--count", "2"])
         let id = try #require(Int32(created.stdout.trimmingCharacters(in: .newlines)))
-        defer { removeIfPresent(.semaphoreSet, id: id) }
+        defer { TestObjects.remove(.systemV(.semaphoreSet, id: id)) }
         let exists = try IPCTool.run(["semset", "create", "--key", key, "--count", "2"])
         #expect(exists.status == .exited(1))
         #expect(exists.stderr.contains("(EEXIST)"))

@@ -12,24 +12,24 @@ struct NumericOptionTests {
     @Test("msg create --max-bytes never wraps: above INT_MAX is refused, naming the range, and no queue is made")
     func maxBytesDoesNotWrap() throws {
         for value in ["4294967296", "4294967297", "2147483648", "0", "-1"] {
-            let key = uniqueKey()
+            let key = TestObjects.systemVKey()
             let run = try IPCTool.run(["msg", "create", "--key", key.description, "--max-bytes", value], timeout: .seconds(30))
             #expect(run.status == .exited(64), "--max-bytes \(value): \(run.stderr)")
             #expect(run.stderr.contains("give 1 to 2147483647"), "\(run.stderr)")
             let left = #expect(throws: IPCError.self) { _ = try SystemVMessageQueue.open(key: key) }
             #expect(left?.errno == .noSuchFileOrDirectory, "--max-bytes \(value) left a queue behind")
         }
-        let key = uniqueKey()
+        let key = TestObjects.systemVKey()
         let run = try IPCTool.run(["msg", "create", "--key", key.description, "--max-bytes", "1000"], timeout: .seconds(30))
         let id = try #require(Int32(run.stdout.trimmingCharacters(in: ["\n"])), "\(run.stderr)")
-        defer { removeIfPresent(.messageQueue, id: id) }
+        defer { TestObjects.remove(.systemV(.messageQueue, id: id)) }
         #expect(try SystemVMessageQueue(id: id).status().maximumBytes == 1000)
     }
 
     @Test("semset create --count above SEMMSL is refused naming SEMMSL and its value on this host")
     func semaphoreCountNamesSEMMSL() throws {
         let semmsl = try #require(SystemLimits.current()["SEMMSL"]?.value.number)
-        let key = uniqueKey()
+        let key = TestObjects.systemVKey()
         let run = try IPCTool.run(["semset", "create", "--key", key.description, "--count", "\(semmsl + 1)"], timeout: .seconds(30))
         #expect(run.status == .exited(64), "\(run.stderr)")
         #expect(run.stderr.contains("give 1 to \(semmsl) (SEMMSL"), "\(run.stderr)")
@@ -64,9 +64,9 @@ struct NumericOptionTests {
 
     @Test("--timeout takes up to 9223372036 seconds (the nanoseconds fit 64 bits) and names that limit beyond it")
     func timeoutLimit() throws {
-        let name = uniqueSemaphoreName()
+        let name = TestObjects.semaphoreName()
         _ = try PosixSemaphore.create(name, value: 1)
-        defer { try? PosixSemaphore.unlink(name) }
+        defer { TestObjects.remove(.semaphore(name)) }
         let long = try IPCTool.run(["sem", "wait", name, "--timeout", "1e9"], timeout: .seconds(30))
         #expect(long.status == .exited(0), "a 31-year timeout is a timeout: \(long.stderr)")
         for value in ["1e10", "9223372037", "inf", "nan", "-0.5", "soon"] {
@@ -90,7 +90,7 @@ struct NumericOptionTests {
 
         let made = try IPCTool.run(["msg", "create", "--key", "private"], timeout: .seconds(30))
         let id = try #require(Int32(made.stdout.trimmingCharacters(in: ["\n"])), "\(made.stderr)")
-        defer { removeIfPresent(.messageQueue, id: id) }
+        defer { TestObjects.remove(.systemV(.messageQueue, id: id)) }
         #expect(try SystemVMessageQueue(id: id).status().permissions.key == .private)
     }
 }

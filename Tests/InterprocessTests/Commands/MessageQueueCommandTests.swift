@@ -10,7 +10,7 @@ import Glibc
 struct MessageQueueCommandTests {
     @Test("create, send with priorities, attr, recv in priority order, rm")
     func roundTrip() throws {
-        try withQueueName { name in
+        try TestObjects.withQueueName { name in
             let created = try IPCTool.run(["mq", "create", name, "--max-messages", "4", "--message-size", "128", "--mode", "640"])
             #expect(created.status == .exited(0), "\(created.stderr)")
             #expect(created.stdout == "created \(name): 4 messages of at most 128 bytes\n")
@@ -34,9 +34,9 @@ struct MessageQueueCommandTests {
 
     @Test("failures print the error: exit 2 for an empty or full queue with --nowait or --timeout, 1 for a missing queue or bad name, 64 for a bad priority")
     func failures() throws {
-        try withQueueName { name in
+        try TestObjects.withQueueName { name in
             #expect(try IPCTool.run(["mq", "create", name, "--max-messages", "1", "--message-size", "8"]).status == .exited(0))
-            defer { try? PosixMessageQueue.unlink(name) }
+            defer { TestObjects.remove(.queue(name)) }
 
             let nonblocking = try IPCTool.run(["mq", "recv", name, "--nowait"])
             #expect(nonblocking.status == .exited(2))
@@ -68,7 +68,7 @@ struct MessageQueueCommandTests {
             #expect(exists.status == .exited(1))
             #expect(exists.stderr.contains("mq_open(\"\(name)\"): file exists (EEXIST)"), "\(exists.stderr)")
         }
-        let missingName = "/" + uniqueName("mq-test-missing")
+        let missingName = TestObjects.posixName("mq-test-missing")
         let missing = try IPCTool.run(["mq", "recv", missingName])
         #expect(missing.status == .exited(1))
         #expect(missing.stderr.contains("mq_open(\"\(missingName)\"): no such file or directory (ENOENT)"), "\(missing.stderr)")
@@ -86,9 +86,9 @@ struct MessageQueueCommandTests {
 
     @Test("watch prints messages as they arrive until interrupted", .timeLimit(.minutes(1)))
     func watch() throws {
-        try withQueueName { name in
+        try TestObjects.withQueueName { name in
             let queue = try PosixMessageQueue.create(name, access: .writeOnly, maxMessages: 4, messageSize: 32)
-            defer { try? PosixMessageQueue.unlink(name) }
+            defer { TestObjects.remove(.queue(name)) }
             let output = try Pipe()
             var spawn = Spawn(IPCTool.path, arguments: ["mq", "watch", name])
             spawn.inherit(output.writer.descriptor, as: 1)
@@ -114,9 +114,9 @@ struct MessageQueueCommandTests {
 
     @Test("watch --count stops after that many messages")
     func watchCount() throws {
-        try withQueueName { name in
+        try TestObjects.withQueueName { name in
             let queue = try PosixMessageQueue.create(name, maxMessages: 4, messageSize: 32)
-            defer { try? PosixMessageQueue.unlink(name) }
+            defer { TestObjects.remove(.queue(name)) }
             try queue.send(Array("a".utf8), priority: 1)
             try queue.send(Array("b".utf8), priority: 9)
             try queue.send(Array("c".utf8), priority: 1)

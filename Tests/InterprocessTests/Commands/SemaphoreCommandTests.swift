@@ -10,8 +10,8 @@ import Glibc
 struct SemaphoreCommandTests {
     @Test("create, post, get, wait, rm")
     func roundTrip() throws {
-        let name = uniqueSemaphoreName()
-        defer { try? PosixSemaphore.unlink(name) }
+        let name = TestObjects.semaphoreName()
+        defer { TestObjects.remove(.semaphore(name)) }
         #expect(try IPCTool.run(["sem", "create", name, "--value", "1", "--mode", "600"]).status == .exited(0))
         #expect(try IPCTool.run(["sem", "post", name]).status == .exited(0))
         #expect(try PosixSemaphore.open(name).value == 2, "the library sees the CLI's post")
@@ -20,13 +20,13 @@ struct SemaphoreCommandTests {
         #expect(try IPCTool.run(["sem", "wait", name, "--try"]).status == .exited(0))
         #expect(try IPCTool.run(["sem", "get", name]).stdout == "0\n")
         #expect(try IPCTool.run(["sem", "rm", name]).status == .exited(0))
-        #expect(!devShmContains(semaphoreFile(name)))
+        #expect(!devShmContains(TestObjects.semaphoreFile(name)))
     }
 
     @Test("a waiting ipc sem wait is woken by a post; timeouts and would-block exit 2")
     func waitingAndTimeouts() throws {
-        let name = uniqueSemaphoreName()
-        defer { try? PosixSemaphore.unlink(name) }
+        let name = TestObjects.semaphoreName()
+        defer { TestObjects.remove(.semaphore(name)) }
         let semaphore = try PosixSemaphore.create(name)
         let wouldBlock = try IPCTool.run(["sem", "wait", name, "--try"])
         #expect(wouldBlock.status == .exited(2))
@@ -43,8 +43,8 @@ struct SemaphoreCommandTests {
 
     @Test("bad input is a clear error: 64 for bad arguments, 1 for failures")
     func errors() throws {
-        let name = uniqueSemaphoreName()
-        defer { try? PosixSemaphore.unlink(name) }
+        let name = TestObjects.semaphoreName()
+        defer { TestObjects.remove(.semaphore(name)) }
         let tooBig = try IPCTool.run(["sem", "create", name, "--value", "\(PosixSemaphore.maximumValue + 1)"])
         #expect(tooBig.status == .exited(64))
         #expect(tooBig.stderr.contains("SEM_VALUE_MAX"), "\(tooBig.stderr)")

@@ -7,8 +7,8 @@ import Testing
 struct BenchCommandTests {
     @Test("--quick --only pipe --json writes ref's schema and prints the table")
     func quickPipe() throws {
-        let file = "/tmp/\(uniqueName("ipc-bench")).json"
-        defer { unlink(file) }
+        let file = TestObjects.temporaryPath("ipc-bench", suffix: ".json")
+        defer { TestObjects.remove(.file(file)) }
         let run = try IPCTool.run(["bench", "--quick", "--only", "pipe", "--json", file])
         #expect(run.status == .exited(0), "\(run.stderr)")
         #expect(run.stderr.isEmpty, "progress goes to a terminal only")
@@ -65,8 +65,8 @@ struct BenchCommandTests {
 
     @Test("every mechanism runs at every size; names are stable; nothing is left in /tmp")
     func everyMechanism() throws {
-        let file = "/tmp/\(uniqueName("ipc-bench")).json"
-        defer { unlink(file) }
+        let file = TestObjects.temporaryPath("ipc-bench", suffix: ".json")
+        defer { TestObjects.remove(.file(file)) }
         let run = try IPCTool.run(["bench", "--quick", "--json", file])
         #expect(run.status == .exited(0), "\(run.stderr)")
         let data = try #require(FileManager.default.contents(atPath: file))

@@ -10,8 +10,8 @@ import Glibc
 struct SharedMemoryCommandTests {
     @Test("create, write from stdin, read raw bytes, stat, rm")
     func roundTrip() throws {
-        let name = uniqueSharedMemoryName()
-        defer { try? SharedMemory.unlink(name) }
+        let name = TestObjects.sharedMemoryName()
+        defer { TestObjects.remove(.sharedMemory(name)) }
         #expect(try IPCTool.run(["shm", "create", name, "--size", "4096"]).status == .exited(0))
         let payload: [UInt8] = Array("binary\u{0}bytes\n".utf8) + [0xFF, 0x00, 0x80]
         let write = try IPCTool.run(["shm", "write", name, "--offset", "100"], input: payload)
@@ -35,8 +35,8 @@ struct SharedMemoryCommandTests {
 
     @Test("--mode, --grow, and clear errors with a non-zero exit")
     func optionsAndErrors() throws {
-        let name = uniqueSharedMemoryName()
-        defer { try? SharedMemory.unlink(name) }
+        let name = TestObjects.sharedMemoryName()
+        defer { TestObjects.remove(.sharedMemory(name)) }
         #expect(try IPCTool.run(["shm", "create", name, "--size", "8", "--mode", "640"]).status == .exited(0))
         #expect(try SharedMemory.open(name).info().permissions.rawValue == 0o640)
 

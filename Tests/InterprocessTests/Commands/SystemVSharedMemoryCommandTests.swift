@@ -11,11 +11,11 @@ import Glibc
 struct SystemVSharedMemoryCommandTests {
     @Test("create prints the id; write from stdin, read raw bytes, stat (text and JSON), rm")
     func roundTrip() throws {
-        let key = uniqueKey()
+        let key = TestObjects.systemVKey()
         let create = try IPCTool.run(["shm", "create", "--sysv", "--key", key.description, "--size", "4096"])
         #expect(create.status == .exited(0), "\(create.stderr)")
         let id = try #require(Int32(create.stdout.trimmingCharacters(in: .newlines)))
-        defer { removeIfPresent(.sharedMemory, id: id) }
+        defer { TestObjects.remove(.systemV(.sharedMemory, id: id)) }
         let segment = try SystemVSharedMemory.open(key: key)
         #expect(segment.id == id)
 
@@ -52,16 +52,16 @@ struct SystemVSharedMemoryCommandTests {
 
     @Test("--path with --proj names a segment by its ftok key; --mode sets the bits")
     func ftokAddressAndMode() throws {
-        let path = "/tmp/" + uniqueName("ipct-ftok")
+        let path = TestObjects.temporaryPath("ipct-ftok")
         let fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
         try #require(fd >= 0)
         close(fd)
-        defer { unlink(path) }
+        defer { TestObjects.remove(.file(path)) }
         let key = try IPCKey(path: FilePath(path), projectID: 7)
         let create = try IPCTool.run(["shm", "create", "--sysv", "--path", path, "--proj", "7", "--size", "64", "--mode", "640"])
         #expect(create.status == .exited(0), "\(create.stderr)")
         let id = try #require(Int32(create.stdout.trimmingCharacters(in: .newlines)))
-        defer { removeIfPresent(.sharedMemory, id: id) }
+        defer { TestObjects.remove(.systemV(.sharedMemory, id: id)) }
         #expect(try SystemVSharedMemory.open(key: key).id == id)
         #expect(try SystemVSharedMemory(id: id).permissions().mode.rawValue == 0o640, "no umask for System V")
         let write = try IPCTool.run(["shm", "write", "--sysv", "--path", path, "--proj", "7"], input: Array("by path".utf8))
@@ -73,17 +73,17 @@ struct SystemVSharedMemoryCommandTests {
 
     @Test("errors: EEXIST, ENOENT, bad sizes, data that does not fit, and clear usage errors")
     func errors() throws {
-        let key = uniqueKey()
+        let key = TestObjects.systemVKey()
         let create = try IPCTool.run(["shm", "create", "--sysv", "--key", key.description, "--size", "8"])
         let id = try #require(Int32(create.stdout.trimmingCharacters(in: .newlines)))
-        defer { removeIfPresent(.sharedMemory, id: id) }
+        defer { TestObjects.remove(.systemV(.sharedMemory, id: id)) }
 
         let exists = try IPCTool.run(["shm", "create", "--sysv", "--key", key.description, "--size", "8"])
         #expect(exists.status == .exited(1))
         #expect(exists.stderr.contains("shmget(key \(key)): file exists (EEXIST)"), "\(exists.stderr)")
-        let missing = try IPCTool.run(["shm", "stat", "--sysv", "--key", uniqueKey().description])
+        let missing = try IPCTool.run(["shm", "stat", "--sysv", "--key", TestObjects.systemVKey().description])
         #expect(missing.status == .exited(1) && missing.stderr.contains("(ENOENT)"), "\(missing.stderr)")
-        let zero = try IPCTool.run(["shm", "create", "--sysv", "--key", uniqueKey().description, "--size", "0"])
+        let zero = try IPCTool.run(["shm", "create", "--sysv", "--key", TestObjects.systemVKey().description, "--size", "0"])
         #expect(zero.status == .exited(1) && zero.stderr.contains("(EINVAL)") && zero.stderr.contains("SHMMIN"), "\(zero.stderr)")
         let tooBig = try IPCTool.run(["shm", "write", "--sysv", "--id", "\(id)"], input: Array("0123456789".utf8))
         #expect(tooBig.status == .exited(1) && tooBig.stderr.contains("stdin has more than 8 bytes"), "\(tooBig.stderr)")

@@ -12,8 +12,8 @@ struct BenchInterruptionTests {
 
     @Test("one failing mechanism is marked; the others run and are printed; exit status 1")
     func oneFailingMechanism() throws {
-        let file = "/tmp/\(uniqueName("ipc-bench")).json"
-        defer { unlink(file) }
+        let file = TestObjects.temporaryPath("ipc-bench", suffix: ".json")
+        defer { TestObjects.remove(.file(file)) }
         let run = try IPCTool.run(["bench", "--quick", "--only", "pipe,fifo,socketpair", "--peer-fault", "crash:100:fifo", "--json", file],
                                   timeout: .seconds(120))
         #expect(run.status == .exited(1), "\(run.stderr)")
@@ -104,8 +104,8 @@ struct BenchInterruptionTests {
 
     @Test("a signal to the bench prints the finished rows, removes everything and ends the bench by it", arguments: signalled)
     func signalToParent(mechanism: String, signal: CInt) throws {
-        let file = "/tmp/\(uniqueName("ipc-bench")).json"
-        defer { unlink(file) }
+        let file = TestObjects.temporaryPath("ipc-bench", suffix: ".json")
+        defer { TestObjects.remove(.file(file)) }
         let stalled = try stalledBench("pipe,\(mechanism)", in: mechanism, json: file)
         let pid = stalled.bench.pid
         if mechanism.hasPrefix("sysv") || mechanism.hasPrefix("shm-sysv") {
@@ -174,12 +174,12 @@ struct BenchInterruptionTests {
         var gone = try Spawn("/bin/true").start()
         _ = try gone.wait()
         let ledger = "/tmp/ipc-bench-\(gone.pid).ledger"
-        defer { unlink(ledger) }
+        defer { TestObjects.remove(.file(ledger)) }
         let queue = try SystemVMessageQueue.create(key: .private)
-        defer { try? queue.remove() }
-        let decoy = "/tmp/\(uniqueName("not-a-bench-file"))"
+        defer { TestObjects.remove(.systemV(.messageQueue, id: queue.id)) }
+        let decoy = TestObjects.temporaryPath("not-a-bench-file")
         #expect(creat(decoy, 0o600) >= 0)
-        defer { unlink(decoy) }
+        defer { TestObjects.remove(.file(decoy)) }
         #expect(creat(ledger, 0o600) >= 0)
         try #require(IPCToolProcess.writeFile(ledger, "msg \(queue.id)\npath \(decoy)\npath /tmp/ipc-bench-\(gone.pid)-x/../../\(decoy.dropFirst(5))\n"))
 

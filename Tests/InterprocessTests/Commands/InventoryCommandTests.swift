@@ -24,9 +24,9 @@ struct InventoryCommandTests {
 
     @Test("ipc ls prints one table with stable columns; a segment's row matches lsipc (L2)")
     func table() throws {
-        let key = uniqueKey()
+        let key = TestObjects.systemVKey()
         let id = try InventoryFixtures.createSystemV(.sharedMemory, key: key, count: 4096, mode: "640")
-        defer { removeIfPresent(.sharedMemory, id: id) }
+        defer { TestObjects.remove(.systemV(.sharedMemory, id: id)) }
         let attached = try PeerSession("inv-shm-attach", [String(id)])
         #expect(try attached.line() == "attached")
         defer { _ = try? attached.finish() }
@@ -55,11 +55,11 @@ struct InventoryCommandTests {
 
     @Test("ipc ls --json: one object per IPC object, every field, matching the kernel (L2)")
     func jsonOutput() throws {
-        let queueKey = uniqueKey()
+        let queueKey = TestObjects.systemVKey()
         let queue = try InventoryFixtures.createSystemV(.messageQueue, key: queueKey, mode: "640")
-        defer { removeIfPresent(.messageQueue, id: queue) }
+        defer { TestObjects.remove(.systemV(.messageQueue, id: queue)) }
         let set = try InventoryFixtures.createSystemV(.semaphoreSet, key: .private, count: 5)
-        defer { removeIfPresent(.semaphoreSet, id: set) }
+        defer { TestObjects.remove(.systemV(.semaphoreSet, id: set)) }
         let objects = try listed(["--kind", "msg", "--kind", "sem"])
         let fields = ["kind", "key", "name", "nameHex", "id", "ownerUID", "owner", "groupGID", "creatorUID", "creatorGID", "mode", "bytes",
                       "count", "users", "creatorPID", "lastPID", "holderPID", "changed", "lastUsed", "markedForRemoval", "malformed", "lock"]
@@ -76,8 +76,8 @@ struct InventoryCommandTests {
 
     @Test("ipc ls shows a record lock with holder pid, range and path")
     func recordLock() throws {
-        let path = "/tmp/" + uniqueName("inv-cli-lock")
-        defer { unlink(path) }
+        let path = TestObjects.temporaryPath("inv-cli-lock")
+        defer { TestObjects.remove(.file(path)) }
         let holder = try PeerSession("inv-lock", [path, "posix", "0", "0"])
         #expect(try holder.line() == "locked")
         defer { _ = try? holder.finish() }
@@ -92,11 +92,11 @@ struct InventoryCommandTests {
     @Test("--kind and --owner select; unknown kinds and users are errors (L2)")
     func filters() throws {
         let user = InventoryFixtures.randomUser()
-        let semaphore = "/" + uniqueName("inv-cli-psem")
-        defer { try? PosixSemaphore.unlink(semaphore) }
+        let semaphore = TestObjects.posixName("inv-cli-psem")
+        defer { TestObjects.remove(.semaphore(semaphore)) }
         #expect(try InventoryFixtures.peer("as-user", String(user), "inv-posix-create", "psem", semaphore).status == .exited(0))
         let queue = try InventoryFixtures.createSystemV(.messageQueue, key: .private, asUser: user)
-        defer { removeIfPresent(.messageQueue, id: queue) }
+        defer { TestObjects.remove(.systemV(.messageQueue, id: queue)) }
 
         let semaphores = try listed(["--kind", "psem"])
         #expect(semaphores.allSatisfy { $0["kind"] as? String == "psem" })
@@ -112,21 +112,21 @@ struct InventoryCommandTests {
 
     @Test("ipc rm removes System V objects by --key, --id, identifier and --path/--proj (V3)")
     func removeSystemV() throws {
-        let key = uniqueKey()
+        let key = TestObjects.systemVKey()
         let byKey = try InventoryFixtures.createSystemV(.messageQueue, key: key)
-        defer { removeIfPresent(.messageQueue, id: byKey) }
+        defer { TestObjects.remove(.systemV(.messageQueue, id: byKey)) }
         let byID = try InventoryFixtures.createSystemV(.sharedMemory, key: .private, count: 4096)
-        defer { removeIfPresent(.sharedMemory, id: byID) }
+        defer { TestObjects.remove(.systemV(.sharedMemory, id: byID)) }
         let positional = try InventoryFixtures.createSystemV(.semaphoreSet, key: .private, count: 2)
-        defer { removeIfPresent(.semaphoreSet, id: positional) }
-        let file = "/tmp/" + uniqueName("inv-ftok")
+        defer { TestObjects.remove(.systemV(.semaphoreSet, id: positional)) }
+        let file = TestObjects.temporaryPath("inv-ftok")
         let fd = open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0o600)
         try #require(fd >= 0)
         close(fd)
-        defer { unlink(file) }
+        defer { TestObjects.remove(.file(file)) }
         let ftokKey = try IPCKey(path: .init(file), projectID: 7)
         let byPath = try InventoryFixtures.createSystemV(.messageQueue, key: ftokKey)
-        defer { removeIfPresent(.messageQueue, id: byPath) }
+        defer { TestObjects.remove(.systemV(.messageQueue, id: byPath)) }
 
         for (arguments, kind, id) in [(["msg", "--key", key.description], SystemVKind.messageQueue, byKey),
                                       (["shm", "--id", String(byID)], .sharedMemory, byID),
@@ -141,11 +141,11 @@ struct InventoryCommandTests {
 
     @Test("ipc rm mq|pshm|psem NAME removes POSIX objects a peer made (L2)")
     func removePosix() throws {
-        let queue = "/" + uniqueName("inv-cli-mq"), memory = "/" + uniqueName("inv-cli-pshm"), semaphore = "/" + uniqueName("inv-cli-psem")
+        let queue = TestObjects.posixName("inv-cli-mq"), memory = TestObjects.posixName("inv-cli-pshm"), semaphore = TestObjects.posixName("inv-cli-psem")
         defer {
-            try? PosixMessageQueue.unlink(queue)
-            try? SharedMemory.unlink(memory)
-            try? PosixSemaphore.unlink(semaphore)
+            TestObjects.remove(.queue(queue))
+            TestObjects.remove(.sharedMemory(memory))
+            TestObjects.remove(.semaphore(semaphore))
         }
         for (kind, name) in [("mq", queue), ("pshm", memory), ("psem", semaphore)] {
             #expect(try InventoryFixtures.peer("inv-posix-create", kind, name).status == .exited(0))
@@ -162,18 +162,18 @@ struct InventoryCommandTests {
     @Test("ipc rm errors: a missing id, a missing key, a lock, another user's object (V3)")
     func removeErrors() throws {
         let gone = try InventoryFixtures.createSystemV(.messageQueue, key: .private)
-        defer { removeIfPresent(.messageQueue, id: gone) }
+        defer { TestObjects.remove(.systemV(.messageQueue, id: gone)) }
         try SystemVKind.messageQueue.remove(id: gone)
         let missing = try IPCTool.run(["rm", "msg", "--id", String(gone)])
         #expect(missing.status == .exited(1))
         #expect(missing.stderr.contains("EINVAL") && missing.stderr.contains("no msg object with identifier \(gone)"), "\(missing.stderr)")
-        let noKey = try IPCTool.run(["rm", "msg", "--key", uniqueKey().description])
+        let noKey = try IPCTool.run(["rm", "msg", "--key", TestObjects.systemVKey().description])
         #expect(noKey.status == .exited(1) && noKey.stderr.contains("no msg object with this key"), "\(noKey.stderr)")
         let lock = try IPCTool.run(["rm", "lock", "/tmp/x"])
         #expect(lock.status != .exited(0) && lock.stderr.contains("holder unlocks or exits"), "\(lock.stderr)")
 
         let roots = try InventoryFixtures.createSystemV(.messageQueue, key: .private, mode: "666")
-        defer { removeIfPresent(.messageQueue, id: roots) }
+        defer { TestObjects.remove(.systemV(.messageQueue, id: roots)) }
         let denied = try InventoryFixtures.ipcAs(InventoryFixtures.randomUser(), ["rm", "msg", "--id", String(roots)])
         #expect(denied.status == .exited(1))
         #expect(denied.output.contains("EPERM") && denied.output.contains("only its owner, its creator or a privileged process"), "\(denied.output)")
@@ -184,9 +184,9 @@ struct InventoryCommandTests {
     func removeAllMine() throws {
         let user = InventoryFixtures.randomUser(), other = user + 20000
         var made: [(SystemVKind, Int32)] = []
-        defer { for (kind, id) in made { removeIfPresent(kind, id: id) } }
+        defer { for (kind, id) in made { TestObjects.remove(.systemV(kind, id: id)) } }
         func create(_ kind: SystemVKind, as uid: uid_t?, count: Int = 0) throws -> Int32 {
-            let id = try InventoryFixtures.createSystemV(kind, key: kind == .messageQueue ? uniqueKey() : .private, count: count, asUser: uid)
+            let id = try InventoryFixtures.createSystemV(kind, key: kind == .messageQueue ? TestObjects.systemVKey() : .private, count: count, asUser: uid)
             made.append((kind, id))
             return id
         }
@@ -200,24 +200,24 @@ struct InventoryCommandTests {
         let received = try create(.messageQueue, as: nil)
         try SystemVKind.messageQueue.changePermissions(id: received, uid: user)
         let othersQueue = try create(.messageQueue, as: other)
-        let names = [("mq", "/" + uniqueName("inv-mine-mq")), ("pshm", "/" + uniqueName("inv-mine-pshm")), ("psem", "/" + uniqueName("inv-mine-psem"))]
-        let othersMemory = "/" + uniqueName("inv-other-pshm")
+        let names = [("mq", TestObjects.posixName("inv-mine-mq")), ("pshm", TestObjects.posixName("inv-mine-pshm")), ("psem", TestObjects.posixName("inv-mine-psem"))]
+        let othersMemory = TestObjects.posixName("inv-other-pshm")
         defer {
             for (kind, name) in names { try? IPCInventory.remove(IPCInventory.Kind(rawValue: kind)!, name: PosixIPCName(name)) }
-            try? SharedMemory.unlink(othersMemory)
+            TestObjects.remove(.sharedMemory(othersMemory))
         }
         for (kind, name) in names {
             #expect(try InventoryFixtures.peer("as-user", String(user), "inv-posix-create", kind, name).status == .exited(0))
         }
         #expect(try InventoryFixtures.peer("as-user", String(other), "inv-posix-create", "pshm", othersMemory).status == .exited(0))
         // Objects other programs made with names that are not UTF-8 (item 9).
-        let tag = uniqueName("inv-mine-bytes")
+        let tag = TestObjects.name("inv-mine-bytes")
         let oddMemory = Array(tag.utf8) + [0xff, 0xfe], oddSemaphore = Array("sem.\(tag)".utf8) + [0xc3, 0x0a]
         try InventoryFixtures.makeShmFile(oddMemory, contents: [1, 2, 3], owner: user)
         try InventoryFixtures.makeShmFile(oddSemaphore, contents: InventoryFixtures.semaphoreBytes(value: 1), owner: user)
         defer {
-            InventoryFixtures.removeShmFile(oddMemory)
-            InventoryFixtures.removeShmFile(oddSemaphore)
+            TestObjects.remove(.devShmFile(oddMemory))
+            TestObjects.remove(.devShmFile(oddSemaphore))
         }
 
         let run = try InventoryFixtures.ipcAs(user, ["rm", "--all-mine"])
@@ -266,16 +266,16 @@ struct InventoryCommandTests {
 
     @Test("Names with a newline or bytes that are not UTF-8: one escaped table row each, exact JSON, removable as printed (9, 10)")
     func namesAreBytes() throws {
-        let tag = uniqueName("inv-bytes")
+        let tag = TestObjects.name("inv-bytes")
         let newline = Array("\(tag)-a".utf8) + [0x0a] + Array("b".utf8), odd = Array("\(tag)-".utf8) + [0xff, 0x5c]
         let semaphore = Array("sem.\(tag)-".utf8) + [0x09, 0xfe]
         for file in [newline, odd] { try InventoryFixtures.makeShmFile(file, contents: [1, 2, 3]) }
         try InventoryFixtures.makeShmFile(semaphore, contents: InventoryFixtures.semaphoreBytes(value: 7))
-        defer { for file in [newline, odd, semaphore] { InventoryFixtures.removeShmFile(file) } }
+        defer { for file in [newline, odd, semaphore] { TestObjects.remove(.devShmFile(file)) } }
         // A queue another program named with bytes that are not UTF-8 and a newline.
         let queue = PosixIPCName(bytes: Array("/\(tag)-q".utf8) + [0xff, 0x0a])
         #expect(try InventoryFixtures.peer("inv-posix-create", "mq", queue.description).status == .exited(0))
-        defer { try? PosixMessageQueue.unlink(queue) }
+        defer { TestObjects.remove(.queue(queue)) }
 
         let table = try IPCTool.run(["ls", "--kind", "pshm,psem,mq"], timeout: .seconds(60))
         #expect(table.status == .exited(0), "\(table.stderr)")
@@ -308,10 +308,10 @@ struct InventoryCommandTests {
 
     @Test("ipc ls changes no object's times: queue and semaphore files keep their access and change times (11)")
     func listingChangesNothing() throws {
-        let queue = "/" + uniqueName("inv-times-mq"), semaphore = "/" + uniqueName("inv-times-psem")
+        let queue = TestObjects.posixName("inv-times-mq"), semaphore = TestObjects.posixName("inv-times-psem")
         defer {
-            try? PosixMessageQueue.unlink(queue)
-            try? PosixSemaphore.unlink(semaphore)
+            TestObjects.remove(.queue(queue))
+            TestObjects.remove(.semaphore(semaphore))
         }
         for (kind, name) in [("mq", queue), ("psem", semaphore)] {
             #expect(try InventoryFixtures.peer("inv-posix-create", kind, name).status == .exited(0))
@@ -347,7 +347,7 @@ struct InventoryCommandTests {
 
     @Test("Junk in /dev/shm: malformed semaphores shown as malformed, FIFOs, directories and links skipped with the reason, never opened (12)")
     func junkInSharedMemoryDirectory() throws {
-        let tag = uniqueName("inv-junk")
+        let tag = TestObjects.name("inv-junk")
         let big = "sem.\(tag)-big", zero = "sem.\(tag)-zero", flag = "sem.\(tag)-flag"
         let fifo = "\(tag)-fifo", semaphoreFifo = "sem.\(tag)-fifo", directory = "\(tag)-dir", link = "\(tag)-link"
         try InventoryFixtures.makeShmFile(Array(big.utf8), contents: Array("forty bytes of text, not a semaphore!!!\n".utf8))
@@ -357,7 +357,7 @@ struct InventoryCommandTests {
         try InventoryFixtures.makeShmFile(Array(flag.utf8), contents: privateFlag)
         try #require(mkfifo("/dev/shm/" + fifo, 0o600) == 0 && mkfifo("/dev/shm/" + semaphoreFifo, 0o600) == 0)
         try #require(mkdir("/dev/shm/" + directory, 0o700) == 0 && symlink("/etc/passwd", "/dev/shm/" + link) == 0)
-        defer { for file in [big, zero, flag, fifo, semaphoreFifo, directory, link] { InventoryFixtures.removeShmFile(Array(file.utf8)) } }
+        defer { for file in [big, zero, flag, fifo, semaphoreFifo, directory, link] { TestObjects.remove(.devShmFile(Array(file.utf8))) } }
 
         let table = try IPCTool.run(["ls", "--kind", "pshm,psem"], timeout: .seconds(30))
         #expect(!table.timedOut && table.status == .exited(0), "\(table.stderr)")
@@ -396,7 +396,7 @@ struct InventoryCommandTests {
         let first = try InventoryFixtures.createSystemV(.sharedMemory, key: .private, count: 4096)
         let gone = try InventoryFixtures.createSystemV(.sharedMemory, key: .private, count: 4096)
         let last = try InventoryFixtures.createSystemV(.sharedMemory, key: .private, count: 4096)
-        defer { for id in [first, gone, last] { removeIfPresent(.sharedMemory, id: id) } }
+        defer { for id in [first, gone, last] { TestObjects.remove(.systemV(.sharedMemory, id: id)) } }
         try SystemVKind.sharedMemory.remove(id: gone)
         let run = try IPCTool.run(["rm", "shm", String(first), String(gone), String(last)])
         #expect(run.status == .exited(1))
@@ -404,17 +404,17 @@ struct InventoryCommandTests {
         #expect(run.stderr.contains("no shm object with identifier \(gone)") && run.stderr.split(separator: "\n").count == 1, "\(run.stderr)")
         #expect(InventoryFixtures.procLine(.sharedMemory, id: first) == nil && InventoryFixtures.procLine(.sharedMemory, id: last) == nil)
 
-        let a = "/" + uniqueName("inv-partly-a"), missing = "/" + uniqueName("inv-partly-missing"), b = "/" + uniqueName("inv-partly-b")
-        defer { for name in [a, b] { try? SharedMemory.unlink(name) } }
+        let a = TestObjects.posixName("inv-partly-a"), missing = TestObjects.posixName("inv-partly-missing"), b = TestObjects.posixName("inv-partly-b")
+        defer { for name in [a, b] { TestObjects.remove(.sharedMemory(name)) } }
         for name in [a, b] { #expect(try InventoryFixtures.peer("inv-posix-create", "pshm", name).status == .exited(0)) }
         let posix = try IPCTool.run(["rm", "pshm", a, missing, b])
         #expect(posix.status == .exited(1))
         #expect(posix.stdout == "removed pshm \(a)\nremoved pshm \(b)\n")
         #expect(posix.stderr.contains(missing) && posix.stderr.contains("ENOENT"))
 
-        let key = uniqueKey()
+        let key = TestObjects.systemVKey()
         let byKey = try InventoryFixtures.createSystemV(.messageQueue, key: key)
-        defer { removeIfPresent(.messageQueue, id: byKey) }
+        defer { TestObjects.remove(.systemV(.messageQueue, id: byKey)) }
         let keyed = try IPCTool.run(["rm", "msg", "--key", key.description])
         #expect(keyed.status == .exited(0) && keyed.stdout == "removed msg \(key) id \(byKey)\n", "\(keyed.stdout)\(keyed.stderr)")
     }
@@ -422,7 +422,7 @@ struct InventoryCommandTests {
     @Test("ipc ls --output, --noheadings, --bytes; sizes for people in tables and bytes in JSON (20)")
     func tableOptions() throws {
         let segment = try InventoryFixtures.createSystemV(.sharedMemory, key: .private, count: 1536)
-        defer { removeIfPresent(.sharedMemory, id: segment) }
+        defer { TestObjects.remove(.systemV(.sharedMemory, id: segment)) }
         let run = try IPCTool.run(["ls", "--kind", "shm", "--output", "id,SIZE/COUNT", "-o", "kind", "--noheadings"])
         #expect(run.status == .exited(0), "\(run.stderr)")
         let row = try #require(run.stdout.split(separator: "\n").first { $0.hasPrefix("\(segment) ") })

@@ -21,8 +21,8 @@ struct MessageQueueBenchTests {
 
     @Test("--quick measures 64 B and 4 KiB, skips sizes above the kernel's message size limit with a note", arguments: queues)
     func quick(queue: Queue) throws {
-        let file = "/tmp/\(uniqueName("ipc-bench-queue")).json"
-        defer { unlink(file) }
+        let file = TestObjects.temporaryPath("ipc-bench-queue", suffix: ".json")
+        defer { TestObjects.remove(.file(file)) }
         let run = try IPCTool.run(["bench", "--quick", "--only", queue.mechanism, "--json", file])
         #expect(run.status == .exited(0), "\(run.stderr)")
 

@@ -12,10 +12,10 @@ struct NameBytesCommandTests {
     /// Runs `ipc` with arguments given as raw bytes (Swift strings cannot carry
     /// invalid UTF-8 into argv): a shell builds each with printf's octal escapes.
     static func runIPC(_ arguments: [[UInt8]]) throws -> (status: ChildStatus, stdout: String, stderr: String) {
-        let files = "/tmp/" + uniqueName("ipct-rawargv")
+        let files = TestObjects.temporaryPath("ipct-rawargv")
         defer {
-            unlink(files + ".out")
-            unlink(files + ".err")
+            TestObjects.remove(.file(files + ".out"))
+            TestObjects.remove(.file(files + ".err"))
         }
         let words = arguments.map { bytes in
             "\"$(printf '" + bytes.map { "\\" + String($0, radix: 8) }.joined() + "')\""
@@ -26,12 +26,12 @@ struct NameBytesCommandTests {
         return (status, procFileText(files + ".out"), procFileText(files + ".err"))
     }
 
-    static func uniqueRawName() -> [UInt8] { Array("/".utf8) + [0xff, 0xfe] + Array(uniqueName("ipct-raw").utf8) }
+    static func uniqueRawName() -> [UInt8] { Array("/".utf8) + [0xff, 0xfe] + Array(TestObjects.name("ipct-raw").utf8) }
 
     @Test("a queue: create, send, receive and remove under the exact bytes")
     func messageQueue() throws {
         let raw = Self.uniqueRawName(), name = PosixIPCName(bytes: raw)
-        defer { try? PosixMessageQueue.unlink(name) }
+        defer { TestObjects.remove(.queue(name)) }
         let created = try Self.runIPC([Array("mq".utf8), Array("create".utf8), raw])
         #expect(created.status == .exited(0), "\(created.stderr)")
         #expect(created.stdout.hasPrefix("created \(name.description):"), "\(created.stdout)")
@@ -54,7 +54,7 @@ struct NameBytesCommandTests {
     @Test("a semaphore: create, post, get and remove under the exact bytes; a newline is shown escaped")
     func semaphore() throws {
         let raw = Self.uniqueRawName() + [0x0a, 0x78], name = PosixIPCName(bytes: raw)
-        defer { try? PosixSemaphore.unlink(name) }
+        defer { TestObjects.remove(.semaphore(name)) }
         #expect(try Self.runIPC([Array("sem".utf8), Array("create".utf8), raw]).status == .exited(0))
         #expect(access("/dev/shm/sem." + String(decoding: raw.dropFirst(), as: UTF8.self), F_OK) != 0, "not the lossy name")
         #expect(try PosixSemaphore.open(name).value == 0)
@@ -74,7 +74,7 @@ struct NameBytesCommandTests {
     @Test("a shared memory object: create, stat and remove under the exact bytes")
     func sharedMemory() throws {
         let raw = Self.uniqueRawName(), name = PosixIPCName(bytes: raw)
-        defer { try? SharedMemory.unlink(name) }
+        defer { TestObjects.remove(.sharedMemory(name)) }
         #expect(try Self.runIPC([Array("shm".utf8), Array("create".utf8), raw, Array("--size".utf8), Array("8".utf8)]).status == .exited(0))
         #expect(try SharedMemory.open(name, access: .readOnly).size == 8)
         let stat = try Self.runIPC([Array("shm".utf8), Array("stat".utf8), raw])

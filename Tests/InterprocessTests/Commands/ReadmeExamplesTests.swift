@@ -21,7 +21,7 @@ struct ReadmeExamplesTests {
         defer { names.removeEverything() }
         var background: [pid_t] = []
         defer { for pid in background { kill(pid, SIGTERM) } }
-        let directory = "/tmp/" + uniqueName("readme")
+        let directory = TestObjects.temporaryPath("readme")
         #expect(mkdir(directory, 0o700) == 0)
         defer { rmdir(directory) }
 
@@ -124,7 +124,7 @@ struct UniqueNames {
         for index in words.indices {
             let word = words[index]
             if index > 0, words[index - 1] == "--key", word.hasPrefix("0x") {
-                if keys[word] == nil { keys[word] = uniqueKey() }
+                if keys[word] == nil { keys[word] = TestObjects.systemVKey() }
                 words[index] = keys[word]!.description
             } else if Self.isPosixName(word) || word.hasPrefix("/tmp/") {
                 if names[word] == nil { names[word] = word + "-" + suffix }
@@ -147,7 +147,7 @@ struct UniqueNames {
         for name in names.values where !name.hasPrefix("/tmp/") {
             if (try? PosixMessageQueue.open(name, access: .readOnly)) != nil { left.append("mq \(name)") }
             if devShmContains(String(name.dropFirst())) { left.append("shm \(name)") }
-            if devShmContains(semaphoreFile(name)) { left.append("sem \(name)") }
+            if devShmContains(TestObjects.semaphoreFile(name)) { left.append("sem \(name)") }
         }
         for key in keys.values {
             for kind in [SystemVKind.messageQueue, .semaphoreSet, .sharedMemory] where (try? kind.identifier(for: key)) != nil {
@@ -160,14 +160,14 @@ struct UniqueNames {
     /// Removes everything the examples may have left (after a failure), quietly.
     func removeEverything() {
         for name in names.values {
-            if name.hasPrefix("/tmp/") { unlink(name); continue }
-            try? PosixMessageQueue.unlink(name)
-            try? SharedMemory.unlink(name)
-            try? PosixSemaphore.unlink(name)
+            if name.hasPrefix("/tmp/") { TestObjects.remove(.file(name)); continue }
+            TestObjects.remove(.queue(name))
+            TestObjects.remove(.sharedMemory(name))
+            TestObjects.remove(.semaphore(name))
         }
         for key in keys.values {
             for kind in [SystemVKind.messageQueue, .semaphoreSet, .sharedMemory] {
-                if let id = try? kind.identifier(for: key) { removeIfPresent(kind, id: id) }
+                if let id = try? kind.identifier(for: key) { TestObjects.remove(.systemV(kind, id: id)) }
             }
         }
     }

@@ -83,4 +83,26 @@ struct NameBytesCommandTests {
         #expect(try Self.runIPC([Array("shm".utf8), Array("rm".utf8), raw]).status == .exited(0))
         #expect(throws: IPCError.self) { _ = try SharedMemory.open(name) }
     }
+
+    @Test("ipc rm KIND takes a name as raw bytes, for every POSIX kind")
+    func removeByRawName() throws {
+        let queue = Self.uniqueRawName(), memory = Self.uniqueRawName(), semaphore = Self.uniqueRawName()
+        defer {
+            try? PosixMessageQueue.unlink(PosixIPCName(bytes: queue))
+            try? SharedMemory.unlink(PosixIPCName(bytes: memory))
+            try? PosixSemaphore.unlink(PosixIPCName(bytes: semaphore))
+        }
+        try PosixMessageQueue.create(PosixIPCName(bytes: queue)).close()
+        _ = try SharedMemory.create(PosixIPCName(bytes: memory), size: 1)
+        _ = try PosixSemaphore.create(PosixIPCName(bytes: semaphore))
+        for (kind, raw) in [("mq", queue), ("pshm", memory), ("psem", semaphore)] {
+            let name = PosixIPCName(bytes: raw)
+            let removed = try Self.runIPC([Array("rm".utf8), Array(kind.utf8), raw])
+            #expect(removed.status == .exited(0), "ipc rm \(kind) \(name): \(removed.stderr)")
+            #expect(removed.stdout == "removed \(kind) \(name.description)\n", "\(removed.stdout)")
+        }
+        #expect(throws: IPCError.self) { _ = try PosixMessageQueue.open(PosixIPCName(bytes: queue)) }
+        #expect(throws: IPCError.self) { _ = try SharedMemory.open(PosixIPCName(bytes: memory)) }
+        #expect(throws: IPCError.self) { _ = try PosixSemaphore.open(PosixIPCName(bytes: semaphore)) }
+    }
 }

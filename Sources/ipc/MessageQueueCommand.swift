@@ -49,7 +49,7 @@ struct MessageQueueCommand: AsyncParsableCommand {
         func run() throws {
             let queue = try PosixMessageQueue.create(name.exact, permissions: mode.permissions, maxMessages: maxMessages, messageSize: messageSize)
             let created = "created \(name): \(queue.maxMessages) messages of at most \(queue.messageSize) bytes"
-            do throws(IPCError) { try printResult(created) } catch { throw fail("\(created), but \(error)", .failed) }
+            try printCreated(created, created: created)
             try queue.close()
         }
     }

@@ -50,9 +50,7 @@ struct SystemVMessageQueueCommand: ParsableCommand {
                     throw error
                 }
             }
-            do throws(IPCError) { try printResult("\(queue.id)") } catch {
-                throw fail("created queue id \(queue.id), but \(error)", .failed)
-            }
+            try printCreated("\(queue.id)", created: "created queue id \(queue.id)")
         }
     }
 

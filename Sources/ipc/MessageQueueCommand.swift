@@ -31,7 +31,7 @@ struct MessageQueueCommand: AsyncParsableCommand {
             abstract: "Create a queue (fails if it exists).",
             discussion: "Without CAP_SYS_RESOURCE the sizes are limited by fs.mqueue.msg_max and fs.mqueue.msgsize_max (see `ipc limits`).")
 
-        @Argument(help: "The queue's name: a slash and up to 255 characters, e.g. /orders.")
+        @Argument(help: "The queue's name: a slash and up to 255 characters, e.g. /orders.", transform: NameArgument.parser(for: .messageQueue))
         var name: NameArgument
 
         @Option(parsing: .unconditional, help: "Capacity in messages, \(IntegerRange.queueCapacity) (default: fs.mqueue.msg_default).",
@@ -57,7 +57,7 @@ struct MessageQueueCommand: AsyncParsableCommand {
     struct Send: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Send one message (the text argument, or all of stdin).")
 
-        @Argument(help: "The queue's name.")
+        @Argument(help: "The queue's name.", transform: NameArgument.parser(for: .messageQueue))
         var name: NameArgument
 
         @Argument(help: "The message text; read from stdin when omitted (at most the queue's message size).")
@@ -88,7 +88,7 @@ struct MessageQueueCommand: AsyncParsableCommand {
                 (at the end of its priority) and the command fails.
                 """)
 
-        @Argument(help: "The queue's name.")
+        @Argument(help: "The queue's name.", transform: NameArgument.parser(for: .messageQueue))
         var name: NameArgument
 
         @Flag(help: "Print only the message's bytes, exactly: no 'priority N: ' prefix, no newline added.")
@@ -107,7 +107,7 @@ struct MessageQueueCommand: AsyncParsableCommand {
     struct Attributes: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "attr", abstract: "Print a queue's attributes.")
 
-        @Argument(help: "The queue's name.")
+        @Argument(help: "The queue's name.", transform: NameArgument.parser(for: .messageQueue))
         var name: NameArgument
 
         func run() throws {
@@ -127,7 +127,7 @@ struct MessageQueueCommand: AsyncParsableCommand {
             commandName: "rm",
             abstract: "Remove a queue's name; it is freed when its last user closes it.")
 
-        @Argument(help: "The queue's name.")
+        @Argument(help: "The queue's name.", transform: NameArgument.parser(for: .messageQueue))
         var name: NameArgument
 
         func run() throws { try PosixMessageQueue.unlink(name.exact) }
@@ -137,7 +137,7 @@ struct MessageQueueCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print messages as they arrive, until interrupted (they are received, so taken off the queue).")
 
-        @Argument(help: "The queue's name.")
+        @Argument(help: "The queue's name.", transform: NameArgument.parser(for: .messageQueue))
         var name: NameArgument
 
         @Option(parsing: .unconditional, help: "Stop after this many messages (\(IntegerRange.times)).", transform: IntegerRange.times.parse)

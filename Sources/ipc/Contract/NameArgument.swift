@@ -47,3 +47,22 @@ enum RawArguments {
         }
     }
 }
+
+extension NameArgument {
+    /// The transform of a name argument (`@Argument(transform: NameArgument.parser(for: .messageQueue))`):
+    /// keeps the exact bytes and checks the name for `kind` while the arguments are
+    /// parsed, so a malformed name (`orders`, `/a/b`, too long) is a usage error
+    /// (exit status 64) like any other wrong argument, not a failed call.
+    static func parser(for kind: PosixIPCName.Kind) -> @Sendable (String) throws -> NameArgument {
+        { text in
+            let name = NameArgument(exact: PosixIPCName(bytes: RawArguments.claim(text)))
+            do throws(IPCError) { try name.exact.validate(for: kind) } catch {
+                let why = error.detail ?? "\(error)"
+                throw ValidationError(error.errno == .fileNameTooLong ? "too long: \(why)" : why)
+            }
+            return name
+        }
+    }
+
+    private init(exact: PosixIPCName) { self.exact = exact }
+}

@@ -71,7 +71,7 @@ struct MessageQueueCommand: AsyncParsableCommand {
 
         func run() throws {
             let queue = try PosixMessageQueue.open(name.exact, access: .writeOnly, nonBlocking: waiting.nowait)
-            let bytes = try message.map { Array($0.utf8) }
+            let bytes = try message.map { RawArguments.claim($0) }  // its exact bytes, even invalid UTF-8
                 ?? readStandardInput(atMost: queue.messageSize, limit: "a message of \(name) has at most \(queue.messageSize) bytes (mq_msgsize)")
             try queue.send(bytes, priority: priority, until: waiting.deadline() ?? .distantFuture)
             try queue.close()

@@ -105,4 +105,21 @@ struct NameBytesCommandTests {
         #expect(throws: IPCError.self) { _ = try SharedMemory.open(PosixIPCName(bytes: memory)) }
         #expect(throws: IPCError.self) { _ = try PosixSemaphore.open(PosixIPCName(bytes: semaphore)) }
     }
+
+    @Test("a message given as an argument keeps its exact bytes (mq send, msg send), as from stdin")
+    func messageTextBytes() throws {
+        let text: [UInt8] = [0x61, 0xff, 0xfe, 0x62]
+        try withQueueName { name in
+            let queue = try PosixMessageQueue.create(name)
+            defer { try? PosixMessageQueue.unlink(name) }
+            let sent = try Self.runIPC([Array("mq".utf8), Array("send".utf8), Array(name.utf8), text])
+            #expect(sent.status == .exited(0), "\(sent.stderr)")
+            #expect(try queue.tryReceive()?.bytes == text)
+        }
+        let queue = try SystemVMessageQueue.create(key: .private)
+        defer { try? queue.remove() }
+        let sent = try Self.runIPC([Array("msg".utf8), Array("send".utf8), Array("--id".utf8), Array("\(queue.id)".utf8), text])
+        #expect(sent.status == .exited(0), "\(sent.stderr)")
+        #expect(try queue.tryReceive()?.bytes == text)
+    }
 }

@@ -28,7 +28,7 @@ struct NameArgument: ExpressibleByArgument, CustomStringConvertible, Sendable {
 /// The raw bytes of the process's arguments, from `CommandLine.unsafeArgv`.
 enum RawArguments {
     /// The raw arguments (without the program name) not yet claimed by a
-    /// `NameArgument`, so two arguments that repair to the same text each get
+    /// `NameArgument` or a message text (`mq send`, `msg send`), so two arguments that repair to the same text each get
     /// their own bytes, in order.
     private static let unclaimed = Mutex<[[UInt8]]>(
         (1..<Int(CommandLine.argc)).compactMap { index in

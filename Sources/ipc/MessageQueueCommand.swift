@@ -157,8 +157,9 @@ struct MessageQueueCommand: AsyncParsableCommand {
 
 /// Writes a received message to stdout — `priority 7: ship 3 crates` and a newline,
 /// or with `raw` its bytes exactly — or puts it back on `name` when that fails.
+/// The text is its bytes as they are, as `msg recv` writes them (not repaired to UTF-8).
 private func deliver(_ message: PosixMessageQueue.Message, from name: PosixIPCName, raw: Bool) throws {
-    let output = raw ? message.bytes : Array("priority \(message.priority): \(String(decoding: message.bytes, as: UTF8.self))\n".utf8)
+    let output = raw ? message.bytes : Array("priority \(message.priority): ".utf8) + message.bytes + [UInt8(ascii: "\n")]
     try deliverReceivedMessage(output, takenFrom: name.description, putBackAt: "at the end of its priority") { () throws(IPCError) in
         try PosixMessageQueue.open(name, access: .writeOnly).trySend(message.bytes, priority: message.priority)
     }

@@ -115,6 +115,9 @@ struct NameBytesCommandTests {
             let sent = try Self.runIPC([Array("mq".utf8), Array("send".utf8), Array(name.utf8), text])
             #expect(sent.status == .exited(0), "\(sent.stderr)")
             #expect(try queue.tryReceive()?.bytes == text)
+            try queue.send(text, priority: 3)
+            let received = try IPCTool.run(["mq", "recv", name], stdinFile: nil)
+            #expect(received.output == Array("priority 3: ".utf8) + text + [0x0a], "the text as it is, like msg recv: \(received.output)")
         }
         let queue = try SystemVMessageQueue.create(key: .private)
         defer { try? queue.remove() }

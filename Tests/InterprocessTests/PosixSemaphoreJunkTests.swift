@@ -14,6 +14,19 @@ struct PosixSemaphoreJunkTests {
     static let fortyBytesOfText = Array("Lorem ipsum dolor sit amet, consectetur.".utf8)
     static let thirtyTwoBytesOfText = Array("bogus semaphore text, 32 bytes!!".utf8)
 
+    @Test("a directory (EISDIR) and a socket (ENXIO) under the name say what they are")
+    func directoryAndSocket() throws {
+        let directory = uniqueSemaphoreName(), socket = uniqueSemaphoreName()
+        try DevShmFixture.directory(semaphoreFile(directory))
+        defer { DevShmFixture.remove(semaphoreFile(directory)) }
+        try DevShmFixture.socket(semaphoreFile(socket))
+        defer { DevShmFixture.remove(semaphoreFile(socket)) }
+        let isDirectory = #expect(throws: IPCError.self) { _ = try PosixSemaphore.open(directory) }
+        #expect(isDirectory?.detail == "is a directory, not a semaphore", "\(String(describing: isDirectory))")
+        let isSocket = #expect(throws: IPCError.self) { _ = try PosixSemaphore.open(socket) }
+        #expect(isSocket?.detail == "is a socket, not a semaphore", "\(String(describing: isSocket))")
+    }
+
     @Test("a file of the wrong size or contents is EINVAL saying why, for open and openOrCreate", arguments: [
         ([], "not a semaphore: 0 bytes; a semaphore of this C library has 32"),
         (fortyBytesOfText, "not a semaphore: 40 bytes; a semaphore of this C library has 32"),

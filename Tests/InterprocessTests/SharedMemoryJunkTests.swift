@@ -36,6 +36,21 @@ struct SharedMemoryJunkTests {
         #expect(error?.detail == "is a directory, not a shared memory object")
     }
 
+    @Test("a directory opened read-write (EINVAL from shm_open) and a socket (ENXIO) say what they are")
+    func directoryReadWriteAndSocket() throws {
+        let directory = Self.uniqueMemoryName(), socket = Self.uniqueMemoryName()
+        try DevShmFixture.directory(String(directory.dropFirst()))
+        defer { DevShmFixture.remove(String(directory.dropFirst())) }
+        try DevShmFixture.socket(String(socket.dropFirst()))
+        defer { DevShmFixture.remove(String(socket.dropFirst())) }
+        let readWrite = #expect(throws: IPCError.self) { _ = try SharedMemory.open(directory) }
+        #expect(readWrite?.detail == "is a directory, not a shared memory object", "\(String(describing: readWrite))")
+        for access in [SharedMemory.Access.readOnly, .readWrite] {
+            let error = #expect(throws: IPCError.self) { _ = try SharedMemory.open(socket, access: access) }
+            #expect(error?.detail == "is a socket, not a shared memory object", "\(String(describing: error))")
+        }
+    }
+
     @Test("a symbolic link is not followed: ELOOP, saying it is a link")
     func symbolicLink() throws {
         let name = TestObjects.posixName("ipct-shm-junk"), target = TestObjects.posixName("ipct-shm-junk")

@@ -170,4 +170,29 @@ struct CommandContractTests {
             }
         }
     }
+
+    @Test("a malformed POSIX name is a usage error (64) for every command that takes one, and nothing is made")
+    func malformedNameIsUsageError() throws {
+        let long = "/" + String(repeating: "a", count: 256)
+        let cases: [([String], String)] = [
+            (["mq", "create", "orders"], "a queue name starts with a slash"),
+            (["mq", "send", "/a/b", "x"], "no slash after the first character"),
+            (["mq", "recv", "/", "--nowait"], "at least one character after the slash"),
+            (["mq", "attr", "/.."], "are not queue names"),
+            (["mq", "create", long], "too long: 256 bytes after the slash; the limit is 255"),
+            (["sem", "create", ""], "starts with a slash"),
+            (["sem", "wait", "/a/b", "--nowait"], "no slash after the first character"),
+            (["sem", "post", "ready"], "starts with a slash"),
+            (["shm", "create", "seg", "--size", "1"], "starts with a slash"),
+            (["shm", "read", "/."], "are not POSIX IPC names"),
+            (["shm", "stat", long], "too long"),
+        ]
+        for (arguments, reason) in cases {
+            let run = try IPCTool.run(arguments, timeout: .seconds(30))
+            #expect(run.status == .exited(64), "ipc \(arguments): \(run.status) \(run.stderr)")
+            #expect(run.stderr.contains("invalid for '<name>'") && run.stderr.contains(reason), "ipc \(arguments): \(run.stderr)")
+            #expect(run.stderr.contains("Usage: ipc \(arguments[0]) \(arguments[1])"), "the subcommand's usage: \(run.stderr)")
+        }
+        #expect(access("/dev/shm/seg", F_OK) != 0 && access("/dev/shm/sem.", F_OK) != 0, "nothing was made")
+    }
 }

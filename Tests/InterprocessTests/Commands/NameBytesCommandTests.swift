@@ -83,4 +83,46 @@ struct NameBytesCommandTests {
         #expect(try Self.runIPC([Array("shm".utf8), Array("rm".utf8), raw]).status == .exited(0))
         #expect(throws: IPCError.self) { _ = try SharedMemory.open(name) }
     }
+
+    @Test("ipc rm KIND takes a name as raw bytes, for every POSIX kind")
+    func removeByRawName() throws {
+        let queue = Self.uniqueRawName(), memory = Self.uniqueRawName(), semaphore = Self.uniqueRawName()
+        defer {
+            try? PosixMessageQueue.unlink(PosixIPCName(bytes: queue))
+            try? SharedMemory.unlink(PosixIPCName(bytes: memory))
+            try? PosixSemaphore.unlink(PosixIPCName(bytes: semaphore))
+        }
+        try PosixMessageQueue.create(PosixIPCName(bytes: queue)).close()
+        _ = try SharedMemory.create(PosixIPCName(bytes: memory), size: 1)
+        _ = try PosixSemaphore.create(PosixIPCName(bytes: semaphore))
+        for (kind, raw) in [("mq", queue), ("pshm", memory), ("psem", semaphore)] {
+            let name = PosixIPCName(bytes: raw)
+            let removed = try Self.runIPC([Array("rm".utf8), Array(kind.utf8), raw])
+            #expect(removed.status == .exited(0), "ipc rm \(kind) \(name): \(removed.stderr)")
+            #expect(removed.stdout == "removed \(kind) \(name.description)\n", "\(removed.stdout)")
+        }
+        #expect(throws: IPCError.self) { _ = try PosixMessageQueue.open(PosixIPCName(bytes: queue)) }
+        #expect(throws: IPCError.self) { _ = try SharedMemory.open(PosixIPCName(bytes: memory)) }
+        #expect(throws: IPCError.self) { _ = try PosixSemaphore.open(PosixIPCName(bytes: semaphore)) }
+    }
+
+    @Test("a message given as an argument keeps its exact bytes (mq send, msg send), as from stdin")
+    func messageTextBytes() throws {
+        let text: [UInt8] = [0x61, 0xff, 0xfe, 0x62]
+        try withQueueName { name in
+            let queue = try PosixMessageQueue.create(name)
+            defer { try? PosixMessageQueue.unlink(name) }
+            let sent = try Self.runIPC([Array("mq".utf8), Array("send".utf8), Array(name.utf8), text])
+            #expect(sent.status == .exited(0), "\(sent.stderr)")
+            #expect(try queue.tryReceive()?.bytes == text)
+            try queue.send(text, priority: 3)
+            let received = try IPCTool.run(["mq", "recv", name], stdinFile: nil)
+            #expect(received.output == Array("priority 3: ".utf8) + text + [0x0a], "the text as it is, like msg recv: \(received.output)")
+        }
+        let queue = try SystemVMessageQueue.create(key: .private)
+        defer { try? queue.remove() }
+        let sent = try Self.runIPC([Array("msg".utf8), Array("send".utf8), Array("--id".utf8), Array("\(queue.id)".utf8), text])
+        #expect(sent.status == .exited(0), "\(sent.stderr)")
+        #expect(try queue.tryReceive()?.bytes == text)
+    }
 }

@@ -36,4 +36,44 @@ struct ResultOutputCommandTests {
         #expect(run.status == .exited(1))
         #expect(run.stderr.contains("created queue id \(queue.id), but write(stdout): no space left on device (ENOSPC)"), "\(run.stderr)")
     }
+
+    /// Runs `ipc ARGUMENTS…` with stdout a pipe whose reader is already closed.
+    static func runWithClosedStdout(_ arguments: [String]) throws -> (status: ChildStatus, stderr: String) {
+        let closed = try Pipe(), err = try Pipe()
+        try closed.reader.close()
+        var spawn = Spawn(IPCTool.path, arguments: arguments)
+        spawn.inherit(closed.writer.descriptor, as: 1)
+        spawn.inherit(err.writer.descriptor, as: 2)
+        var child = try spawn.start()
+        try closed.writer.close()
+        try err.writer.close()
+        let stderr = try err.reader.readToEnd()
+        return (try child.wait(), String(decoding: stderr, as: UTF8.self))
+    }
+
+    @Test("every create with stdout a closed pipe says what it created, instead of dying by SIGPIPE")
+    func creationToClosedPipe() throws {
+        let queueKey = uniqueKey(), setKey = uniqueKey(), segmentKey = uniqueKey()
+        let queue = try Self.runWithClosedStdout(["msg", "create", "--key", queueKey.description])
+        let set = try Self.runWithClosedStdout(["semset", "create", "--key", setKey.description, "--count", "1"])
+        let segment = try Self.runWithClosedStdout(["shm", "create", "--sysv", "--key", segmentKey.description, "--size", "1"])
+        let queueID = try SystemVMessageQueue.open(key: queueKey).id
+        defer { removeIfPresent(.messageQueue, id: queueID) }
+        let setID = try SystemVSemaphoreSet.open(key: setKey).id
+        defer { removeIfPresent(.semaphoreSet, id: setID) }
+        let segmentID = try SystemVSharedMemory.open(key: segmentKey).id
+        defer { removeIfPresent(.sharedMemory, id: segmentID) }
+        for (run, created) in [(queue, "created queue id \(queueID)"), (set, "created semaphore set id \(setID)"),
+                               (segment, "created segment id \(segmentID)")] {
+            #expect(run.status == .exited(1), "\(created): \(run.status) \(run.stderr)")
+            #expect(run.stderr == "ipc: \(created), but write(stdout): broken pipe (EPIPE)\n", "\(run.stderr)")
+        }
+        try withQueueName { name in
+            defer { try? PosixMessageQueue.unlink(name) }
+            let run = try Self.runWithClosedStdout(["mq", "create", name])
+            #expect(run.status == .exited(1), "\(run.status) \(run.stderr)")
+            #expect(run.stderr.hasPrefix("ipc: created \(name): "), "\(run.stderr)")
+            #expect(run.stderr.hasSuffix(", but write(stdout): broken pipe (EPIPE)\n"), "\(run.stderr)")
+        }
+    }
 }

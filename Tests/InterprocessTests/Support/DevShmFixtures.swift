@@ -27,5 +27,6 @@ enum DevShmFixture {
 
     static func fifo(_ file: String) throws { try #require(mkfifo("/dev/shm/" + file, 0o644) == 0) }
     static func directory(_ file: String) throws { try #require(mkdir("/dev/shm/" + file, 0o755) == 0) }
+    static func socket(_ file: String) throws { try #require(mknod("/dev/shm/" + file, S_IFSOCK | 0o644, 0) == 0) }
     static func symlink(_ file: String, to target: String) throws { try #require(Glibc.symlink(target, "/dev/shm/" + file) == 0) }
 }

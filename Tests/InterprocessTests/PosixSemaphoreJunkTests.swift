@@ -16,11 +16,11 @@ struct PosixSemaphoreJunkTests {
 
     @Test("a directory (EISDIR) and a socket (ENXIO) under the name say what they are")
     func directoryAndSocket() throws {
-        let directory = uniqueSemaphoreName(), socket = uniqueSemaphoreName()
-        try DevShmFixture.directory(semaphoreFile(directory))
-        defer { DevShmFixture.remove(semaphoreFile(directory)) }
-        try DevShmFixture.socket(semaphoreFile(socket))
-        defer { DevShmFixture.remove(semaphoreFile(socket)) }
+        let directory = TestObjects.semaphoreName(), socket = TestObjects.semaphoreName()
+        try DevShmFixture.directory(TestObjects.semaphoreFile(directory))
+        defer { TestObjects.remove(.devShmFile(TestObjects.semaphoreFile(directory))) }
+        try DevShmFixture.socket(TestObjects.semaphoreFile(socket))
+        defer { TestObjects.remove(.devShmFile(TestObjects.semaphoreFile(socket))) }
         let isDirectory = #expect(throws: IPCError.self) { _ = try PosixSemaphore.open(directory) }
         #expect(isDirectory?.detail == "is a directory, not a semaphore", "\(String(describing: isDirectory))")
         let isSocket = #expect(throws: IPCError.self) { _ = try PosixSemaphore.open(socket) }

@@ -38,11 +38,11 @@ struct SharedMemoryJunkTests {
 
     @Test("a directory opened read-write (EINVAL from shm_open) and a socket (ENXIO) say what they are")
     func directoryReadWriteAndSocket() throws {
-        let directory = Self.uniqueMemoryName(), socket = Self.uniqueMemoryName()
+        let directory = TestObjects.sharedMemoryName(), socket = TestObjects.sharedMemoryName()
         try DevShmFixture.directory(String(directory.dropFirst()))
-        defer { DevShmFixture.remove(String(directory.dropFirst())) }
+        defer { TestObjects.remove(.devShmFile(String(directory.dropFirst()))) }
         try DevShmFixture.socket(String(socket.dropFirst()))
-        defer { DevShmFixture.remove(String(socket.dropFirst())) }
+        defer { TestObjects.remove(.devShmFile(String(socket.dropFirst()))) }
         let readWrite = #expect(throws: IPCError.self) { _ = try SharedMemory.open(directory) }
         #expect(readWrite?.detail == "is a directory, not a shared memory object", "\(String(describing: readWrite))")
         for access in [SharedMemory.Access.readOnly, .readWrite] {

@@ -109,9 +109,9 @@ struct NameBytesCommandTests {
     @Test("a message given as an argument keeps its exact bytes (mq send, msg send), as from stdin")
     func messageTextBytes() throws {
         let text: [UInt8] = [0x61, 0xff, 0xfe, 0x62]
-        try withQueueName { name in
+        try TestObjects.withQueueName { name in
             let queue = try PosixMessageQueue.create(name)
-            defer { try? PosixMessageQueue.unlink(name) }
+            defer { TestObjects.remove(.queue(name)) }
             let sent = try Self.runIPC([Array("mq".utf8), Array("send".utf8), Array(name.utf8), text])
             #expect(sent.status == .exited(0), "\(sent.stderr)")
             #expect(try queue.tryReceive()?.bytes == text)

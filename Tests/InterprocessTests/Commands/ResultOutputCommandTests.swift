@@ -53,23 +53,23 @@ struct ResultOutputCommandTests {
 
     @Test("every create with stdout a closed pipe says what it created, instead of dying by SIGPIPE")
     func creationToClosedPipe() throws {
-        let queueKey = uniqueKey(), setKey = uniqueKey(), segmentKey = uniqueKey()
+        let queueKey = TestObjects.systemVKey(), setKey = TestObjects.systemVKey(), segmentKey = TestObjects.systemVKey()
         let queue = try Self.runWithClosedStdout(["msg", "create", "--key", queueKey.description])
         let set = try Self.runWithClosedStdout(["semset", "create", "--key", setKey.description, "--count", "1"])
         let segment = try Self.runWithClosedStdout(["shm", "create", "--sysv", "--key", segmentKey.description, "--size", "1"])
         let queueID = try SystemVMessageQueue.open(key: queueKey).id
-        defer { removeIfPresent(.messageQueue, id: queueID) }
+        defer { TestObjects.remove(.systemV(.messageQueue, id: queueID)) }
         let setID = try SystemVSemaphoreSet.open(key: setKey).id
-        defer { removeIfPresent(.semaphoreSet, id: setID) }
+        defer { TestObjects.remove(.systemV(.semaphoreSet, id: setID)) }
         let segmentID = try SystemVSharedMemory.open(key: segmentKey).id
-        defer { removeIfPresent(.sharedMemory, id: segmentID) }
+        defer { TestObjects.remove(.systemV(.sharedMemory, id: segmentID)) }
         for (run, created) in [(queue, "created queue id \(queueID)"), (set, "created semaphore set id \(setID)"),
                                (segment, "created segment id \(segmentID)")] {
             #expect(run.status == .exited(1), "\(created): \(run.status) \(run.stderr)")
             #expect(run.stderr == "ipc: \(created), but write(stdout): broken pipe (EPIPE)\n", "\(run.stderr)")
         }
-        try withQueueName { name in
-            defer { try? PosixMessageQueue.unlink(name) }
+        try TestObjects.withQueueName { name in
+            defer { TestObjects.remove(.queue(name)) }
             let run = try Self.runWithClosedStdout(["mq", "create", name])
             #expect(run.status == .exited(1), "\(run.status) \(run.stderr)")
             #expect(run.stderr.hasPrefix("ipc: created \(name): "), "\(run.stderr)")

@@ -19,7 +19,7 @@ private let futexSyscall = "98"
 struct IgnoredSignalCommandTests {
     @Test("ipc sem wait outlives an ignored SIGQUIT and takes the post")
     func semaphoreWaitIgnoresQuit() throws {
-        let name = "/" + uniqueName("ign-quit")
+        let name = TestObjects.posixName("ign-quit")
         #expect(try IPCTool.run(["sem", "create", name]).status == .exited(0))
         defer { _ = try? IPCTool.run(["sem", "rm", name]) }
         let process = try IPCToolProcess(["sem", "wait", name], ignoring: [SIGQUIT])

@@ -180,11 +180,11 @@ func asyncReadThroughReactor() throws -> Bool {
         var byte: UInt8 = 7
         wrote.value.store(write(writer, &byte, 1) == 1 ? 1 : 0, ordering: .relaxed)
     }
-    defer { LibraryThread.join(helper) }
     let bytes = try runAsync { () async throws -> [UInt8] in
         let owned = OwnedDescriptor(adopting: FileDescriptor(rawValue: reader))
         return try await owned.read(upTo: 1)
     }
+    LibraryThread.join(helper)
     return bytes == [7] && wrote.value.load(ordering: .relaxed) == 1
 }
 

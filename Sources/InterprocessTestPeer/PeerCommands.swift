@@ -22,6 +22,7 @@ enum PeerCommands {
         table.merge(systemVSemaphores) { a, _ in a }
         table.merge(systemVMemory) { a, _ in a }
         table.merge(inventory) { a, _ in a }
+        table.merge(threads) { a, _ in a }
         return table
     }
 

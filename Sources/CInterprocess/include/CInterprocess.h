@@ -24,6 +24,7 @@
 #include "CInterprocessMemory.h"
 #include "CInterprocessSystemV.h"
 #include "CInterprocessInspection.h"
+#include "CInterprocessThreads.h"
 
 // MARK: errno names
 

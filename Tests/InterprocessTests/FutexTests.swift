@@ -32,8 +32,8 @@ import Glibc
     }
 
     @Test func aWakeReachesAWaiterInAnotherProcess() throws {
-        let name = uniqueSharedMemoryName()
-        defer { try? SharedMemory.unlink(name) }
+        let name = TestObjects.sharedMemoryName()
+        defer { TestObjects.remove(.sharedMemory(name)) }
         let mapping = try SharedMemory.create(name, size: 4096).map()
         let peer = try CapturedPeer(TestPeer.spawn("futex-wait", name, "30000"))
         // Wake until a sleeper was there to wake: the peer sleeps on the same word
@@ -45,8 +45,8 @@ import Glibc
     }
 
     @Test func aWaiterInAnotherProcessTimesOutAndOneOnAChangedWordDoesNot() throws {
-        let name = uniqueSharedMemoryName()
-        defer { try? SharedMemory.unlink(name) }
+        let name = TestObjects.sharedMemoryName()
+        defer { TestObjects.remove(.sharedMemory(name)) }
         let mapping = try SharedMemory.create(name, size: 4096).map()
         let timedOut = try runToCompletion(TestPeer.spawn("futex-wait", name, "100"), timeout: .seconds(30))
         #expect(timedOut.stdout == "timed out\n")

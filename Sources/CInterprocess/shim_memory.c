@@ -41,31 +41,6 @@ int cipc_sem_clockwait_monotonic(sem_t *sem, const struct timespec *deadline) {
 
 int cipc_sem_value_max(void) { return SEM_VALUE_MAX; }
 
-// MARK: interrupting a blocked library thread
-
-static void interrupt_handler(int signal) { (void)signal; }
-
-int cipc_install_interrupt_handler(int signal) {
-    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-    pthread_mutex_lock(&lock);
-    struct sigaction current;
-    int installed = 0;
-    if (sigaction(signal, NULL, &current) == 0) {
-        if (current.sa_handler == interrupt_handler && !(current.sa_flags & SA_SIGINFO)) {
-            installed = 1;
-        } else if (current.sa_handler == SIG_DFL && !(current.sa_flags & SA_SIGINFO)) {
-            struct sigaction action;
-            memset(&action, 0, sizeof action);
-            action.sa_handler = interrupt_handler;
-            sigemptyset(&action.sa_mask);
-            action.sa_flags = 0;  // no SA_RESTART: sem_wait must return EINTR
-            installed = sigaction(signal, &action, NULL) == 0;
-        }
-    }
-    pthread_mutex_unlock(&lock);
-    return installed;
-}
-
 // MARK: posting from a signal handler
 
 static _Atomic(sem_t *) posted_semaphores[_NSIG];

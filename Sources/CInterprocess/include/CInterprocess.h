@@ -26,6 +26,7 @@
 #include "CInterprocessMemory.h"
 #include "CInterprocessSystemV.h"
 #include "CInterprocessInspection.h"
+#include "CInterprocessThreads.h"
 
 // MARK: errno names
 

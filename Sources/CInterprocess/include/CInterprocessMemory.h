@@ -49,14 +49,6 @@ int cipc_sem_getvalue_checked(sem_t *sem, int *value);
 /// `O_TMPFILE` (a macro Swift does not import).
 int cipc_o_tmpfile(void);
 
-// MARK: the signal that interrupts a library thread blocked in sem_wait
-
-/// Installs a handler that does nothing, without SA_RESTART, for `signal`, so a
-/// thread blocked in `sem_wait` returns EINTR when the signal is sent to it with
-/// `pthread_kill`. Only when the signal's disposition is still the default (or this
-/// handler already): returns 1 when the handler is in place, 0 otherwise.
-int cipc_install_interrupt_handler(int signal);
-
 // MARK: posting a semaphore from a signal handler (sem_post is async-signal-safe)
 
 /// Installs a handler for `signal` that calls `sem_post(sem)`, saving the previous

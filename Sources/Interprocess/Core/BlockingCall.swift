@@ -130,7 +130,7 @@ extension BlockingCall {
                     return
                 }
             }
-            let started = startThread("the worker of a blocking call") { [self] in
+            let started = startThread("ipc-blocking") { [self] in
                 let tid = cipc_gettid()
                 BlockingCall.workers.withLock { _ = $0.insert(tid) }
                 let value = body()
@@ -187,7 +187,7 @@ extension BlockingCall {
         }
 
         private func spawnWatchdog() throws(IPCError) -> pthread_t {
-            try createThread("the watchdog of a blocking call", detached: false) { [self] in watch() }.get()
+            try LibraryThread.start(name: "ipc-watchdog") { [self] in watch() }
         }
 
         /// The watchdog: waits for the deadline or a cancellation, then calls
@@ -224,31 +224,8 @@ extension BlockingCall {
     }
 }
 
-/// A closure to run on a new thread.
-private final class ThreadBody {
-    let run: () -> Void
-    init(_ run: @escaping () -> Void) { self.run = run }
-}
-
 /// Starts a detached thread running `body`; returns the error when it could not.
-private func startThread(_ role: String, _ body: @escaping () -> Void) -> IPCError? {
-    if case .failure(let error) = createThread(role, detached: true, body) { return error }
+private func startThread(_ name: String, _ body: @escaping @Sendable () -> Void) -> IPCError? {
+    do { try LibraryThread.startDetached(name: name, body) } catch { return error }
     return nil
-}
-
-/// Starts a thread running `body`, joinable or detached; `role` names it in the
-/// error ("the worker of a blocking call").
-func createThread(_ role: String, detached: Bool, _ body: @escaping () -> Void) -> Result<pthread_t, IPCError> {
-    var thread = pthread_t()
-    let box = Unmanaged.passRetained(ThreadBody(body))
-    let rc = pthread_create(&thread, nil, { raw in
-        Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue().run()
-        return nil
-    }, box.toOpaque())
-    if rc != 0 {
-        box.release()
-        return .failure(IPCError(Errno(rawValue: rc), operation: "pthread_create", detail: role))
-    }
-    if detached { pthread_detach(thread) }
-    return .success(thread)
 }

@@ -9,8 +9,9 @@ import Glibc
 /// semaphore wait, System V `msgrcv`/`msgsnd`/`semop` — and the way to stop it
 /// (DESIGN, API principle 3).
 ///
-/// Stopping sends the thread `SIGURG` with `pthread_kill`. The library's handler
-/// for it does nothing and is installed without `SA_RESTART`, so the call
+/// Stopping sends the thread `LibrarySignals.interrupt` (SIGURG) with
+/// `pthread_kill`. The library's handler for it (installed by `LibrarySignals`)
+/// does nothing and is installed without `SA_RESTART`, so the call
 /// returns `EINTR` and the thread's loop sees `isStopped`. (System V calls are
 /// never restarted anyway; `sem_wait` would be without this.) The thread is
 /// signalled only between `enter` and `leave`, under the lock, so a signal never
@@ -18,10 +19,10 @@ import Glibc
 /// growing pause, until the call has returned, so a signal that lands just
 /// before the thread blocks is not lost.
 ///
-/// The handler is installed, once, only if `SIGURG` still has its default
-/// action (ignore). If the program has a `SIGURG` handler of its own,
-/// `signalsWork` is false and callers wait in short slices instead, checking
-/// `isStopped` between them.
+/// A `SIGURG` handler the program had before is kept: the library's handler
+/// passes it every `SIGURG` the library did not send. `signalsWork` is false only
+/// when the handler could not be installed; callers then wait in short slices,
+/// checking `isStopped` between them.
 ///
 /// ```swift
 /// let thread = InterruptibleThread()
@@ -33,8 +34,8 @@ import Glibc
 /// }
 /// ```
 final class InterruptibleThread: Sendable {
-    static let signal = SIGURG
-    static let signalsWork: Bool = cipc_install_interrupt_handler(SIGURG) == 1
+    static let signal = LibrarySignals.interrupt
+    static var signalsWork: Bool { LibrarySignals.interruptsWork }
 
     private struct State: @unchecked Sendable {
         var thread: pthread_t?
@@ -53,11 +54,7 @@ final class InterruptibleThread: Sendable {
     /// Called on the blocking thread before the call: lets the signal through
     /// to this thread until `leave`.
     func enter() {
-        var unblock = sigset_t()
-        sigemptyset(&unblock)
-        sigaddset(&unblock, Self.signal)
-        var previous = sigset_t()
-        pthread_sigmask(SIG_UNBLOCK, &unblock, &previous)
+        let previous = LibrarySignals.beginInterruptibleWait()
         state.withLock {
             $0.thread = pthread_self()
             $0.previousMask = previous
@@ -66,11 +63,11 @@ final class InterruptibleThread: Sendable {
 
     /// Called on the blocking thread after the call: restores its signal mask.
     func leave() {
-        var previous = state.withLock { s in
+        let previous = state.withLock { s in
             s.thread = nil
             return s.previousMask
         }
-        pthread_sigmask(SIG_SETMASK, &previous, nil)
+        LibrarySignals.endInterruptibleWait(restoring: previous)
     }
 
     var isStopped: Bool { state.withLock { $0.stopped } }

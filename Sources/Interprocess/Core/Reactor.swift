@@ -12,13 +12,48 @@ import Glibc
 ///
 /// Each wait is a one-shot registration. Cancelling the waiting task removes the
 /// registration and resumes the waiter with `CancellationError` at once.
+///
+/// The process has one reactor, started on first use. A forked child has none of
+/// its parent's threads: `LibraryThread.afterForkInChild` forgets the parent's
+/// reactor there (closing its epoll descriptor), so the child's first async wait
+/// starts a reactor of its own.
 final class Reactor: Sendable {
-    private static let instance = Result<Reactor, IPCError> { () throws(IPCError) in try Reactor() }
+    /// The running reactor (retained), or nil before the first use and in a forked
+    /// child. Read without a lock; set under `startLock`.
+    private static let current = Atomic<Unmanaged<Reactor>?>(nil)
+
+    nonisolated(unsafe) private static let startLock: UnsafeMutablePointer<pthread_mutex_t> = {
+        let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(lock, nil)
+        LibraryThread.afterForkInChild { Reactor.forgetAfterFork() }
+        return lock
+    }()
 
     /// The process's reactor, started on first use. Starting it can fail (no
-    /// descriptor or thread left): then every async wait reports that error.
+    /// descriptor or thread left): the wait reports that error, and the next wait
+    /// tries again.
     static var shared: Reactor {
-        get throws(IPCError) { try instance.get() }
+        get throws(IPCError) {
+            if let running = current.load(ordering: .acquiring) { return running.takeUnretainedValue() }
+            pthread_mutex_lock(startLock)
+            defer { pthread_mutex_unlock(startLock) }
+            if let running = current.load(ordering: .acquiring) { return running.takeUnretainedValue() }
+            let reactor = try Reactor()
+            current.store(Unmanaged.passRetained(reactor), ordering: .releasing)
+            return reactor
+        }
+    }
+
+    /// In a forked child (one thread, nothing else running): the parent's reactor
+    /// has no thread here; its waiters belong to the parent's tasks. Close its epoll
+    /// descriptor, leave the object (its state may be mid-change), and let the next
+    /// wait start a new one. The start lock may have been held at the fork.
+    private static func forgetAfterFork() {
+        if let old = current.load(ordering: .acquiring) {
+            _ = system_close(old.takeUnretainedValue().epoll)
+            current.store(nil, ordering: .releasing)
+        }
+        pthread_mutex_init(startLock, nil)
     }
 
     private enum Entry {
@@ -150,19 +185,14 @@ final class Reactor: Sendable {
     }
 
     private func startThread() throws(IPCError) {
-        let box = Unmanaged.passRetained(self)
-        var thread = pthread_t()
-        let rc = pthread_create(&thread, nil, { raw in
-            let reactor = Unmanaged<Reactor>.fromOpaque(raw!).takeRetainedValue()
-            reactor.run()
-            return nil
-        }, box.toOpaque())
-        if rc != 0 {
-            box.release()
+        do {
+            try LibraryThread.startDetached(name: "ipc-reactor") { [self] in run() }
+        } catch {
             _ = system_close(epoll)
-            throw IPCError(Errno(rawValue: rc), operation: "pthread_create", detail: "the async reactor could not start")
+            var failure = error
+            failure.detail = "the async reactor could not start"
+            throw failure
         }
-        pthread_detach(thread)
     }
 
     private func run() {
@@ -170,7 +200,7 @@ final class Reactor: Sendable {
         var events = [UInt32](repeating: 0, count: 64)
         while true {
             let count = system_epoll_wait(epoll, &tokens, &events, 64, -1)
-            if count < 0 { continue }  // EINTR
+            if count < 0 { continue }  // EINTR (no signal reaches this thread, but a debugger's can)
             for i in 0..<Int(count) {
                 finish(tokens[i], with: .success(()))
             }

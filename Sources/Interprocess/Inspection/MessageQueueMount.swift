@@ -44,10 +44,10 @@ enum MessageQueueMount {
     /// Mounts mqueue privately on a new thread and runs `body` there.
     private static func onPrivateMountThread<T: Sendable>(_ body: @escaping @Sendable (String) throws(IPCError) -> T) throws(IPCError) -> T {
         let box = ResultBox<T>()
-        let thread = try createThread("the thread that lists POSIX message queues", detached: false) {
+        let thread = try LibraryThread.start(name: "ipc-mqueue-list") {
             box.result = privatelyMounted(body)
-        }.get()
-        pthread_join(thread, nil)
+        }
+        LibraryThread.join(thread)
         return try box.result!.get()
     }
 

@@ -10,7 +10,7 @@ import Glibc
 /// this process mapped; touching a page past the new end raises `SIGBUS`, whose
 /// default action kills the process. No check before an access can close that race,
 /// so the library installs a `SIGBUS` handler (once, when the first mapping is
-/// made) that recognises faults inside the library's own mappings: it maps
+/// made, through `LibrarySignals`) that recognises faults inside the library's own mappings: it maps
 /// zero-filled private pages over the rest of that mapping, counts the fault, and
 /// lets the access complete (reads see zeros, writes go nowhere). The mapping is
 /// then damaged: the access that faulted, and every later one, throws `EFAULT`
@@ -27,8 +27,6 @@ struct MappingFaultGuard {
     /// Nil for a range that is not watched.
     private let slot: UnsafeMutableRawPointer?
 
-    private static let installed: Bool = cipc_mapping_guard_install() == 0
-
     private init(unwatched: Void) { slot = nil }
 
     /// A guard that watches nothing and never reports a fault.
@@ -36,7 +34,7 @@ struct MappingFaultGuard {
 
     /// Starts watching [start, start + length). Pair with `unregister()`.
     init(start: UnsafeMutableRawPointer, length: Int) throws(IPCError) {
-        guard Self.installed else {
+        guard LibrarySignals.installMappingFaultGuard() else {
             throw IPCError(.invalidArgument, operation: "sigaction", object: "SIGBUS",
                            detail: "cannot install the guard against truncated mappings")
         }

@@ -76,7 +76,7 @@ public struct Spawn: Sendable {
     /// Starts the program. The corresponding C function is `posix_spawn` (or
     /// `posix_spawnp` for a name without a slash).
     public func start() throws(IPCError) -> ChildProcess {
-        BrokenPipeSignal.ignore()
+        LibrarySignals.ignoreBrokenPipe()
         for target in descriptorMap.keys where target < 0 {
             throw IPCError(.badFileDescriptor, operation: "posix_spawn", object: IPCError.describe(path: executable),
                            detail: "descriptor target \(target) is negative")

@@ -250,7 +250,7 @@ extension FIFO {
     }
 
     static func open(_ location: Location, _ access: Access, nonBlocking: Bool) throws(IPCError) -> OwnedDescriptor {
-        BrokenPipeSignal.ignore()
+        LibrarySignals.ignoreBrokenPipe()
         return OwnedDescriptor(adoptingRaw: try openRaw(location, access, nonBlocking: nonBlocking).get())
     }
 
@@ -271,7 +271,7 @@ extension FIFO {
     }
 
     static func openWaiting(_ location: Location, _ access: Access, until deadline: Deadline) throws(IPCError) -> OwnedDescriptor {
-        BrokenPipeSignal.ignore()
+        LibrarySignals.ignoreBrokenPipe()
         if let descriptor = try openAtOnce(location, access) { return descriptor }
         let partner = Partner(location, access.other)
         defer { partner.close() }
@@ -282,7 +282,7 @@ extension FIFO {
     }
 
     static func openWaiting(_ location: Location, _ access: Access, until deadline: Deadline) async throws -> OwnedDescriptor {
-        BrokenPipeSignal.ignore()
+        LibrarySignals.ignoreBrokenPipe()
         try Task.checkCancellation()
         if let descriptor = try openAtOnce(location, access) { return descriptor }
         let partner = Partner(location, access.other)

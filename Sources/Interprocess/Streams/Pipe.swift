@@ -25,7 +25,7 @@ public struct Pipe: ~Copyable {
     /// Creates a pipe; both ends are close-on-exec.
     /// The corresponding C function is `pipe2` with `O_CLOEXEC`.
     public init(nonBlocking: Bool = false) throws(IPCError) {
-        BrokenPipeSignal.ignore()
+        LibrarySignals.ignoreBrokenPipe()
         var fds: (CInt, CInt) = (-1, -1)
         let flags = O_CLOEXEC | (nonBlocking ? O_NONBLOCK : 0)
         let rc = withUnsafeMutableBytes(of: &fds) { system_pipe2($0.baseAddress!.assumingMemoryBound(to: CInt.self), flags) }

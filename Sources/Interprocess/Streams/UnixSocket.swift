@@ -112,12 +112,12 @@ public struct UnixSocket: ~Copyable, Sendable {
             throw IPCError(.protocolNotSupported, operation: "UnixSocket", object: IPCError.describe(fd: fd),
                            detail: "unknown socket type \(type)")
         }
-        BrokenPipeSignal.ignore()
+        LibrarySignals.ignoreBrokenPipe()
         self.init(descriptor, kind: kind)
     }
 
     static func makeDescriptor(_ kind: Kind, nonBlocking: Bool = false) throws(IPCError) -> OwnedDescriptor {
-        BrokenPipeSignal.ignore()
+        LibrarySignals.ignoreBrokenPipe()
         var type = kind.socketType | CInt(SOCK_CLOEXEC.rawValue)
         if nonBlocking { type |= CInt(SOCK_NONBLOCK.rawValue) }
         let fd = system_socket(AF_UNIX, type, 0)

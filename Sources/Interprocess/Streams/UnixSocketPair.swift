@@ -28,7 +28,7 @@ public struct UnixSocketPair: ~Copyable {
     ///
     /// The corresponding C function is `socketpair(AF_UNIX, …)`.
     public init(_ kind: UnixSocket.Kind = .stream) throws(IPCError) {
-        BrokenPipeSignal.ignore()
+        LibrarySignals.ignoreBrokenPipe()
         var fds: (CInt, CInt) = (-1, -1)
         let type = kind.socketType | CInt(SOCK_CLOEXEC.rawValue)
         let rc = withUnsafeMutableBytes(of: &fds) { system_socketpair(AF_UNIX, type, 0, $0.baseAddress!.assumingMemoryBound(to: CInt.self)) }

@@ -26,14 +26,14 @@ enum BenchSignals {
         if pipe(&ends) != 0 { throw IPCError(Errno(rawValue: errno), operation: "pipe", detail: "for the bench's signals") }
         let readFD = ends[0], writeFD = ends[1]
         for end in ends { _ = cipc_fcntl_int(end, F_SETFD, FD_CLOEXEC) }
-        if case .failure(let error) = createThread(role: "the bench's signal thread", {
+        try LibraryThread.startDetached(name: "ipc-bench-sig") {
             var number: UInt8 = 0
             while read(readFD, &number, 1) != 1 {}
             let signal = CInt(number)
             ledger.seal()
             do { try report.write(interruptedBy: signal) } catch { warn("\(error)") }
             cipc_die_by_signal(signal)
-        }) { throw error }
+        }
         if cipc_forward_signals(writeFD, handled, CInt(handled.count)) != 0 {
             throw IPCError(Errno(rawValue: errno), operation: "sigaction", detail: "SIGINT, SIGTERM, SIGHUP, SIGQUIT")
         }
@@ -48,22 +48,5 @@ enum BenchSignals {
         case SIGQUIT: "SIGQUIT"
         default: "signal \(signal)"
         }
-    }
-
-    /// A detached thread running `body`.
-    private static func createThread(role: String, _ body: @escaping () -> Void) -> Result<Void, IPCError> {
-        final class Box { let body: () -> Void; init(_ body: @escaping () -> Void) { self.body = body } }
-        var thread = pthread_t()
-        let box = Unmanaged.passRetained(Box(body))
-        let rc = pthread_create(&thread, nil, { raw in
-            Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().body()
-            return nil
-        }, box.toOpaque())
-        if rc != 0 {
-            box.release()
-            return .failure(IPCError(Errno(rawValue: rc), operation: "pthread_create", detail: role))
-        }
-        pthread_detach(thread)
-        return .success(())
     }
 }

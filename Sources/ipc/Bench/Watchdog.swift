@@ -53,15 +53,7 @@ final class Watchdog: @unchecked Sendable {
         self.seconds = seconds
         self.shutDownOnExit = shutDownOnExit
         self.onExit = onExit
-        let context = Unmanaged.passRetained(self).toOpaque()
-        let rc = pthread_create(&thread, nil, { raw in
-            Unmanaged<Watchdog>.fromOpaque(raw!).takeRetainedValue().watch()
-            return nil
-        }, context)
-        if rc != 0 {
-            Unmanaged<Watchdog>.fromOpaque(context).release()
-            throw IPCError(Errno(rawValue: rc), operation: "pthread_create", object: "bench watchdog")
-        }
+        thread = try LibraryThread.start(name: "ipc-bench-watch") { [self] in watch() }
     }
 
     /// True once the watchdog killed the child for making no progress.
@@ -72,7 +64,7 @@ final class Watchdog: @unchecked Sendable {
         guard !joined else { return }
         joined = true
         if let writer = disarm.take() { try? writer.close() }
-        pthread_join(thread, nil)
+        LibraryThread.join(thread)
     }
 
     deinit { stop() }

@@ -1,0 +1,41 @@
+// C shim declarations for the library's threads, signals and futexes
+// (see CInterprocess.h for the rules).
+#pragma once
+#include <stdint.h>
+#include <signal.h>
+#include <time.h>
+
+// MARK: the signal that interrupts a library thread (SIGURG)
+
+/// Installs, once, the handler for `signal` that interrupts a library thread
+/// blocked in a system call: SA_SIGINFO, no SA_RESTART, so the call returns EINTR.
+/// The action in place before is saved: a signal that the library did not send
+/// (not a `tgkill` from this process to a thread expecting an interruption, see
+/// `cipc_interrupt_expected`) is passed on to it. Returns 0, or -1 with errno set.
+int cipc_interrupt_handler_install(int signal);
+/// Marks the calling thread as expecting (1) or no longer expecting (0) the
+/// library's interruption signal. Async-signal-safe.
+void cipc_interrupt_expected(int expected);
+/// How many interruption signals the handler passed on to the program's own
+/// handler (for tests).
+uint64_t cipc_interrupt_forwarded(void);
+
+// MARK: thread creation
+
+/// The signal mask of a library thread: every signal blocked except the
+/// synchronous fault signals (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS),
+/// which the kernel would otherwise deliver with the default action.
+void cipc_library_thread_mask(sigset_t *mask);
+
+/// `pthread_setname_np(pthread_self(), name)` (GNU): at most 15 bytes; 0 or ERANGE.
+int cipc_set_thread_name(const char *name);
+
+// MARK: futex on a 32-bit word, shared between processes
+
+/// `futex(word, FUTEX_WAIT_BITSET, value, deadline, NULL, FUTEX_BITSET_MATCH_ANY)`:
+/// sleeps while `*word == value`, until woken or the absolute CLOCK_MONOTONIC
+/// `deadline` (NULL: no deadline). Not private: works across processes on shared
+/// memory. Returns 0, or -1 with errno (EAGAIN, EINTR, ETIMEDOUT, EFAULT, …).
+int cipc_futex_wait(uint32_t *word, uint32_t value, const struct timespec *deadline);
+/// `futex(word, FUTEX_WAKE, count)`: the number of waiters woken, or -1 with errno.
+int cipc_futex_wake(uint32_t *word, int count);

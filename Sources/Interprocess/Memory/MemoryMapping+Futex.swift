@@ -1,0 +1,40 @@
+// Futexes on words of a mapping (see `Futex`): the offset and alignment are checked
+// like `withAtomic`, and a fault in a shrunk object is reported like any access.
+
+extension MemoryMapping {
+    /// `Futex.wait` on the `UInt32` at `offset`: sleeps while it holds `value`, until
+    /// woken or `deadline` (nil: none). True: re-check the word; false: timed out.
+    ///
+    /// Use `withAtomic(UInt32.self, at: offset)` for the atomic operations on the
+    /// same word. Throws like `withAtomic` (`EINVAL` misaligned, `ERANGE` past the end,
+    /// `EACCES` not writable), and `EFAULT` when the object was shrunk under the word.
+    ///
+    /// ```swift
+    /// while try mapping.withAtomic(UInt32.self, at: 0, { $0.load(ordering: .acquiring) }) == 0 {
+    ///     _ = try mapping.futexWait(at: 0, expecting: 0, until: .after(.seconds(1)))
+    /// }
+    /// ```
+    public func futexWait(at offset: Int, expecting value: UInt32, until deadline: Deadline?) throws(IPCError) -> Bool {
+        let word = try futexWord("futexWait", offset)
+        let result = try Futex.wait(word, expecting: value, until: deadline)
+        try checkAfterAccess("futexWait")
+        return result
+    }
+
+    /// `Futex.wake` on the `UInt32` at `offset`: wakes at most `count` waiters (in
+    /// any process mapping the same object); returns how many were woken.
+    @discardableResult
+    public func futexWake(at offset: Int, count: Int32 = .max) throws(IPCError) -> Int {
+        let word = try futexWord("futexWake", offset)
+        return try Futex.wake(word, count: count)
+    }
+
+    private func futexWord(_ operation: String, _ offset: Int) throws(IPCError) -> UnsafeMutablePointer<UInt32> {
+        if !protection.contains(.readWrite) {
+            throw IPCError(.permissionDenied, operation: operation, object: label,
+                           detail: "a futex word needs a readable and writable mapping")
+        }
+        return try typedAddress(operation, UInt32.self, offset: offset, writing: true)
+            .assumingMemoryBound(to: UInt32.self)
+    }
+}

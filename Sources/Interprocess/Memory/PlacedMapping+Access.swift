@@ -53,3 +53,19 @@ extension PlacedMapping {
         }
     }
 }
+
+extension PlacedMapping {
+    /// Copies `count` bytes from `offset` within `place`.
+    public func read(count: Int, from place: SharedPlace<SharedBytes>, at offset: Int = 0) throws(IPCError) -> [UInt8] {
+        try layout.check(place, .bytes, operation: "read")
+        try Self.checkInside(place, offset, count, "read", mapping.label)
+        return try mapping.read(count: count, from: place.offset + offset)
+    }
+
+    /// Copies `bytes` into `place` at `offset` within it.
+    public func write(_ bytes: [UInt8], to place: SharedPlace<SharedBytes>, at offset: Int = 0) throws(IPCError) {
+        try layout.check(place, .bytes, operation: "write")
+        try Self.checkInside(place, offset, bytes.count, "write", mapping.label)
+        try mapping.write(bytes, at: place.offset + offset)
+    }
+}

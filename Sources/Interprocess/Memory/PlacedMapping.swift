@@ -79,14 +79,20 @@ public struct PlacedMapping: ~Copyable, @unchecked Sendable {
             try placed.initialiseParts()
             try body(placed)
         } catch {
-            state.pointee.store(0, ordering: .releasing)
-            _ = try? Futex.wake(word, count: .max)
+            try? placed.publish(0, operation)
             throw error
         }
-        state.pointee.store(PlacementState.readyWord, ordering: .releasing)
-        try placed.mapping.checkAfterAccess(operation)
-        _ = try Futex.wake(word, count: .max)
+        try placed.publish(PlacementState.readyWord, operation)
         return placed
+    }
+
+    /// Stores `state` (release) in the header and wakes every process sleeping on
+    /// it. The corresponding C call is `futex(FUTEX_WAKE)`.
+    private func publish(_ state: UInt32, _ operation: String) throws(IPCError) {
+        let word = try mapping.placementStateWord(operation)
+        UnsafeMutableRawPointer(word).assumingMemoryBound(to: Atomic<UInt32>.self).pointee.store(state, ordering: .releasing)
+        try mapping.checkAfterAccess(operation)
+        _ = try Futex.wake(word, count: .max)
     }
 
     /// Moves the state word from empty (or from a dead initialiser's claim) to

@@ -118,6 +118,42 @@ struct PlacedMappingTests {
         #expect(try TestPeer.run(TestPeer.spawn("placed-open", name, "placement-test", "1", "0")).output == "ok 0")
     }
 
+    @Test("an initialiser whose pid now belongs to a later process (another start time) counts as dead")
+    func pidReuseDetected() throws {
+        let me = ProcessIdentity.current
+        #expect(me.startTime != 0 && me.pidNamespace != 0)
+        #expect(me.liveness == .running)
+        #expect(ProcessIdentity(pid: me.pid, startTime: me.startTime + 1, pidNamespace: me.pidNamespace).liveness == .gone)
+        if case .unknown = ProcessIdentity(pid: me.pid, startTime: me.startTime, pidNamespace: me.pidNamespace + 1).liveness {} else {
+            Issue.record("a pid of another PID namespace was judged")
+        }
+
+        // A header claimed by this very pid, recorded with another start time: the
+        // claimant was an earlier process with the same pid, and it is gone.
+        let test = try PlacementTestLayout()
+        let memory = try SharedMemory.anonymous(size: test.layout.size)
+        let mapping = try memory.map()
+        try mapping.writePlacementHeader(test.layout, initialiser: ProcessIdentity(pid: me.pid, startTime: me.startTime + 1, pidNamespace: me.pidNamespace))
+        try mapping.store(UInt32(me.pid), at: PlacementHeader.stateOffset)
+        let error = #expect(throws: IPCError.self) { _ = try PlacedMapping.open(test.layout, in: memory.map(), until: .after(.seconds(30))) }
+        #expect(error?.errno == .previousOwnerDied)
+        // The same header with this process's real start time is a live initialiser.
+        try mapping.store(me.startTime, at: PlacementHeader.startTimeOffset)
+        let busy = #expect(throws: IPCError.self) { _ = try PlacedMapping.create(test.layout, in: memory.map()) }
+        #expect(busy?.errno == .fileExists)
+    }
+
+    @Test("an initialisation that throws leaves the object empty, for another create")
+    func failedInitialisation() throws {
+        struct Refused: Error {}
+        let test = try PlacementTestLayout()
+        let memory = try SharedMemory.anonymous(size: test.layout.size)
+        #expect(throws: Refused.self) { _ = try PlacedMapping.create(test.layout, in: memory.map()) { _ in throw Refused() } }
+        #expect(try memory.map().load(UInt32.self, at: PlacementHeader.stateOffset) == 0)
+        let placed = try PlacedMapping.create(test.layout, in: memory.map())
+        #expect(placed.initialiser == getpid())
+    }
+
     @Test("processes racing to create: exactly one initialises, the others get EEXIST")
     func oneInitialiser() throws {
         let name = uniqueSharedMemoryName()

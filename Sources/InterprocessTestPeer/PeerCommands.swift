@@ -16,6 +16,7 @@ enum PeerCommands {
         table.merge(sockets) { a, _ in a }
         table.merge(messages) { a, _ in a }
         table.merge(memory) { a, _ in a }
+        table.merge(placement) { a, _ in a }
         table.merge(limits) { a, _ in a }
         table.merge(systemV) { a, _ in a }
         table.merge(systemVMessages) { a, _ in a }

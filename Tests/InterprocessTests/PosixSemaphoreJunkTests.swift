@@ -105,13 +105,14 @@ struct PosixSemaphoreJunkTests {
 
     @Test("a semaphore in shared memory overwritten by a peer fails with EINVAL, not an abort in the futex code")
     func mappedSemaphoreOverwritten() throws {
-        let mapping = try MemoryMapping.anonymous(length: MemoryMapping.pageSize, sharing: .shared)
-        try mapping.initializeSemaphore(at: 0, value: 0)
+        var layout = try SharedLayout(type: "overwritten", version: 1)
+        let place = try layout.semaphore(value: 0)
+        let placed = try PlacedMapping.create(layout, in: MemoryMapping.anonymous(length: layout.size, sharing: .shared))
         var junk = Self.thirtyTwoBytesOfText
         junk[4] = 1  // a waiter, so a post would wake the futex with the junk flag
-        try mapping.write(junk, at: 0)
+        try placed.mapping.write(junk, at: place.offset)
         let error = #expect(throws: IPCError.self) {
-            try mapping.withSemaphore(at: 0) { try $0.post() }
+            try placed.withSemaphore(place) { try $0.post() }
         }
         #expect(error?.errno == .invalidArgument)
     }

@@ -80,27 +80,6 @@ extension PlacedMapping {
 }
 
 extension MemoryMapping {
-    /// Makes a process-shared semaphore at a hand-computed offset. Nothing stops a
-    /// second call from resetting it under its waiters: place semaphores with a
-    /// `SharedLayout` instead. Kept only until the bench's ring moves onto
-    /// `PlacedMapping` (issue 9).
-    ///
-    /// The corresponding C function is `sem_init` with `pshared` 1.
-    @available(*, deprecated, message: "place the semaphore with SharedLayout.semaphore(value:) and PlacedMapping.create")
-    public func initializeSemaphore(at offset: Int, value: Int = 0) throws(IPCError) {
-        let semaphore = try semaphoreAddress("sem_init", offset)
-        try SemaphoreOperations.checkValue(value, operation: "sem_init", object: label)
-        if system_sem_init(semaphore, 1, CUnsignedInt(value)) != 0 { throw IPCError.last("sem_init", object: label) }
-        try checkAfterAccess("sem_init")
-    }
-
-    /// Lends `body` the semaphore at a hand-computed offset. Kept only until the
-    /// bench's ring moves onto `PlacedMapping` (issue 9).
-    @available(*, deprecated, message: "use PlacedMapping.withSemaphore(_:) with the place a SharedLayout handed out")
-    public func withSemaphore<R>(at offset: Int, _ body: (borrowing MappedSemaphore) throws -> R) throws -> R {
-        try withSemaphoreInPlace(at: offset, body)
-    }
-
     func withSemaphoreInPlace<R>(at offset: Int, _ body: (borrowing MappedSemaphore) throws -> R) throws -> R {
         let semaphore = try semaphoreAddress("withSemaphore", offset)
         let result: R

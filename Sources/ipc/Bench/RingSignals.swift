@@ -26,10 +26,10 @@ struct RingCount {
 /// adds `take(_:until:in:) async` beside these, over the same counts.
 protocol RingSignals: ~Copyable {
     /// Takes one unit of `count` if it is above zero; false when it is zero.
-    func tryTake(_ count: RingCount, in segment: borrowing MemoryMapping) throws(IPCError) -> Bool
+    func tryTake(_ count: RingCount, in segment: borrowing PlacedMapping) throws(IPCError) -> Bool
     /// Takes one unit of `count`, waiting at most until `deadline`; false when the
     /// deadline passed first.
-    func take(_ count: RingCount, until deadline: Deadline, in segment: borrowing MemoryMapping) throws(IPCError) -> Bool
+    func take(_ count: RingCount, until deadline: Deadline, in segment: borrowing PlacedMapping) throws(IPCError) -> Bool
     /// Adds one unit to `count`, waking a side waiting on it.
-    func give(_ count: RingCount, in segment: borrowing MemoryMapping) throws(IPCError)
+    func give(_ count: RingCount, in segment: borrowing PlacedMapping) throws(IPCError)
 }

@@ -6,7 +6,7 @@ import Interprocess
 /// slot, and tells the other side, is `Signals`; the ring logic is here once.
 ///
 /// Each ring is `ringBytes` of slots, each slot the message size rounded up to 64
-/// bytes, the two rings back to back from `dataOffset`. Nothing in the segment is
+/// bytes, the two rings placed by a `SharedMemoryRingLayout`. Nothing in the segment is
 /// an index: each side counts its own messages (sent, received) in private memory,
 /// and the signals' counts say how many slots are filled and free, so nothing the
 /// peer writes can steer this side outside its slots.
@@ -24,29 +24,30 @@ struct SharedMemoryRing<Signals: RingSignals & ~Copyable>: ~Copyable {
     /// The slots of one ring for `size`-byte messages: the initial free count.
     static func slots(size: Int) -> Int { ringBytes / stride(size: size) }
 
-    /// The segment holding both rings (and, for some signals, the signals too).
-    let segment: MemoryMapping
+    /// The segment holding both rings (and, for some signals, the signals too),
+    /// placed by a `SharedMemoryRingLayout`.
+    let segment: PlacedMapping
     let signals: Signals
     let stride: Int
     let slots: Int
     /// The ring this side sends on and the one it receives from (0 or 1).
     let sendRing: Int, receiveRing: Int
-    let sendData: Int, receiveData: Int
+    let sendData: SharedPlace<SharedBytes>, receiveData: SharedPlace<SharedBytes>
     /// This side's message counters (sent, received), which only it touches.
     let counters: UnsafeMutablePointer<Int>
     /// Parent: reads end of file once the child has exited. Child: the write end.
     let liveness: OwnedDescriptor
 
     /// - Parameter initiator: the parent sends on ring 0, the child on ring 1.
-    init(segment: consuming MemoryMapping, dataOffset: Int, signals: consuming Signals, size: Int,
+    init(segment: consuming PlacedMapping, rings: [SharedPlace<SharedBytes>], signals: consuming Signals, size: Int,
          initiator: Bool, liveness: consuming OwnedDescriptor) {
         self.segment = segment
         self.signals = signals
         stride = Self.stride(size: size)
         slots = Self.slots(size: size)
         (sendRing, receiveRing) = initiator ? (0, 1) : (1, 0)
-        sendData = dataOffset + sendRing * Self.ringBytes
-        receiveData = dataOffset + receiveRing * Self.ringBytes
+        sendData = rings[sendRing]
+        receiveData = rings[receiveRing]
         counters = .allocate(capacity: 2)
         counters.initialize(repeating: 0, count: 2)
         self.liveness = liveness
@@ -63,7 +64,7 @@ struct SharedMemoryRing<Signals: RingSignals & ~Copyable>: ~Copyable {
         try take(RingCount(ring: sendRing, of: .spaces))
         let sent = counters[0]
         try BenchError.transporting { () throws(IPCError) in
-            try segment.write(message, at: sendData + (sent % slots) * stride)
+            try segment.write(message, to: sendData, at: (sent % slots) * stride)
         }
         counters[0] = sent &+ 1
         try give(RingCount(ring: sendRing, of: .items))
@@ -76,7 +77,7 @@ struct SharedMemoryRing<Signals: RingSignals & ~Copyable>: ~Copyable {
         try take(RingCount(ring: receiveRing, of: .items))
         let received = counters[1]
         try BenchError.transporting { () throws(IPCError) in
-            try segment.read(into: message, from: receiveData + (received % slots) * stride)
+            try segment.read(into: message, from: receiveData, at: (received % slots) * stride)
         }
         counters[1] = received &+ 1
         try give(RingCount(ring: receiveRing, of: .spaces))
@@ -99,5 +100,33 @@ struct SharedMemoryRing<Signals: RingSignals & ~Copyable>: ~Copyable {
     @inline(__always)
     private func give(_ count: RingCount) throws(BenchError) {
         try BenchError.transporting { () throws(IPCError) in try signals.give(count, in: segment) }
+    }
+}
+
+/// The segment of a ring pair, placed behind a checked header: the signals'
+/// semaphores when they live in the segment (one per `RingCount`, in
+/// `RingCount.index` order), then the two rings of `ringBytes`. The parent creates
+/// it (initialising the semaphores exactly once); the child opens it, which checks
+/// the header against the same layout.
+struct SharedMemoryRingLayout {
+    var layout: SharedLayout
+    /// Ring 0 (the parent sends on it), ring 1.
+    var rings: [SharedPlace<SharedBytes>] = []
+    /// Empty when the signals live outside the segment.
+    var semaphores: [SharedPlace<MappedSemaphore>] = []
+
+    /// - Parameter slots: the free slots of an empty ring, to place semaphores
+    ///   (items 0, spaces `slots`) for; nil for none.
+    init(mechanism: String, semaphoresFor slots: Int?) throws(IPCError) {
+        layout = try SharedLayout(type: "ipc-bench." + mechanism, version: 1)
+        if let slots {
+            for _ in 0..<2 {
+                semaphores.append(try layout.semaphore(value: 0))
+                semaphores.append(try layout.semaphore(value: slots))
+            }
+        }
+        for _ in 0..<2 {
+            rings.append(try layout.bytes(count: SharedMemoryRing<PosixSemaphoreRingSignals>.ringBytes, alignment: 64))
+        }
     }
 }

@@ -3,8 +3,8 @@ import Interprocess
 /// `shm-posix-sem`: the `SharedMemoryRing` pair in one anonymous shared memory
 /// object, signalled by process-shared POSIX semaphores in the object's header.
 ///
-/// Layout: a 4 KiB header per ring (`items` at 0, `spaces` right after it), then
-/// the two rings. The parent initializes the semaphores before the child exists
+/// Layout: `SharedMemoryRingLayout` with the four semaphores. The parent creates
+/// the placed segment (initialising the semaphores once) before the child exists
 /// and hands it the memfd as descriptor 3, and the write end of a pipe as
 /// descriptor 4: the pipe reads as end of file once the child is gone, which is
 /// how a waiting parent notices a dead peer.
@@ -13,21 +13,20 @@ struct SharedMemorySemaphoreTransport: ~Copyable, BenchTransport {
 
     static let name = "shm-posix-sem"
     static let maximumMessageSize: Int? = Ring.maximumMessageSize
-    static let totalBytes = 2 * PosixSemaphoreRingSignals.headerBytes + 2 * Ring.ringBytes
 
     let ring: Ring
 
     static func initiator(name: String, peer: BenchPeer) throws(IPCError) -> SharedMemorySemaphoreTransport {
         let size = peer.size
-        let memory = try SharedMemory.anonymous(size: totalBytes, label: "ipc-bench")
-        let mapping = try memory.map()
-        try PosixSemaphoreRingSignals.initialize(in: mapping, slots: Ring.slots(size: size))
+        let placement = try SharedMemoryRingLayout(mechanism: Self.name, semaphoresFor: Ring.slots(size: size))
+        let memory = try SharedMemory.anonymous(size: placement.layout.size, label: "ipc-bench")
+        let segment = try PlacedMapping.create(placement.layout, in: memory.map())
         let lifeline = try Pipe()
         peer.inherit(memory.descriptor, as: 3)
         peer.inherit(lifeline.writer.descriptor, as: 4)
         try peer.start(objects: [String(size)])
         return SharedMemorySemaphoreTransport(ring: Ring(
-            segment: mapping, dataOffset: PosixSemaphoreRingSignals.dataOffset, signals: PosixSemaphoreRingSignals(),
+            segment: segment, rings: placement.rings, signals: PosixSemaphoreRingSignals(semaphores: placement.semaphores),
             size: size, initiator: true, liveness: lifeline.reader.descriptor))
     }
 
@@ -36,9 +35,10 @@ struct SharedMemorySemaphoreTransport: ~Copyable, BenchTransport {
             throw IPCError(.invalidArgument, operation: "shm-posix-sem", detail: "the child needs the message size")
         }
         let memory = SharedMemory(adopting: InheritedDescriptor.take(3))
-        let mapping = try memory.map(length: totalBytes)
+        let placement = try SharedMemoryRingLayout(mechanism: Self.name, semaphoresFor: Ring.slots(size: size))
+        let segment = try PlacedMapping.open(placement.layout, in: memory.map(), until: .after(.seconds(10)))
         return SharedMemorySemaphoreTransport(ring: Ring(
-            segment: mapping, dataOffset: PosixSemaphoreRingSignals.dataOffset, signals: PosixSemaphoreRingSignals(),
+            segment: segment, rings: placement.rings, signals: PosixSemaphoreRingSignals(semaphores: placement.semaphores),
             size: size, initiator: false, liveness: InheritedDescriptor.take(4)))
     }
 
@@ -49,50 +49,34 @@ struct SharedMemorySemaphoreTransport: ~Copyable, BenchTransport {
     func receive(into message: UnsafeMutableRawBufferPointer) throws(BenchError) { try ring.receive(into: message) }
 }
 
-/// The signals of `shm-posix-sem`: four process-shared POSIX semaphores
-/// (`sem_init` with `pshared` 1) in the segment's header, a 4 KiB page per ring
-/// with `items` at 0 and `spaces` right after it. `sem_trywait`,
-/// `sem_clockwait` and `sem_post` through `MappedSemaphore`.
+/// The signals of `shm-posix-sem`: four process-shared POSIX semaphores placed in
+/// the segment (`SharedMemoryRingLayout.semaphores`, `RingCount.index` each).
+/// `sem_trywait`, `sem_clockwait` and `sem_post` through `MappedSemaphore`.
 struct PosixSemaphoreRingSignals: RingSignals {
-    static let headerBytes = 4096
-    /// Where the rings start, after both headers.
-    static let dataOffset = 2 * headerBytes
+    let semaphores: [SharedPlace<MappedSemaphore>]
 
-    /// Parent, before the child exists: every ring empty, with `slots` free slots.
-    static func initialize(in segment: borrowing MemoryMapping, slots: Int) throws(IPCError) {
-        for ring in 0..<2 {
-            try segment.initializeSemaphore(at: offset(RingCount(ring: ring, of: .items)), value: 0)
-            try segment.initializeSemaphore(at: offset(RingCount(ring: ring, of: .spaces)), value: slots)
-        }
+    @inline(__always)
+    func tryTake(_ count: RingCount, in segment: borrowing PlacedMapping) throws(IPCError) -> Bool {
+        try using(count, in: segment) { try $0.tryWait() }
     }
 
     @inline(__always)
-    static func offset(_ count: RingCount) -> Int {
-        count.ring * headerBytes + (count.kind == .items ? 0 : MappedSemaphore.size)
+    func take(_ count: RingCount, until deadline: Deadline, in segment: borrowing PlacedMapping) throws(IPCError) -> Bool {
+        try using(count, in: segment) { try $0.wait(until: deadline) }
     }
 
     @inline(__always)
-    func tryTake(_ count: RingCount, in segment: borrowing MemoryMapping) throws(IPCError) -> Bool {
-        try Self.using(count, in: segment) { try $0.tryWait() }
+    func give(_ count: RingCount, in segment: borrowing PlacedMapping) throws(IPCError) {
+        try using(count, in: segment) { try $0.post() }
     }
 
-    @inline(__always)
-    func take(_ count: RingCount, until deadline: Deadline, in segment: borrowing MemoryMapping) throws(IPCError) -> Bool {
-        try Self.using(count, in: segment) { try $0.wait(until: deadline) }
-    }
-
-    @inline(__always)
-    func give(_ count: RingCount, in segment: borrowing MemoryMapping) throws(IPCError) {
-        try Self.using(count, in: segment) { try $0.post() }
-    }
-
-    /// `withSemaphore(at:)` with the semaphore of `count`; its untyped throws
+    /// `withSemaphore(_:)` with the semaphore of `count`; its untyped throws
     /// carry only `IPCError` here.
     @inline(__always)
-    private static func using<R>(_ count: RingCount, in segment: borrowing MemoryMapping,
-                                 _ body: (borrowing MappedSemaphore) throws -> R) throws(IPCError) -> R {
+    private func using<R>(_ count: RingCount, in segment: borrowing PlacedMapping,
+                          _ body: (borrowing MappedSemaphore) throws -> R) throws(IPCError) -> R {
         do {
-            return try segment.withSemaphore(at: offset(count), body)
+            return try segment.withSemaphore(semaphores[count.index], body)
         } catch let error as IPCError {
             throw error
         } catch {

@@ -22,7 +22,8 @@ struct SharedMemorySystemVSemaphoreTransport: ~Copyable, BenchTransport {
     static func initiator(name: String, peer: BenchPeer) throws(IPCError) -> SharedMemorySystemVSemaphoreTransport {
         let size = peer.size
         let slots = Ring.slots(size: size)
-        let segment = try peer.ledger.make({ () throws(IPCError) in try SystemVSharedMemory.create(size: 2 * Ring.ringBytes) },
+        let placement = try SharedMemoryRingLayout(mechanism: Self.name, semaphoresFor: nil)
+        let segment = try peer.ledger.make({ () throws(IPCError) in try SystemVSharedMemory.create(size: placement.layout.size) },
                                            recordedAs: { .systemV(.sharedMemory, $0.id) })
         let attachment: SystemVSharedMemory.Attachment
         do throws(IPCError) { attachment = try segment.attach() } catch {
@@ -36,7 +37,7 @@ struct SharedMemorySystemVSemaphoreTransport: ~Copyable, BenchTransport {
             try SystemVSemaphoreSet.create(key: .private, count: 4, initialValues: SystemVSemaphoreRingSignals.initialValues(slots: slots))
         }, recordedAs: { .systemV(.semaphoreSet, $0.id) })
         let transport = SharedMemorySystemVSemaphoreTransport(ring: Ring(
-            segment: attachment.mapping, dataOffset: 0, signals: SystemVSemaphoreRingSignals(set: semaphores),
+            segment: try PlacedMapping.create(placement.layout, in: attachment.mapping), rings: placement.rings, signals: SystemVSemaphoreRingSignals(set: semaphores),
             size: size, initiator: true, liveness: lifeline.reader.descriptor))
         try peer.start(objects: [String(size), String(segment.id), String(semaphores.id)])
         return transport
@@ -49,8 +50,10 @@ struct SharedMemorySystemVSemaphoreTransport: ~Copyable, BenchTransport {
         }
         let attachment = try SystemVSharedMemory(id: segmentID).attach()
         let semaphores = try SystemVSemaphoreSet(id: setID)
+        let placement = try SharedMemoryRingLayout(mechanism: Self.name, semaphoresFor: nil)
         return SharedMemorySystemVSemaphoreTransport(ring: Ring(
-            segment: attachment.mapping, dataOffset: 0, signals: SystemVSemaphoreRingSignals(set: semaphores),
+            segment: try PlacedMapping.open(placement.layout, in: attachment.mapping, until: .after(.seconds(10))),
+            rings: placement.rings, signals: SystemVSemaphoreRingSignals(set: semaphores),
             size: size, initiator: false, liveness: InheritedDescriptor.take(3)))
     }
 
@@ -71,17 +74,17 @@ struct SystemVSemaphoreRingSignals: RingSignals {
     static func initialValues(slots: Int) -> [Int] { [0, slots, 0, slots] }
 
     @inline(__always)
-    func tryTake(_ count: RingCount, in segment: borrowing MemoryMapping) throws(IPCError) -> Bool {
+    func tryTake(_ count: RingCount, in segment: borrowing PlacedMapping) throws(IPCError) -> Bool {
         try set.tryPerform(.take(from: count.index))
     }
 
     @inline(__always)
-    func take(_ count: RingCount, until deadline: Deadline, in segment: borrowing MemoryMapping) throws(IPCError) -> Bool {
+    func take(_ count: RingCount, until deadline: Deadline, in segment: borrowing PlacedMapping) throws(IPCError) -> Bool {
         try set.perform(.take(from: count.index), until: deadline)
     }
 
     @inline(__always)
-    func give(_ count: RingCount, in segment: borrowing MemoryMapping) throws(IPCError) {
+    func give(_ count: RingCount, in segment: borrowing PlacedMapping) throws(IPCError) {
         try set.perform(.add(to: count.index))
     }
 }

@@ -19,6 +19,8 @@ let package = Package(
     ],
     targets: [
         .target(name: "CInterprocess"),
+        /// What only the `ipc` tool calls from C: bench CPU placement and signals, stdout.
+        .target(name: "CIPCTool"),
         .target(
             name: "Interprocess",
             dependencies: [
@@ -33,6 +35,7 @@ let package = Package(
             dependencies: [
                 "Interprocess",
                 "CInterprocess",
+                "CIPCTool",
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),

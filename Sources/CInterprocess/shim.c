@@ -5,7 +5,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/syscall.h>
-#include <sched.h>
 #include <stdio.h>
 
 const char *cipc_errno_name(int code) { return strerrorname_np(code); }
@@ -131,17 +130,6 @@ int cipc_renameat2(int from_dir, const char *from, int to_dir, const char *to, u
 }
 int cipc_accept4(int fd, struct sockaddr *address, socklen_t *length, int flags) {
     return accept4(fd, address, length, flags);
-}
-int cipc_sched_pin(int cpu) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    return sched_setaffinity(0, sizeof set, &set);
-}
-int cipc_cpu_count(void) {
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
-    return CPU_COUNT(&set);
 }
 int cipc_spawn_setsid_flag(void) { return POSIX_SPAWN_SETSID; }
 

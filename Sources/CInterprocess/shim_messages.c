@@ -1,6 +1,9 @@
 #define _GNU_SOURCE
 #include "CInterprocessMessages.h"
 
+#include "CInterprocessThreads.h"
+
+#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -22,7 +25,13 @@ int cipc_mq_notify_signal(mqd_t queue, int signo, int value) {
 // notification carries only one pointer-sized value (the token).
 static _Atomic(cipc_mq_notify_callback) thread_callback;
 
+// glibc starts this thread (SIGEV_THREAD), not the library: it gets the library
+// threads' name prefix and signal mask here, before the callback runs.
 static void thread_trampoline(union sigval value) {
+    sigset_t mask;
+    cipc_library_thread_mask(&mask);
+    pthread_sigmask(SIG_SETMASK, &mask, NULL);
+    pthread_setname_np(pthread_self(), "ipc-mq-notify");
     cipc_mq_notify_callback callback = atomic_load(&thread_callback);
     if (callback) callback((uint64_t)(uintptr_t)value.sival_ptr);
 }

@@ -14,13 +14,16 @@
 static struct sigaction interrupt_previous;
 static _Atomic int interrupt_signal;
 static _Atomic uint64_t interrupt_forwarded_count;
+static _Atomic uint64_t interrupt_library_count;
 static _Thread_local volatile sig_atomic_t interrupt_expected;
 
 static void interrupt_handler(int signal, siginfo_t *info, void *context) {
     int saved = errno;
     // Ours: pthread_kill from this process (SI_TKILL) to a thread waiting for it.
     int ours = interrupt_expected && info && info->si_code == SI_TKILL && info->si_pid == getpid();
-    if (!ours) {
+    if (ours) {
+        atomic_fetch_add(&interrupt_library_count, 1);
+    } else {
         atomic_fetch_add(&interrupt_forwarded_count, 1);
         if (interrupt_previous.sa_flags & SA_SIGINFO) {
             interrupt_previous.sa_sigaction(signal, info, context);
@@ -56,6 +59,8 @@ void cipc_interrupt_expected(int expected) { interrupt_expected = expected; }
 
 uint64_t cipc_interrupt_forwarded(void) { return atomic_load(&interrupt_forwarded_count); }
 
+uint64_t cipc_interrupt_library(void) { return atomic_load(&interrupt_library_count); }
+
 // MARK: thread creation
 
 void cipc_library_thread_mask(sigset_t *mask) {
@@ -79,3 +84,11 @@ int cipc_futex_wake(uint32_t *word, int count) {
 // MARK: thread names
 
 int cipc_set_thread_name(const char *name) { return pthread_setname_np(pthread_self(), name); }
+
+// MARK: signalfd
+
+#include <sys/signalfd.h>
+
+int cipc_signalfd(int fd, const sigset_t *mask, int flags) { return signalfd(fd, mask, flags); }
+
+int32_t cipc_signalfd_value(const void *info) { return ((const struct signalfd_siginfo *)info)->ssi_int; }

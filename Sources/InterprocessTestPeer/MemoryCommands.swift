@@ -121,19 +121,6 @@ extension PeerCommands {
             _ = poster
             return 0
         },
-        // mapped-sem NAME OFFSET post|wait: use the semaphore at OFFSET in the object.
-        "mapped-sem": { args in
-            let mapping = try SharedMemory.open(args[0]).map()
-            return try mapping.withSemaphore(at: Int(args[1])!) { semaphore in
-                switch args[2] {
-                case "post": try semaphore.post()
-                case "wait":
-                    if try !semaphore.wait(until: .after(.seconds(30))) { return 2 }
-                default: return 64
-                }
-                return 0
-            }
-        },
         // sigbus-foreign: make a library mapping (installing its SIGBUS guard), then
         // touch a page past the end of a raw mapping the library does not own. The
         // process must die of SIGBUS, not hang or carry on.

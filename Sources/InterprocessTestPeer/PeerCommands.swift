@@ -16,12 +16,14 @@ enum PeerCommands {
         table.merge(sockets) { a, _ in a }
         table.merge(messages) { a, _ in a }
         table.merge(memory) { a, _ in a }
+        table.merge(placement) { a, _ in a }
         table.merge(limits) { a, _ in a }
         table.merge(systemV) { a, _ in a }
         table.merge(systemVMessages) { a, _ in a }
         table.merge(systemVSemaphores) { a, _ in a }
         table.merge(systemVMemory) { a, _ in a }
         table.merge(inventory) { a, _ in a }
+        table.merge(threads) { a, _ in a }
         return table
     }
 

@@ -1,5 +1,5 @@
 import ArgumentParser
-import CInterprocess
+import CIPCTool
 import Interprocess
 
 #if canImport(Glibc)

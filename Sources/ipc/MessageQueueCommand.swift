@@ -31,7 +31,7 @@ struct MessageQueueCommand: AsyncParsableCommand {
             abstract: "Create a queue (fails if it exists).",
             discussion: "Without CAP_SYS_RESOURCE the sizes are limited by fs.mqueue.msg_max and fs.mqueue.msgsize_max (see `ipc limits`).")
 
-        @Argument(help: "The queue's name: a slash and up to 255 characters, e.g. /orders.")
+        @Argument(help: "The queue's name: a slash and up to 255 characters, e.g. /orders.", transform: NameArgument.parser(for: .messageQueue))
         var name: NameArgument
 
         @Option(parsing: .unconditional, help: "Capacity in messages, \(IntegerRange.queueCapacity) (default: fs.mqueue.msg_default).",
@@ -49,7 +49,7 @@ struct MessageQueueCommand: AsyncParsableCommand {
         func run() throws {
             let queue = try PosixMessageQueue.create(name.exact, permissions: mode.permissions, maxMessages: maxMessages, messageSize: messageSize)
             let created = "created \(name): \(queue.maxMessages) messages of at most \(queue.messageSize) bytes"
-            do throws(IPCError) { try printResult(created) } catch { throw fail("\(created), but \(error)", .failed) }
+            try printCreated(created, created: created)
             try queue.close()
         }
     }
@@ -57,7 +57,7 @@ struct MessageQueueCommand: AsyncParsableCommand {
     struct Send: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Send one message (the text argument, or all of stdin).")
 
-        @Argument(help: "The queue's name.")
+        @Argument(help: "The queue's name.", transform: NameArgument.parser(for: .messageQueue))
         var name: NameArgument
 
         @Argument(help: "The message text; read from stdin when omitted (at most the queue's message size).")
@@ -71,7 +71,7 @@ struct MessageQueueCommand: AsyncParsableCommand {
 
         func run() throws {
             let queue = try PosixMessageQueue.open(name.exact, access: .writeOnly, nonBlocking: waiting.nowait)
-            let bytes = try message.map { Array($0.utf8) }
+            let bytes = try message.map { RawArguments.claim($0) }  // its exact bytes, even invalid UTF-8
                 ?? readStandardInput(atMost: queue.messageSize, limit: "a message of \(name) has at most \(queue.messageSize) bytes (mq_msgsize)")
             try queue.send(bytes, priority: priority, until: waiting.deadline() ?? .distantFuture)
             try queue.close()
@@ -88,7 +88,7 @@ struct MessageQueueCommand: AsyncParsableCommand {
                 (at the end of its priority) and the command fails.
                 """)
 
-        @Argument(help: "The queue's name.")
+        @Argument(help: "The queue's name.", transform: NameArgument.parser(for: .messageQueue))
         var name: NameArgument
 
         @Flag(help: "Print only the message's bytes, exactly: no 'priority N: ' prefix, no newline added.")
@@ -107,7 +107,7 @@ struct MessageQueueCommand: AsyncParsableCommand {
     struct Attributes: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "attr", abstract: "Print a queue's attributes.")
 
-        @Argument(help: "The queue's name.")
+        @Argument(help: "The queue's name.", transform: NameArgument.parser(for: .messageQueue))
         var name: NameArgument
 
         func run() throws {
@@ -127,7 +127,7 @@ struct MessageQueueCommand: AsyncParsableCommand {
             commandName: "rm",
             abstract: "Remove a queue's name; it is freed when its last user closes it.")
 
-        @Argument(help: "The queue's name.")
+        @Argument(help: "The queue's name.", transform: NameArgument.parser(for: .messageQueue))
         var name: NameArgument
 
         func run() throws { try PosixMessageQueue.unlink(name.exact) }
@@ -137,7 +137,7 @@ struct MessageQueueCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print messages as they arrive, until interrupted (they are received, so taken off the queue).")
 
-        @Argument(help: "The queue's name.")
+        @Argument(help: "The queue's name.", transform: NameArgument.parser(for: .messageQueue))
         var name: NameArgument
 
         @Option(parsing: .unconditional, help: "Stop after this many messages (\(IntegerRange.times)).", transform: IntegerRange.times.parse)
@@ -157,8 +157,9 @@ struct MessageQueueCommand: AsyncParsableCommand {
 
 /// Writes a received message to stdout — `priority 7: ship 3 crates` and a newline,
 /// or with `raw` its bytes exactly — or puts it back on `name` when that fails.
+/// The text is its bytes as they are, as `msg recv` writes them (not repaired to UTF-8).
 private func deliver(_ message: PosixMessageQueue.Message, from name: PosixIPCName, raw: Bool) throws {
-    let output = raw ? message.bytes : Array("priority \(message.priority): \(String(decoding: message.bytes, as: UTF8.self))\n".utf8)
+    let output = raw ? message.bytes : Array("priority \(message.priority): ".utf8) + message.bytes + [UInt8(ascii: "\n")]
     try deliverReceivedMessage(output, takenFrom: name.description, putBackAt: "at the end of its priority") { () throws(IPCError) in
         try PosixMessageQueue.open(name, access: .writeOnly).trySend(message.bytes, priority: message.priority)
     }

@@ -121,7 +121,9 @@ struct RemoveCommand: ParsableCommand {
             }
         } else {
             for object in objects {
-                let name = PosixIPCName(bytes: EscapedText.bytes(parsing: object))
+                // The argument's exact bytes (raw, or escaped as `ipc ls` shows them):
+                // `object` itself has invalid UTF-8 already repaired to U+FFFD.
+                let name = PosixIPCName(bytes: EscapedText.bytes(parsing: RawArguments.claim(object)))
                 attempt { () throws(IPCError) in
                     try IPCInventory.remove(kind, name: name)
                     return "removed \(kind) \(name)"

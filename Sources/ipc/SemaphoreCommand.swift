@@ -10,7 +10,7 @@ struct SemaphoreCommand: ParsableCommand {
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a semaphore (fails if the name exists).")
-        @Argument(help: "The name, e.g. /ready.") var name: NameArgument
+        @Argument(help: "The name, e.g. /ready.", transform: NameArgument.parser(for: .semaphore)) var name: NameArgument
         @Option(parsing: .unconditional, help: "The initial value, \(IntegerRange.semaphoreValue) (default 0).",
                 transform: IntegerRange.semaphoreValue.parse)
         var value = 0
@@ -25,7 +25,7 @@ struct SemaphoreCommand: ParsableCommand {
 
     struct Wait: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Decrement the value, waiting while it is zero.")
-        @Argument(help: "The name.") var name: NameArgument
+        @Argument(help: "The name.", transform: NameArgument.parser(for: .semaphore)) var name: NameArgument
         @OptionGroup var waiting: WaitOptions
 
         func run() throws {
@@ -46,7 +46,7 @@ struct SemaphoreCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Increment the value, waking one waiter.",
             discussion: "With --count N, posts N times; when a post fails (EOVERFLOW at SEM_VALUE_MAX), says how many were done.")
-        @Argument(help: "The name.") var name: NameArgument
+        @Argument(help: "The name.", transform: NameArgument.parser(for: .semaphore)) var name: NameArgument
         @Option(parsing: .unconditional, help: "Post this many times, \(IntegerRange.semaphorePosts) (default 1).",
                 transform: IntegerRange.semaphorePosts.parse)
         var count = 1
@@ -64,7 +64,7 @@ struct SemaphoreCommand: ParsableCommand {
 
     struct Get: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print the current value.")
-        @Argument(help: "The name.") var name: NameArgument
+        @Argument(help: "The name.", transform: NameArgument.parser(for: .semaphore)) var name: NameArgument
 
         func run() throws {
             try printResult("\(try PosixSemaphore.open(name.exact).value)")
@@ -74,7 +74,7 @@ struct SemaphoreCommand: ParsableCommand {
     struct Remove: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "rm", abstract: "Remove the name (processes that have it open keep it).")
-        @Argument(help: "The name.") var name: NameArgument
+        @Argument(help: "The name.", transform: NameArgument.parser(for: .semaphore)) var name: NameArgument
 
         func run() throws {
             try PosixSemaphore.unlink(name.exact)

@@ -44,7 +44,7 @@ struct SemaphoreSetCommand: ParsableCommand {
             let initial = try values.map { try parseValues($0) }
             let set = try SystemVSemaphoreSet.create(key: address.keyForCreating(), count: count,
                                                      permissions: mode.permissions, initialValues: initial)
-            print(set.id)
+            try printCreated("\(set.id)", created: "created semaphore set id \(set.id)")
         }
     }
 

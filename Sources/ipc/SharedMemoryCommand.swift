@@ -20,7 +20,7 @@ struct SharedMemoryCommand: ParsableCommand {
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an object (fails if the name exists).")
-        @Argument(help: "The name, e.g. /seg (not with --sysv).") var name: NameArgument?
+        @Argument(help: "The name, e.g. /seg (not with --sysv).", transform: NameArgument.parser(for: .sharedMemory)) var name: NameArgument?
         @Option(parsing: .unconditional, help: "The size in bytes, \(IntegerRange.bytes).", transform: IntegerRange.bytes.parse)
         var size: Int
         @Option(parsing: .unconditional, help: ArgumentHelp(PosixObjectMode.help("the umask applies, except with --sysv"), valueName: "mode"),
@@ -41,7 +41,7 @@ struct SharedMemoryCommand: ParsableCommand {
 
     struct Write: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Copy stdin into the object.")
-        @Argument(help: "The name (not with --sysv).") var name: NameArgument?
+        @Argument(help: "The name (not with --sysv).", transform: NameArgument.parser(for: .sharedMemory)) var name: NameArgument?
         @Option(parsing: .unconditional, help: "Where to start, in bytes, \(IntegerRange.bytes) (default 0).",
                 transform: IntegerRange.bytes.parse)
         var offset = 0
@@ -87,7 +87,7 @@ struct SharedMemoryCommand: ParsableCommand {
 
     struct Read: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Copy bytes of the object to stdout.")
-        @Argument(help: "The name (not with --sysv).") var name: NameArgument?
+        @Argument(help: "The name (not with --sysv).", transform: NameArgument.parser(for: .sharedMemory)) var name: NameArgument?
         @Option(parsing: .unconditional, help: "Where to start, in bytes, \(IntegerRange.bytes) (default 0).",
                 transform: IntegerRange.bytes.parse)
         var offset = 0
@@ -113,7 +113,7 @@ struct SharedMemoryCommand: ParsableCommand {
     struct Stat: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print size, owner and mode (with --sysv also nattch, cpid, lpid and times).")
-        @Argument(help: "The name (not with --sysv).") var name: NameArgument?
+        @Argument(help: "The name (not with --sysv).", transform: NameArgument.parser(for: .sharedMemory)) var name: NameArgument?
         @Flag(help: "Print JSON.") var json = false
         @OptionGroup(title: "System V") var systemV: SystemVSharedMemoryOptions
 
@@ -139,7 +139,7 @@ struct SharedMemoryCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "rm",
             abstract: "Remove the name (processes that have it mapped keep it); with --sysv, remove the segment (at its last detach).")
-        @Argument(help: "The name (not with --sysv).") var name: NameArgument?
+        @Argument(help: "The name (not with --sysv).", transform: NameArgument.parser(for: .sharedMemory)) var name: NameArgument?
         @OptionGroup(title: "System V") var systemV: SystemVSharedMemoryOptions
 
         func validate() throws { try systemV.checkName(name?.description) }

@@ -50,9 +50,7 @@ struct SystemVMessageQueueCommand: ParsableCommand {
                     throw error
                 }
             }
-            do throws(IPCError) { try printResult("\(queue.id)") } catch {
-                throw fail("created queue id \(queue.id), but \(error)", .failed)
-            }
+            try printCreated("\(queue.id)", created: "created queue id \(queue.id)")
         }
     }
 
@@ -69,7 +67,7 @@ struct SystemVMessageQueueCommand: ParsableCommand {
         func run() throws {
             let queue = try SystemVMessageQueue(id: address.identifier(of: .messageQueue))
             let (largest, limit) = try Self.largestMessage(of: queue)
-            let bytes = try text.map { Array($0.utf8) }
+            let bytes = try text.map { RawArguments.claim($0) }  // its exact bytes, even invalid UTF-8
                 ?? readStandardInput(atMost: largest, limit: "queue id \(queue.id) takes messages of at most \(largest) bytes (\(limit))")
             if bytes.count > largest {
                 throw fail("the message has \(bytes.count) bytes; queue id \(queue.id) takes messages of at most \(largest) bytes (\(limit))", .failed)

@@ -63,9 +63,7 @@ enum SystemVSharedMemoryCommand {
     /// Creates the segment (exclusively) and prints its identifier.
     static func create(_ options: SystemVSharedMemoryOptions, size: Int, mode: PosixObjectMode) throws {
         let segment = try SystemVSharedMemory.create(key: options.address.keyForCreating(), size: size, permissions: mode.permissions)
-        do throws(IPCError) { try printResult("\(segment.id)") } catch {
-            throw fail("created segment id \(segment.id), but \(error)", .failed)
-        }
+        try printCreated("\(segment.id)", created: "created segment id \(segment.id)")
     }
 
     /// Copies stdin into the segment at `offset`, a chunk at a time (attached once).

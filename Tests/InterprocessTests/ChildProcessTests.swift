@@ -13,7 +13,7 @@ struct ChildProcessTests {
         var killed = try TestPeer.spawn("kill-self", "\(SIGKILL)").start()
         #expect(try killed.wait() == .signalled(SIGKILL, coreDumped: false))
 
-        let dir = "/tmp/" + uniqueName("ipc-core")
+        let dir = TestObjects.temporaryPath("ipc-core")
         #expect(mkdir(dir, 0o700) == 0)
         defer {
             unlink(dir + "/core")

@@ -127,7 +127,7 @@ struct DescriptorPassingTests {
 
     @Test("a datagram carries descriptors to an address, with its sender")
     func datagramToAddress() throws {
-        let path = uniqueSocketPath()
+        let path = TestObjects.socketPath()
         let receiver = try UnixSocket.bind(to: path, options: .init(removeOnClose: true))
         let sender = try UnixSocket(.datagram)
         let pipe = try Pipe()

@@ -17,7 +17,7 @@ private func hex(_ bytes: [UInt8]) -> String {
 /// An upper-casing server on a new well-known FIFO, serving in a task; returns
 /// once the FIFO is open, so clients can reach it.
 private func startServer(replyTimeout: Duration) async throws -> (path: FilePath, task: Task<Void, any Error>) {
-    let path = FilePath("/tmp/" + uniqueName("ipc-server"))
+    let path = FilePath(TestObjects.temporaryPath("ipc-server"))
     let (ready, signal) = AsyncStream<Void>.makeStream()
     let task = Task {
         defer { signal.finish() }
@@ -110,7 +110,7 @@ struct FIFOServerTests {
         // A reply FIFO name that is a regular file: the server must not write into it.
         let trap = FIFOServer.replyPath(server: server.path, pid: 2_147_483_645)
         close(open(trap.string, O_CREAT | O_WRONLY | O_CLOEXEC, 0o600))
-        defer { unlink(trap.string) }
+        defer { TestObjects.remove(.file(trap.string)) }
 
         let garbage: [[UInt8]] = [
             Array("hello\n".utf8), Array("abc def\n".utf8), Array("0 zero\n".utf8), Array("-5 negative\n".utf8),

@@ -8,7 +8,7 @@ import Glibc
 
 /// A unique FIFO path in /tmp, removed by the test.
 private func fifoPath(_ prefix: String = "ipc-fifo") -> FilePath {
-    FilePath("/tmp/" + uniqueName(prefix))
+    FilePath(TestObjects.temporaryPath(prefix))
 }
 
 private func mode(of path: FilePath) -> mode_t {
@@ -25,7 +25,7 @@ struct FIFOTests {
     func create() throws {
         let path = fifoPath()
         try FIFO.create(at: path)
-        defer { try? FIFO.unlink(path) }
+        defer { TestObjects.remove(.fifo(path)) }
         #expect(try FIFO.isFIFO(path))
         #expect(mode(of: path) & S_IFMT == S_IFIFO)
         #expect(mode(of: path) & 0o777 == 0o600)
@@ -41,7 +41,7 @@ struct FIFOTests {
     @Test("create, check, open and unlink relative to a directory descriptor")
     func relativeToDirectory() throws {
         let directory = OwnedDescriptor(adopting: try FileDescriptor.open("/tmp", .readOnly, options: [.directory, .closeOnExec]))
-        let name = FilePath(uniqueName("ipc-fifo-at"))
+        let name = FilePath(TestObjects.name("ipc-fifo-at"))
         try FIFO.create(at: name, relativeTo: directory, permissions: .init(rawValue: 0o640))
         defer { try? FIFO.unlink(name, relativeTo: directory) }
         #expect(try FIFO.isFIFO(name, relativeTo: directory))
@@ -60,7 +60,7 @@ struct FIFOTests {
     func isFIFO() throws {
         let fifo = fifoPath(), file = fifoPath("ipc-file"), link = fifoPath("ipc-link")
         try FIFO.create(at: fifo)
-        defer { try? FIFO.unlink(fifo); unlink(file.string); unlink(link.string) }
+        defer { TestObjects.remove(.fifo(fifo)); TestObjects.remove(.file(file.string)); TestObjects.remove(.file(link.string)) }
         close(open(file.string, O_CREAT | O_WRONLY | O_CLOEXEC, 0o600))
         #expect(symlink(fifo.string, link.string) == 0)
 
@@ -74,7 +74,7 @@ struct FIFOTests {
     func refusesNonFIFO() throws {
         let fifo = fifoPath(), file = fifoPath("ipc-file"), link = fifoPath("ipc-link")
         try FIFO.create(at: fifo)
-        defer { try? FIFO.unlink(fifo); unlink(file.string); unlink(link.string) }
+        defer { TestObjects.remove(.fifo(fifo)); TestObjects.remove(.file(file.string)); TestObjects.remove(.file(link.string)) }
         close(open(file.string, O_CREAT | O_WRONLY | O_CLOEXEC, 0o600))
         #expect(symlink(fifo.string, link.string) == 0)
 
@@ -96,7 +96,7 @@ struct FIFOTests {
     func nonBlockingOpens() throws {
         let path = fifoPath()
         try FIFO.create(at: path)
-        defer { try? FIFO.unlink(path) }
+        defer { TestObjects.remove(.fifo(path)) }
 
         let error = #expect(throws: IPCError.self) { _ = try FIFO.openForWriting(path, nonBlocking: true) }
         #expect(error?.errno == .noSuchAddressOrDevice)
@@ -112,7 +112,7 @@ struct FIFOTests {
     func blockingOpenWaitsForWriter() throws {
         let path = fifoPath()
         try FIFO.create(at: path)
-        defer { try? FIFO.unlink(path) }
+        defer { TestObjects.remove(.fifo(path)) }
 
         let output = try Pipe()
         let fromPeer = output.reader
@@ -142,7 +142,7 @@ struct FIFOTests {
     func timedOpenWaitsForPartner() throws {
         let path = fifoPath()
         try FIFO.create(at: path)
-        defer { try? FIFO.unlink(path) }
+        defer { TestObjects.remove(.fifo(path)) }
         var child = try TestPeer.spawn("fifo-write", path.string, "from the peer").start()
         let reader = try FIFO.openForReading(path, until: .after(.seconds(60)))
         #expect(try reader.descriptor.isNonBlocking == false)
@@ -154,7 +154,7 @@ struct FIFOTests {
     func asyncOpenWaitsForPartner() async throws {
         let path = fifoPath()
         try FIFO.create(at: path)
-        defer { try? FIFO.unlink(path) }
+        defer { TestObjects.remove(.fifo(path)) }
 
         let output = try Pipe()
         var spawn = TestPeer.spawn("fifo-read", path.string)
@@ -173,7 +173,7 @@ struct FIFOTests {
     func timedOpenTimesOut() throws {
         let path = fifoPath()
         try FIFO.create(at: path)
-        defer { try? FIFO.unlink(path) }
+        defer { TestObjects.remove(.fifo(path)) }
 
         let start = Deadline.now
         let reading = #expect(throws: IPCError.self) { _ = try FIFO.openForReading(path, until: .after(.milliseconds(150))) }
@@ -193,7 +193,7 @@ struct FIFOTests {
     func asyncOpenTimesOut() async throws {
         let path = fifoPath()
         try FIFO.create(at: path)
-        defer { try? FIFO.unlink(path) }
+        defer { TestObjects.remove(.fifo(path)) }
         await #expect(throws: IPCError(.timedOut, operation: "open", object: "\"\(path.string)\"",
                                        detail: "no process opened the FIFO for writing in time")) {
             _ = try await FIFO.openForReading(path, until: .after(.milliseconds(50)))
@@ -204,7 +204,7 @@ struct FIFOTests {
     func cancelledAsyncOpen(forWriting: Bool) async throws {
         let path = fifoPath()
         try FIFO.create(at: path)
-        defer { try? FIFO.unlink(path) }
+        defer { TestObjects.remove(.fifo(path)) }
         let task = Task {
             if forWriting { _ = try await FIFO.openForWriting(path) } else { _ = try await FIFO.openForReading(path) }
         }
@@ -225,7 +225,7 @@ struct FIFOTests {
         try #require(geteuid() == 0, "needs root to drop to another user")
         let path = fifoPath()
         try FIFO.create(at: path)
-        defer { try? FIFO.unlink(path) }
+        defer { TestObjects.remove(.fifo(path)) }
 
         let denied = try TestPeer.run(TestPeer.spawn("as-user", "65534", "fifo-open", path.string, "read", "nonblock"))
         #expect(denied.status == .exited(EACCES))

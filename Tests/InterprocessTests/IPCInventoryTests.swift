@@ -20,13 +20,13 @@ struct IPCInventoryTests {
 
     @Test("System V objects another process created appear with key, id, owner, mode, size, nattch and creator pid (L2, V3)")
     func systemVObjectsOfAPeer() throws {
-        let queueKey = uniqueKey(), setKey = uniqueKey(), segmentKey = uniqueKey()
+        let queueKey = TestObjects.systemVKey(), setKey = TestObjects.systemVKey(), segmentKey = TestObjects.systemVKey()
         let queue = try InventoryFixtures.createSystemV(.messageQueue, key: queueKey, mode: "640")
-        defer { removeIfPresent(.messageQueue, id: queue) }
+        defer { TestObjects.remove(.systemV(.messageQueue, id: queue)) }
         let set = try InventoryFixtures.createSystemV(.semaphoreSet, key: setKey, count: 3, mode: "600")
-        defer { removeIfPresent(.semaphoreSet, id: set) }
+        defer { TestObjects.remove(.systemV(.semaphoreSet, id: set)) }
         let segment = try InventoryFixtures.createSystemV(.sharedMemory, key: segmentKey, count: 8192, mode: "644")
-        defer { removeIfPresent(.sharedMemory, id: segment) }
+        defer { TestObjects.remove(.systemV(.sharedMemory, id: segment)) }
         // The creator has exited (V3: the objects outlive it); another peer attaches.
         let attached = try PeerSession("inv-shm-attach", [String(segment)])
         #expect(try attached.line() == "attached")
@@ -60,7 +60,7 @@ struct IPCInventoryTests {
             return
         }
         var made: [(SystemVKind, Int32)] = []
-        defer { for (kind, id) in made { removeIfPresent(kind, id: id) } }
+        defer { for (kind, id) in made { TestObjects.remove(.systemV(kind, id: id)) } }
         for (kind, flags) in [(SystemVKind.messageQueue, ["-Q"]), (.semaphoreSet, ["-S", "3"]), (.sharedMemory, ["-M", "4096"])] {
             let run = try InventoryFixtures.runTool(ipcmk, flags + ["-p", "0640"])
             try #require(run.status == .exited(0), "ipcmk \(flags): \(run.output)")
@@ -88,11 +88,11 @@ struct IPCInventoryTests {
 
     @Test("POSIX queue, shared memory and semaphore a peer made appear and are removed (L2)")
     func posixObjectsOfAPeer() throws {
-        let queue = "/" + uniqueName("inv-mq"), memory = "/" + uniqueName("inv-pshm"), semaphore = "/" + uniqueName("inv-psem")
+        let queue = TestObjects.posixName("inv-mq"), memory = TestObjects.posixName("inv-pshm"), semaphore = TestObjects.posixName("inv-psem")
         defer {
-            try? PosixMessageQueue.unlink(queue)
-            try? SharedMemory.unlink(memory)
-            try? PosixSemaphore.unlink(semaphore)
+            TestObjects.remove(.queue(queue))
+            TestObjects.remove(.sharedMemory(memory))
+            TestObjects.remove(.semaphore(semaphore))
         }
         for (kind, name) in [("mq", queue), ("pshm", memory), ("psem", semaphore)] {
             let run = try InventoryFixtures.peer("inv-posix-create", kind, name)
@@ -134,12 +134,12 @@ struct IPCInventoryTests {
 
     @Test("Names are exact bytes; a junk sem.NAME is malformed and a FIFO skipped; entries are removed by their bytes (9, 12)")
     func namesMalformedAndSkipped() throws {
-        let tag = uniqueName("inv-lib-bytes")
+        let tag = TestObjects.name("inv-lib-bytes")
         let memory = Array("\(tag)-".utf8) + [0xff, 0x0a], junk = Array("sem.\(tag)-".utf8) + [0xfe], fifo = Array("\(tag)-fifo".utf8)
         try InventoryFixtures.makeShmFile(memory, contents: [1, 2])
         try InventoryFixtures.makeShmFile(junk, contents: [UInt8](repeating: 0x61, count: 40))
         try #require(mkfifo(InventoryFixtures.shmPath(fifo), 0o600) == 0)
-        defer { for file in [memory, junk, fifo] { InventoryFixtures.removeShmFile(file) } }
+        defer { for file in [memory, junk, fifo] { TestObjects.remove(.devShmFile(file)) } }
 
         let inventory = IPCInventory.snapshot(kinds: [.posixSharedMemory, .posixSemaphore])
         let m = try #require(inventory.entries.first { $0.name == PosixIPCName(bytes: [0x2f] + memory) })
@@ -182,14 +182,14 @@ struct IPCInventoryTests {
         try #require(fd >= 0)
         close(fd)
         let path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        defer { unlink(path) }
+        defer { TestObjects.remove(.file(path)) }
         var info = stat()
         try #require(stat(path, &info) == 0)
 
         let posix = try PeerSession("inv-lock", [path, "posix", "10", "20"])
         #expect(try posix.line() == "locked")
         let shared = try PeerSession("inv-lock", [path + ".flock", "flock", "0", "0"])
-        defer { unlink(path + ".flock") }
+        defer { TestObjects.remove(.file(path + ".flock")) }
         #expect(try shared.line() == "locked")
 
         let locks = IPCInventory.snapshot(kinds: [.recordLock]).entries
@@ -212,10 +212,10 @@ struct IPCInventoryTests {
     @Test("owner: only the objects of that user (L2)")
     func ownerFilter() throws {
         let user = InventoryFixtures.randomUser()
-        let theirs = try InventoryFixtures.createSystemV(.messageQueue, key: uniqueKey(), asUser: user)
-        defer { removeIfPresent(.messageQueue, id: theirs) }
-        let mine = try InventoryFixtures.createSystemV(.messageQueue, key: uniqueKey())
-        defer { removeIfPresent(.messageQueue, id: mine) }
+        let theirs = try InventoryFixtures.createSystemV(.messageQueue, key: TestObjects.systemVKey(), asUser: user)
+        defer { TestObjects.remove(.systemV(.messageQueue, id: theirs)) }
+        let mine = try InventoryFixtures.createSystemV(.messageQueue, key: TestObjects.systemVKey())
+        defer { TestObjects.remove(.systemV(.messageQueue, id: mine)) }
         let forUser = IPCInventory.snapshot(owner: user)
         #expect(forUser.entries.map(\.id) == [theirs])
         #expect(forUser.entries.first?.ownerUID == user && forUser.entries.first?.ownerName == nil)
@@ -226,7 +226,7 @@ struct IPCInventoryTests {
     @Test("Removal errors: a missing id, a lock, a kind named the wrong way, a bad name (V3)")
     func removalErrors() throws {
         let id = try InventoryFixtures.createSystemV(.semaphoreSet, key: .private, count: 1)
-        defer { removeIfPresent(.semaphoreSet, id: id) }
+        defer { TestObjects.remove(.systemV(.semaphoreSet, id: id)) }
         try IPCInventory.remove(.systemVSemaphoreSet, id: id)
         #expect(InventoryFixtures.procLine(.semaphoreSet, id: id) == nil)
         #expect { try IPCInventory.remove(.systemVSemaphoreSet, id: id) } throws: { ($0 as? IPCError)?.errno == .invalidArgument }

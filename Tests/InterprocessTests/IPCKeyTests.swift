@@ -43,10 +43,10 @@ struct IPCKeyTests {
 
     @Test("ftok: the same file and project give the same key; only the id's low 8 bits count")
     func ftokKeys() throws {
-        let path = FilePath("/tmp/" + uniqueName("ipct-ftok"))
+        let path = FilePath(TestObjects.temporaryPath("ipct-ftok"))
         let fd = try FileDescriptor.open(path, .writeOnly, options: [.create, .exclusiveCreate], permissions: .ownerReadWrite)
         try fd.close()
-        defer { _ = unlink(path.string) }
+        defer { TestObjects.remove(.file(path.string)) }
 
         let one = try IPCKey(path: path, projectID: 1)
         #expect(try IPCKey(path: path, projectID: 1) == one)
@@ -58,7 +58,7 @@ struct IPCKeyTests {
         #expect(zero?.errno == .invalidArgument)
         #expect(zero?.detail?.contains("low 8 bits") == true)
 
-        let missing = #expect(throws: IPCError.self) { _ = try IPCKey(path: FilePath("/tmp/" + uniqueName("ipct-none")), projectID: 1) }
+        let missing = #expect(throws: IPCError.self) { _ = try IPCKey(path: FilePath(TestObjects.temporaryPath("ipct-none")), projectID: 1) }
         #expect(missing?.errno == .noSuchFileOrDirectory)
         #expect(missing?.operation == "ftok")
     }

@@ -62,8 +62,8 @@ struct MemoryMappingTests {
 
     @Test("a private mapping keeps its writes to itself")
     func privateMapping() throws {
-        let name = uniqueSharedMemoryName()
-        defer { try? SharedMemory.unlink(name) }
+        let name = TestObjects.sharedMemoryName()
+        defer { TestObjects.remove(.sharedMemory(name)) }
         let memory = try SharedMemory.create(name, size: page)
         let shared = try memory.map()
         try shared.write(Array("original".utf8), at: 0)
@@ -97,8 +97,8 @@ struct MemoryMappingTests {
 
     @Test("grow the object and remap: the new bytes are shared with another process")
     func growAndRemap() throws {
-        let name = uniqueSharedMemoryName()
-        defer { try? SharedMemory.unlink(name) }
+        let name = TestObjects.sharedMemoryName()
+        defer { TestObjects.remove(.sharedMemory(name)) }
         let memory = try SharedMemory.create(name, size: page)
         var mapping = try memory.map()
         try mapping.write(Array("first".utf8), at: 0)
@@ -181,8 +181,8 @@ struct MemoryMappingTests {
 
     @Test("an atomic counter in shared memory is shared by several processes")
     func atomicCounterAcrossProcesses() throws {
-        let name = uniqueSharedMemoryName()
-        defer { try? SharedMemory.unlink(name) }
+        let name = TestObjects.sharedMemoryName()
+        defer { TestObjects.remove(.sharedMemory(name)) }
         let mapping = try SharedMemory.create(name, size: page).map()
         var first = try TestPeer.spawn("shm-atomic-add", name, "128", "20000").start()
         var second = try TestPeer.spawn("shm-atomic-add", name, "128", "20000").start()
@@ -196,8 +196,8 @@ struct MemoryMappingTests {
 
     @Test("another process shrinking the object under an access: EFAULT, never SIGBUS; remap repairs")
     func truncatedUnderAccess() throws {
-        let name = uniqueSharedMemoryName()
-        defer { try? SharedMemory.unlink(name) }
+        let name = TestObjects.sharedMemoryName()
+        defer { TestObjects.remove(.sharedMemory(name)) }
         let memory = try SharedMemory.create(name, size: 3 * page)
         var mapping = try memory.map()
         try mapping.write(Array("kept".utf8), at: 0)
@@ -273,8 +273,8 @@ struct MemoryMappingTests {
 
     @Test("a spawned program does not inherit this process's mappings (L3)")
     func mappingsDoNotCrossExec() throws {
-        let name = uniqueSharedMemoryName()
-        defer { try? SharedMemory.unlink(name) }
+        let name = TestObjects.sharedMemoryName()
+        defer { TestObjects.remove(.sharedMemory(name)) }
         let mapping = try SharedMemory.create(name, size: page).map()
         try mapping.store(UInt8(1), at: 0)
         let path = "/dev/shm" + name
@@ -284,7 +284,7 @@ struct MemoryMappingTests {
 
     @Test("the mapping is unmapped when its value goes away, or by unmap()")
     func unmapping() throws {
-        let label = uniqueName("ipct-unmap")
+        let label = TestObjects.name("ipct-unmap")
         let memory = try SharedMemory.anonymous(size: page, label: label)
         func mapped() -> Bool { (try? String(decoding: readFile("/proc/self/maps"), as: UTF8.self).contains("memfd:\(label) ")) ?? false }
         do {

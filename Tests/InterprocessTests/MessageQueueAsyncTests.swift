@@ -11,9 +11,9 @@ import Glibc
 struct MessageQueueAsyncTests {
     @Test("an async receive suspends until another process sends", .timeLimit(.minutes(1)))
     func receiveWokenByPeer() async throws {
-        try await withQueueName { name in
+        try await TestObjects.withQueueName { name in
             let queue = try PosixMessageQueue.create(name, access: .readOnly, maxMessages: 2, messageSize: 32)
-            defer { try? PosixMessageQueue.unlink(name) }
+            defer { TestObjects.remove(.queue(name)) }
             let raw = queue.descriptor.rawValue
             let task = Task { [queue = consume queue] in try await queue.receive() }
             while !Reactor.isWaiting(on: raw) { await Task.yield() }
@@ -26,9 +26,9 @@ struct MessageQueueAsyncTests {
 
     @Test("an async receive on an empty queue ends promptly when cancelled, taking nothing", .timeLimit(.minutes(1)))
     func receiveCancellation() async throws {
-        try await withQueueName { name in
+        try await TestObjects.withQueueName { name in
             let queue = try PosixMessageQueue.create(name, maxMessages: 2, messageSize: 16)
-            defer { try? PosixMessageQueue.unlink(name) }
+            defer { TestObjects.remove(.queue(name)) }
             let waiter = try queue.messages()
             let raw = waiter.source.queue.descriptor.rawValue
             let task = Task { try await waiter.source.queue.receive() }
@@ -46,9 +46,9 @@ struct MessageQueueAsyncTests {
 
     @Test("an async send suspends while the queue is full and completes when another process receives", .timeLimit(.minutes(1)))
     func sendWaitsForRoom() async throws {
-        try await withQueueName { name in
+        try await TestObjects.withQueueName { name in
             let queue = try PosixMessageQueue.create(name, access: .writeOnly, maxMessages: 1, messageSize: 16)
-            defer { try? PosixMessageQueue.unlink(name) }
+            defer { TestObjects.remove(.queue(name)) }
             try await queue.send(Array("first".utf8), priority: 1)
             let raw = queue.descriptor.rawValue
             let task = Task { [queue = consume queue] in try await queue.send(Array("second".utf8), priority: 2) }
@@ -61,9 +61,9 @@ struct MessageQueueAsyncTests {
 
     @Test("the messages sequence yields what another process sends, in priority order, and ends when cancelled", .timeLimit(.minutes(1)))
     func messageSequence() async throws {
-        try await withQueueName { name in
+        try await TestObjects.withQueueName { name in
             let queue = try PosixMessageQueue.create(name, access: .readOnly, maxMessages: 4, messageSize: 32)
-            defer { try? PosixMessageQueue.unlink(name) }
+            defer { TestObjects.remove(.queue(name)) }
             let sender = try PeerSession("mq-send-script", [name])
             for line in ["1 low", "9 high", "5 middle"] {
                 try sender.send(line)
@@ -93,9 +93,9 @@ struct MessageQueueAsyncTests {
 
     @Test("readiness of the descriptor: readable with a message, writable with room")
     func readiness() async throws {
-        try await withQueueName { name in
+        try await TestObjects.withQueueName { name in
             let queue = try PosixMessageQueue.create(name, maxMessages: 1, messageSize: 8)
-            defer { try? PosixMessageQueue.unlink(name) }
+            defer { TestObjects.remove(.queue(name)) }
             try await queue.ready(for: .writable)
             try await queue.send([1])
             try await queue.ready(for: .readable)

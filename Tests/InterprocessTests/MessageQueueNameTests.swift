@@ -61,7 +61,7 @@ struct MessageQueueNameTests {
         #expect(name.string == nil)
         #expect(name.description.hasPrefix("/q-\\xff\\xfe"))
         let queue = try PosixMessageQueue.create(name, maxMessages: 1, messageSize: 1)
-        defer { try? PosixMessageQueue.unlink(name) }
+        defer { TestObjects.remove(.queue(name)) }
         #expect(queue.name == name)
         try queue.close()
         // The kernel keeps the queue under exactly these bytes: the lossy decoding is another name.

@@ -80,11 +80,11 @@ struct OwnedDescriptorTests {
     @Test("an async read blocked on an empty pipe returns promptly when cancelled", .timeLimit(.minutes(1)))
     func readCancellation() async throws {
         let pipe = try Pipe()
-        let reader = try pipe.reader.descriptor.duplicate()
-        let raw = reader.rawValue
-        let task = Task { [reader = consume reader] in
-            _ = try await reader.read(upTo: 16)
-        }
+        // Held open until the end, so that its number cannot be reused by another
+        // test's descriptor waiting in the reactor meanwhile.
+        let reader = HeldDescriptor(try pipe.reader.descriptor.duplicate())
+        let raw = reader.descriptor.rawValue
+        let task = Task { _ = try await reader.descriptor.read(upTo: 16) }
         // Cancel only once the read is really suspended in the reactor.
         while !Reactor.isWaiting(on: raw) { await Task.yield() }
         let cancelledAt = ContinuousClock.now
@@ -138,4 +138,10 @@ struct OwnedDescriptorTests {
             exit(descriptorsOpened(since: before).isEmpty ? 0 : 1)
         }
     }
+}
+
+/// A descriptor a test keeps open while tasks borrow it.
+private final class HeldDescriptor: Sendable {
+    let descriptor: OwnedDescriptor
+    init(_ descriptor: consuming OwnedDescriptor) { self.descriptor = descriptor }
 }

@@ -11,7 +11,7 @@ struct PeerCredentialsTests {
     @Test("an accepted connection reports the connecting peer's pid, uid and gid",
           arguments: [UnixSocket.Kind.stream, .seqPacket])
     func acceptedPeer(kind: UnixSocket.Kind) throws {
-        let path = uniqueSocketPath()
+        let path = TestObjects.socketPath()
         let listener = try UnixListener(path: path, kind: kind, options: .init(removeOnClose: true))
         let peer = try CapturedPeer(TestPeer.spawn("credentials-client", "\(kind)", path.string))
         let connection = try listener.accept(until: socketTestDeadline())
@@ -31,7 +31,7 @@ struct PeerCredentialsTests {
 
     @Test("a peer that dropped privileges shows its new uid and gid")
     func unprivilegedPeer() throws {
-        let path = uniqueSocketPath()
+        let path = TestObjects.socketPath()
         let listener = try UnixListener(path: path, options: .init(mode: FilePermissions(rawValue: 0o666), removeOnClose: true))
         let peer = try CapturedPeer(TestPeer.spawn("as-user", "65534", "credentials-client", "stream", path.string))
         let connection = try listener.accept(until: socketTestDeadline())

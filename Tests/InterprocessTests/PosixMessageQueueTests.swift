@@ -15,7 +15,7 @@ struct PosixMessageQueueTests {
 
     @Test("create is exclusive (EEXIST); open of a missing queue is ENOENT; openOrCreate keeps an existing queue's sizes")
     func creationRules() throws {
-        try withQueueName { name in
+        try TestObjects.withQueueName { name in
             let error = #expect(throws: IPCError.self) { _ = try PosixMessageQueue.open(name) }
             #expect(error?.errno == .noSuchFileOrDirectory)
             #expect(error?.description == "mq_open(\"\(name)\"): no such file or directory (ENOENT)")
@@ -38,7 +38,7 @@ struct PosixMessageQueueTests {
 
     @Test("sizes below 1 are EINVAL before the call; one size given fills the other from the kernel default")
     func creationSizes() throws {
-        try withQueueName { name in
+        try TestObjects.withQueueName { name in
             let zero = #expect(throws: IPCError.self) { _ = try PosixMessageQueue.create(name, maxMessages: 0, messageSize: 16) }
             #expect(zero?.errno == .invalidArgument)
             #expect(zero?.detail?.contains("maxMessages") == true)
@@ -56,9 +56,9 @@ struct PosixMessageQueueTests {
     @Test("a queue created 0600 by root cannot be opened by a process running as uid 65534 (EACCES)",
           .enabled(if: getuid() == 0, "needs root to drop a child to another uid"))
     func permissions() throws {
-        try withQueueName { name in
+        try TestObjects.withQueueName { name in
             let queue = try PosixMessageQueue.create(name, maxMessages: 2, messageSize: 16)
-            defer { try? PosixMessageQueue.unlink(name) }
+            defer { TestObjects.remove(.queue(name)) }
             for access in ["r", "w", "rw"] {
                 let denied = try TestPeer.run(TestPeer.spawn("as-user", "65534", "mq-open", name, access))
                 #expect(denied.status == .exited(0))
@@ -75,9 +75,9 @@ struct PosixMessageQueueTests {
 
     @Test("interleaved senders in three processes, 40 priority levels: strict priority order, FIFO within a priority")
     func priorityOrder() throws {
-        try withQueueName { name in
+        try TestObjects.withQueueName { name in
             let queue = try PosixMessageQueue.create(name, access: .readOnly, maxMessages: 10, messageSize: 64)
-            defer { try? PosixMessageQueue.unlink(name) }
+            defer { TestObjects.remove(.queue(name)) }
             let senders = try (0..<3).map { _ in try PeerSession("mq-send-script", [name]) }
 
             // 40 levels, the extremes included; each round fills the queue (10
@@ -119,9 +119,9 @@ struct PosixMessageQueueTests {
 
     @Test("a priority of MQ_PRIO_MAX or more is EINVAL before the call; MQ_PRIO_MAX - 1 is accepted")
     func priorityLimit() throws {
-        try withQueueName { name in
+        try TestObjects.withQueueName { name in
             let queue = try PosixMessageQueue.create(name, maxMessages: 2, messageSize: 16)
-            defer { try? PosixMessageQueue.unlink(name) }
+            defer { TestObjects.remove(.queue(name)) }
             let limit = PosixMessageQueue.priorityLimit
             #expect(limit == UInt32(sysconf(CInt(_SC_MQ_PRIO_MAX))))
             for priority in [limit, limit + 1, .max] {
@@ -142,9 +142,9 @@ struct PosixMessageQueueTests {
 
     @Test("a message larger than the queue's size is EMSGSIZE; a receive buffer smaller than it is EMSGSIZE and loses nothing")
     func messageSizes() throws {
-        try withQueueName { name in
+        try TestObjects.withQueueName { name in
             let queue = try PosixMessageQueue.create(name, maxMessages: 2, messageSize: 64)
-            defer { try? PosixMessageQueue.unlink(name) }
+            defer { TestObjects.remove(.queue(name)) }
             let big = #expect(throws: IPCError.self) { try queue.send([UInt8](repeating: 1, count: 65)) }
             #expect(big?.errno == .messageTooLong)
             #expect(big?.detail == "the message has 65 bytes; the queue's message size is 64")
@@ -168,9 +168,9 @@ struct PosixMessageQueueTests {
 
     @Test("a blocking receive in another process is woken by a send")
     func blockingReceiveWokenBySend() throws {
-        try withQueueName { name in
+        try TestObjects.withQueueName { name in
             let queue = try PosixMessageQueue.create(name, access: .writeOnly, maxMessages: 2, messageSize: 32)
-            defer { try? PosixMessageQueue.unlink(name) }
+            defer { TestObjects.remove(.queue(name)) }
             let receiver = try PeerSession("mq-receive", [name])
             #expect(waitUntilBlocked(pid: receiver.pid, inSyscall: mqTimedReceiveSyscall), "the peer never blocked in mq_receive")
             try queue.send(Array("wake up".utf8), priority: 4)
@@ -181,9 +181,9 @@ struct PosixMessageQueueTests {
 
     @Test("a time-bounded receive times out with ETIMEDOUT, here and in another process, and gets a message sent in time")
     func timeBoundedReceive() throws {
-        try withQueueName { name in
+        try TestObjects.withQueueName { name in
             let queue = try PosixMessageQueue.create(name, maxMessages: 2, messageSize: 32)
-            defer { try? PosixMessageQueue.unlink(name) }
+            defer { TestObjects.remove(.queue(name)) }
             let start = Deadline.now
             let error = #expect(throws: IPCError.self) { _ = try queue.receive(until: .after(.milliseconds(200))) }
             let elapsed = Deadline.now.nanoseconds - start.nanoseconds
@@ -210,9 +210,9 @@ struct PosixMessageQueueTests {
 
     @Test("a time-bounded send on a full queue times out with ETIMEDOUT")
     func timeBoundedSend() throws {
-        try withQueueName { name in
+        try TestObjects.withQueueName { name in
             let queue = try PosixMessageQueue.create(name, maxMessages: 1, messageSize: 8)
-            defer { try? PosixMessageQueue.unlink(name) }
+            defer { TestObjects.remove(.queue(name)) }
             try queue.send([1])
             let start = Deadline.now
             let error = #expect(throws: IPCError.self) { try queue.send([2], until: .after(.milliseconds(100))) }
@@ -224,9 +224,9 @@ struct PosixMessageQueueTests {
 
     @Test("trySend and tryReceive report would-block as false and nil, in either blocking mode, without changing it")
     func nonBlockingForms() throws {
-        try withQueueName { name in
+        try TestObjects.withQueueName { name in
             let queue = try PosixMessageQueue.create(name, maxMessages: 2, messageSize: 8)
-            defer { try? PosixMessageQueue.unlink(name) }
+            defer { TestObjects.remove(.queue(name)) }
             for nonBlocking in [false, true] {
                 try queue.setNonBlocking(nonBlocking)
                 #expect(try queue.tryReceive() == nil)
@@ -242,9 +242,9 @@ struct PosixMessageQueueTests {
 
     @Test("attributes: capacity, size, current count; mq_setattr's non-blocking flag makes blocking calls EAGAIN")
     func attributes() throws {
-        try withQueueName { name in
+        try TestObjects.withQueueName { name in
             let queue = try PosixMessageQueue.create(name, maxMessages: 3, messageSize: 100)
-            defer { try? PosixMessageQueue.unlink(name) }
+            defer { TestObjects.remove(.queue(name)) }
             #expect(try queue.attributes == MessageQueueAttributes(isNonBlocking: false, maxMessages: 3, messageSize: 100, currentMessages: 0))
             try queue.send([1])
             try queue.send([2])
@@ -273,9 +273,9 @@ struct PosixMessageQueueTests {
 
     @Test("sending on a read-only descriptor is EBADF with a detail")
     func accessModes() throws {
-        try withQueueName { name in
+        try TestObjects.withQueueName { name in
             let queue = try PosixMessageQueue.create(name, access: .readOnly, maxMessages: 2, messageSize: 8)
-            defer { try? PosixMessageQueue.unlink(name) }
+            defer { TestObjects.remove(.queue(name)) }
             let error = #expect(throws: IPCError.self) { try queue.send([1]) }
             #expect(error?.errno == .badFileDescriptor)
             #expect(error?.detail == "the queue was opened read-only")
@@ -288,9 +288,9 @@ struct PosixMessageQueueTests {
     #if IPC_FAULT_INJECTION
     @Test("EINTR is retried in every form; a time-bounded wait resumes with the time left")
     func interruptedCalls() throws {
-        try withQueueName { name in
+        try TestObjects.withQueueName { name in
             let queue = try PosixMessageQueue.create(name, maxMessages: 2, messageSize: 8)
-            defer { try? PosixMessageQueue.unlink(name) }
+            defer { TestObjects.remove(.queue(name)) }
             try FaultInjection.inject(EINTR, into: "mq_send", count: 2) { () throws(IPCError) in try queue.send([1], priority: 1) }
             let message = try FaultInjection.inject(EINTR, into: "mq_receive", count: 3) { () throws(IPCError) in try queue.receive() }
             #expect(message == .init(bytes: [1], priority: 1))
@@ -314,9 +314,9 @@ struct PosixMessageQueueTests {
 
     @Test("a failing mq_close is reported")
     func closeErrors() throws {
-        try withQueueName { name in
+        try TestObjects.withQueueName { name in
             try PosixMessageQueue.create(name, maxMessages: 2, messageSize: 8).close()
-            defer { try? PosixMessageQueue.unlink(name) }
+            defer { TestObjects.remove(.queue(name)) }
             var raw: CInt = -1
             let error = #expect(throws: IPCError.self) {
                 try FaultInjection.inject(EIO, into: "mq_close") { () throws(IPCError) in
@@ -335,7 +335,7 @@ struct PosixMessageQueueTests {
 
     @Test("a queue outlives the process that created it (kernel persistence), messages included")
     func kernelPersistence() throws {
-        try withQueueName { name in
+        try TestObjects.withQueueName { name in
             let creator = try TestPeer.run(TestPeer.spawn("mq-create-and-leave", name, "kept"))
             #expect(creator.status == .exited(0))
             let queue = try PosixMessageQueue.open(name)
@@ -347,7 +347,7 @@ struct PosixMessageQueueTests {
 
     @Test("after unlink the name is free at once, while a process that has the queue open keeps using it until its last close")
     func unlinkWhileOpen() throws {
-        try withQueueName { name in
+        try TestObjects.withQueueName { name in
             let old = try PosixMessageQueue.create(name, access: .writeOnly, maxMessages: 2, messageSize: 32)
             let holder = try PeerSession("mq-hold", [name])
             #expect(try holder.line() == "open")
@@ -356,7 +356,7 @@ struct PosixMessageQueueTests {
             let missing = #expect(throws: IPCError.self) { _ = try PosixMessageQueue.open(name) }
             #expect(missing?.errno == .noSuchFileOrDirectory)
             let replacement = try PosixMessageQueue.create(name, maxMessages: 2, messageSize: 32)
-            defer { try? PosixMessageQueue.unlink(name) }
+            defer { TestObjects.remove(.queue(name)) }
 
             try old.send(Array("still here".utf8), priority: 5)
             try old.close()
@@ -369,9 +369,9 @@ struct PosixMessageQueueTests {
 
     @Test("queue descriptors are close-on-exec: an exec'd program does not have them, nor a spawned child")
     func closeOnExec() throws {
-        try withQueueName { name in
+        try TestObjects.withQueueName { name in
             let queue = try PosixMessageQueue.create(name, maxMessages: 2, messageSize: 16)
-            defer { try? PosixMessageQueue.unlink(name) }
+            defer { TestObjects.remove(.queue(name)) }
             #expect(fcntl(queue.descriptor.rawValue, F_GETFD) & FD_CLOEXEC != 0)
             // The peer opens the queue and execs itself: only FD_CLOEXEC can close it.
             #expect(try TestPeer.run(TestPeer.spawn("mq-exec-check", name)).output == "closed")
@@ -383,7 +383,7 @@ struct PosixMessageQueueTests {
 
     @Test("a descriptor handed over with Spawn.inherit works in the child, adopted by number")
     func inheritedDescriptor() throws {
-        try withQueueName { name in
+        try TestObjects.withQueueName { name in
             let queue = try PosixMessageQueue.create(name, maxMessages: 2, messageSize: 16)
             try PosixMessageQueue.unlink(name)  // the child cannot open it by name: only the descriptor reaches it
             try queue.send(Array("handed over".utf8), priority: 8)

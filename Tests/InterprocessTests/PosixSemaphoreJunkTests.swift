@@ -14,6 +14,19 @@ struct PosixSemaphoreJunkTests {
     static let fortyBytesOfText = Array("Lorem ipsum dolor sit amet, consectetur.".utf8)
     static let thirtyTwoBytesOfText = Array("bogus semaphore text, 32 bytes!!".utf8)
 
+    @Test("a directory (EISDIR) and a socket (ENXIO) under the name say what they are")
+    func directoryAndSocket() throws {
+        let directory = TestObjects.semaphoreName(), socket = TestObjects.semaphoreName()
+        try DevShmFixture.directory(TestObjects.semaphoreFile(directory))
+        defer { TestObjects.remove(.devShmFile(TestObjects.semaphoreFile(directory))) }
+        try DevShmFixture.socket(TestObjects.semaphoreFile(socket))
+        defer { TestObjects.remove(.devShmFile(TestObjects.semaphoreFile(socket))) }
+        let isDirectory = #expect(throws: IPCError.self) { _ = try PosixSemaphore.open(directory) }
+        #expect(isDirectory?.detail == "is a directory, not a semaphore", "\(String(describing: isDirectory))")
+        let isSocket = #expect(throws: IPCError.self) { _ = try PosixSemaphore.open(socket) }
+        #expect(isSocket?.detail == "is a socket, not a semaphore", "\(String(describing: isSocket))")
+    }
+
     @Test("a file of the wrong size or contents is EINVAL saying why, for open and openOrCreate", arguments: [
         ([], "not a semaphore: 0 bytes; a semaphore of this C library has 32"),
         (fortyBytesOfText, "not a semaphore: 40 bytes; a semaphore of this C library has 32"),
@@ -22,9 +35,9 @@ struct PosixSemaphoreJunkTests {
          "not a semaphore: value 2147483648 is above SEM_VALUE_MAX (2147483647)"),
     ] as [([UInt8], String)])
     func malformedFile(bytes: [UInt8], detail: String) throws {
-        let name = uniqueSemaphoreName()
-        try DevShmFixture.file(semaphoreFile(name), bytes)
-        defer { DevShmFixture.remove(semaphoreFile(name)) }
+        let name = TestObjects.semaphoreName()
+        try DevShmFixture.file(TestObjects.semaphoreFile(name), bytes)
+        defer { TestObjects.remove(.devShmFile(TestObjects.semaphoreFile(name))) }
         for attempt: () throws -> Void in [
             { _ = try PosixSemaphore.open(name) },
             { _ = try PosixSemaphore.openOrCreate(name, value: 1) },
@@ -38,18 +51,18 @@ struct PosixSemaphoreJunkTests {
         let exists = #expect(throws: IPCError.self) { _ = try PosixSemaphore.create(name) }
         #expect(exists?.errno == .fileExists)
         var status = stat()
-        #expect(stat("/dev/shm/" + semaphoreFile(name), &status) == 0 && Int(status.st_size) == bytes.count, "left as it was")
+        #expect(stat("/dev/shm/" + TestObjects.semaphoreFile(name), &status) == 0 && Int(status.st_size) == bytes.count, "left as it was")
     }
 
     @Test("a FIFO, a directory or a symbolic link under the name is refused at once")
     func notRegularFiles() throws {
-        let fifo = uniqueSemaphoreName(), directory = uniqueSemaphoreName(), link = uniqueSemaphoreName(), real = uniqueSemaphoreName()
-        try DevShmFixture.fifo(semaphoreFile(fifo))
-        try DevShmFixture.directory(semaphoreFile(directory))
+        let fifo = TestObjects.semaphoreName(), directory = TestObjects.semaphoreName(), link = TestObjects.semaphoreName(), real = TestObjects.semaphoreName()
+        try DevShmFixture.fifo(TestObjects.semaphoreFile(fifo))
+        try DevShmFixture.directory(TestObjects.semaphoreFile(directory))
         let semaphore = try PosixSemaphore.create(real, value: 3)
-        try DevShmFixture.symlink(semaphoreFile(link), to: "/dev/shm/" + semaphoreFile(real))
+        try DevShmFixture.symlink(TestObjects.semaphoreFile(link), to: "/dev/shm/" + TestObjects.semaphoreFile(real))
         defer {
-            for name in [fifo, directory, link, real] { DevShmFixture.remove(semaphoreFile(name)) }
+            for name in [fifo, directory, link, real] { TestObjects.remove(.devShmFile(TestObjects.semaphoreFile(name))) }
         }
         let fifoError = #expect(throws: IPCError.self) { _ = try PosixSemaphore.open(fifo) }
         #expect(fifoError?.errno == .invalidArgument)
@@ -64,14 +77,14 @@ struct PosixSemaphoreJunkTests {
 
     @Test("a semaphore overwritten with junk after it was opened fails each call with EINVAL")
     func rewrittenLater() throws {
-        let name = uniqueSemaphoreName()
-        defer { try? PosixSemaphore.unlink(name) }
+        let name = TestObjects.semaphoreName()
+        defer { TestObjects.remove(.semaphore(name)) }
         let semaphore = try PosixSemaphore.create(name, value: 1)
         // Junk with a waiter count, so glibc's sem_post would call the futex with a
         // garbage operation and abort the process.
         var junk = Self.thirtyTwoBytesOfText
         junk[4] = 1
-        try DevShmFixture.overwrite(semaphoreFile(name), junk)
+        try DevShmFixture.overwrite(TestObjects.semaphoreFile(name), junk)
         for call: () throws -> Void in [
             { try semaphore.post() },
             { _ = try semaphore.tryWait() },
@@ -84,7 +97,7 @@ struct PosixSemaphoreJunkTests {
             #expect(error?.detail?.contains("not hold a semaphore") == true, "\(String(describing: error))")
         }
         // A value above SEM_VALUE_MAX (with a proper flag) is refused too, not used.
-        try DevShmFixture.overwrite(semaphoreFile(name), PosixSemaphoreLayout.newSemaphore(value: 0).enumerated().map { $0.offset == 3 ? 0xff : $0.element })
+        try DevShmFixture.overwrite(TestObjects.semaphoreFile(name), PosixSemaphoreLayout.newSemaphore(value: 0).enumerated().map { $0.offset == 3 ? 0xff : $0.element })
         #expect(throws: IPCError.self) { _ = try semaphore.value }
         #expect(throws: IPCError.self) { try semaphore.post() }
         #expect(throws: IPCError.self) { _ = try semaphore.tryWait() }
@@ -92,23 +105,24 @@ struct PosixSemaphoreJunkTests {
 
     @Test("a semaphore in shared memory overwritten by a peer fails with EINVAL, not an abort in the futex code")
     func mappedSemaphoreOverwritten() throws {
-        let mapping = try MemoryMapping.anonymous(length: MemoryMapping.pageSize, sharing: .shared)
-        try mapping.initializeSemaphore(at: 0, value: 0)
+        var layout = try SharedLayout(type: "overwritten", version: 1)
+        let place = try layout.semaphore(value: 0)
+        let placed = try PlacedMapping.create(layout, in: MemoryMapping.anonymous(length: layout.size, sharing: .shared))
         var junk = Self.thirtyTwoBytesOfText
         junk[4] = 1  // a waiter, so a post would wake the futex with the junk flag
-        try mapping.write(junk, at: 0)
+        try placed.mapping.write(junk, at: place.offset)
         let error = #expect(throws: IPCError.self) {
-            try mapping.withSemaphore(at: 0) { try $0.post() }
+            try placed.withSemaphore(place) { try $0.post() }
         }
         #expect(error?.errno == .invalidArgument)
     }
 
     @Test("a semaphore truncated by another process after it was opened fails with EFAULT, no SIGBUS")
     func truncatedLater() throws {
-        let name = uniqueSemaphoreName()
-        defer { try? PosixSemaphore.unlink(name) }
+        let name = TestObjects.semaphoreName()
+        defer { TestObjects.remove(.semaphore(name)) }
         let semaphore = try PosixSemaphore.create(name, value: 1)
-        #expect(truncate("/dev/shm/" + semaphoreFile(name), 0) == 0)
+        #expect(truncate("/dev/shm/" + TestObjects.semaphoreFile(name), 0) == 0)
         let error = #expect(throws: IPCError.self) { try semaphore.post() }
         #expect(error?.errno == .badAddress)
         #expect(throws: IPCError.self) { _ = try semaphore.value }
@@ -116,8 +130,8 @@ struct PosixSemaphoreJunkTests {
 
     @Test("creation is exclusive and atomic: racing creators make one semaphore, nothing else is left in /dev/shm")
     func racingCreators() async throws {
-        let name = uniqueSemaphoreName()
-        defer { try? PosixSemaphore.unlink(name) }
+        let name = TestObjects.semaphoreName()
+        defer { TestObjects.remove(.semaphore(name)) }
         let before = Set(try devShmEntries())
         let outcomes = await withTaskGroup(of: Bool.self) { group in
             for _ in 0..<8 {
@@ -132,7 +146,7 @@ struct PosixSemaphoreJunkTests {
         // all contain a "-").
         let added = Set(try devShmEntries()).subtracting(before).filter { $0.hasPrefix("sem.") && !$0.contains("-") }
         #expect(added.isEmpty, "\(added)")
-        #expect(devShmContains(semaphoreFile(name)))
+        #expect(devShmContains(TestObjects.semaphoreFile(name)))
     }
 
     func devShmEntries() throws -> [String] {
@@ -147,8 +161,8 @@ struct PosixSemaphoreJunkTests {
 
     @Test("interoperates with glibc's sem_open and sem_post on the same name, waking included")
     func interoperatesWithGlibc() async throws {
-        let name = uniqueSemaphoreName()
-        defer { try? PosixSemaphore.unlink(name) }
+        let name = TestObjects.semaphoreName()
+        defer { TestObjects.remove(.semaphore(name)) }
         guard let glibc = name.withCString({ cipc_sem_create($0, O_EXCL, 0o600, 2) }) else {
             Issue.record("sem_open failed: \(errno)")
             return
@@ -166,37 +180,5 @@ struct PosixSemaphoreJunkTests {
         #expect(sem_post(glibc) == 0)
         #expect(try await waiter.value)
         #expect(sem_getvalue(glibc, &value) == 0 && value == 0)
-    }
-}
-
-/// `ipc sem` on junk: a clear error and exit status 1, never a signal (issue 8, item 1).
-@Suite("ipc sem: junk in /dev/shm")
-struct SemaphoreJunkCommandTests {
-    @Test("get, post, wait --try and wait --timeout on a 0-byte, a 40-byte and a 32-byte text file", arguments: [
-        ([], "0 bytes; a semaphore of this C library has 32"),
-        (PosixSemaphoreJunkTests.fortyBytesOfText, "40 bytes; a semaphore of this C library has 32"),
-        (PosixSemaphoreJunkTests.thirtyTwoBytesOfText, "its futex flag is 1752195437"),
-    ] as [([UInt8], String)])
-    func junkFiles(bytes: [UInt8], detail: String) throws {
-        let name = uniqueSemaphoreName()
-        try DevShmFixture.file(semaphoreFile(name), bytes)
-        defer { DevShmFixture.remove(semaphoreFile(name)) }
-        for arguments in [["get", name], ["post", name], ["wait", name, "--try"], ["wait", name, "--timeout", "0.1"]] {
-            let result = try IPCTool.run(["sem"] + arguments, timeout: .seconds(30))
-            #expect(result.status == .exited(1), "ipc sem \(arguments): \(result.status) \(result.stderr)")
-            #expect(result.stdout.isEmpty)
-            #expect(result.stderr.contains("sem_open(\"\(name)\"): invalid argument (EINVAL): not a semaphore: \(detail)"), "\(result.stderr)")
-        }
-    }
-
-    @Test("a FIFO under the name returns promptly with an error")
-    func fifo() throws {
-        let name = uniqueSemaphoreName()
-        try DevShmFixture.fifo(semaphoreFile(name))
-        defer { DevShmFixture.remove(semaphoreFile(name)) }
-        let result = try IPCTool.run(["sem", "get", name], timeout: .seconds(30))
-        #expect(!result.timedOut)
-        #expect(result.status == .exited(1))
-        #expect(result.stderr.contains("is a FIFO, not a semaphore"), "\(result.stderr)")
     }
 }

@@ -23,7 +23,7 @@ struct PosixSemaphoreLayoutTests {
 
     @Test("a file written by glibc's own sem_open is well-formed, with its value", arguments: [0, 1, 7, 2_147_483_647])
     func glibcSemaphore(value: Int) throws {
-        let name = uniqueSemaphoreName()
+        let name = TestObjects.semaphoreName()
         guard let semaphore = name.withCString({ cipc_sem_create($0, O_EXCL, 0o600, CUnsignedInt(value)) }) else {
             Issue.record("sem_open failed: \(errno)")
             return
@@ -32,7 +32,7 @@ struct PosixSemaphoreLayoutTests {
             sem_close(semaphore)
             sem_unlink(name)
         }
-        let bytes = try Self.fileBytes(semaphoreFile(name))
+        let bytes = try Self.fileBytes(TestObjects.semaphoreFile(name))
         #expect(PosixSemaphoreLayout.size == 32)
         #expect(bytes.count == PosixSemaphoreLayout.size)
         #expect(try PosixSemaphoreLayout.validate(bytes, object: name) == UInt32(value))
@@ -41,7 +41,7 @@ struct PosixSemaphoreLayoutTests {
         // And the value moves where sem_post puts it.
         if value < 2_147_483_647 {
             #expect(sem_post(semaphore) == 0)
-            #expect(try PosixSemaphoreLayout.validate(try Self.fileBytes(semaphoreFile(name)), object: name) == UInt32(value + 1))
+            #expect(try PosixSemaphoreLayout.validate(try Self.fileBytes(TestObjects.semaphoreFile(name)), object: name) == UInt32(value + 1))
         }
     }
 

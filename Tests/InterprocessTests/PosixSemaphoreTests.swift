@@ -6,12 +6,6 @@ import Testing
 import Glibc
 #endif
 
-/// A semaphore name no other test uses.
-func uniqueSemaphoreName() -> String { "/" + uniqueName("ipct-sem") }
-
-/// The file glibc keeps a named semaphore in.
-func semaphoreFile(_ name: String) -> String { "sem." + name.dropFirst() }
-
 /// Waits (up to 30 s, to turn a hang into a failure) until a worker of the waiting
 /// engine sleeps in the futex of `semaphore` (its value word, at offset 0); returns
 /// that worker.
@@ -36,11 +30,11 @@ func waitUntilWaiting(onNamed semaphore: borrowing PosixSemaphore) async throws 
 struct PosixSemaphoreTests {
     @Test("create is exclusive with mode 0600; wait, tryWait, post and value; unlink removes sem.NAME")
     func basics() throws {
-        let name = uniqueSemaphoreName()
-        defer { try? PosixSemaphore.unlink(name) }
+        let name = TestObjects.semaphoreName()
+        defer { TestObjects.remove(.semaphore(name)) }
         let semaphore = try PosixSemaphore.create(name, value: 2)
         var status = stat()
-        #expect(stat("/dev/shm/" + semaphoreFile(name), &status) == 0)
+        #expect(stat("/dev/shm/" + TestObjects.semaphoreFile(name), &status) == 0)
         #expect(status.st_mode & 0o777 == 0o600)
         #expect(try semaphore.value == 2)
         try semaphore.wait()
@@ -57,15 +51,15 @@ struct PosixSemaphoreTests {
         try existing.close()
 
         try PosixSemaphore.unlink(name)
-        #expect(!devShmContains(semaphoreFile(name)))
+        #expect(!devShmContains(TestObjects.semaphoreFile(name)))
         let missing = #expect(throws: IPCError.self) { _ = try PosixSemaphore.open(name) }
         #expect(missing?.errno == .noSuchFileOrDirectory)
     }
 
     @Test("posts from another process wake waits here, and the other way round")
     func betweenProcesses() throws {
-        let name = uniqueSemaphoreName()
-        defer { try? PosixSemaphore.unlink(name) }
+        let name = TestObjects.semaphoreName()
+        defer { TestObjects.remove(.semaphore(name)) }
         let semaphore = try PosixSemaphore.create(name)
         #expect(try TestPeer.run(TestPeer.spawn("sem-post", name, "3")).status == .exited(0))
         for _ in 0..<3 { #expect(try semaphore.wait(until: .after(.seconds(30)))) }
@@ -79,8 +73,8 @@ struct PosixSemaphoreTests {
 
     @Test("a timed wait gives up at its deadline and is woken by a post before it")
     func timedWait() throws {
-        let name = uniqueSemaphoreName()
-        defer { try? PosixSemaphore.unlink(name) }
+        let name = TestObjects.semaphoreName()
+        defer { TestObjects.remove(.semaphore(name)) }
         let semaphore = try PosixSemaphore.create(name)
         let start = Deadline.now
         #expect(try semaphore.wait(until: .after(.milliseconds(50))) == false)
@@ -94,13 +88,13 @@ struct PosixSemaphoreTests {
 
     @Test("values above SEM_VALUE_MAX are EINVAL before the call; posting past it is EOVERFLOW")
     func valueLimits() throws {
-        let name = uniqueSemaphoreName()
-        defer { try? PosixSemaphore.unlink(name) }
+        let name = TestObjects.semaphoreName()
+        defer { TestObjects.remove(.semaphore(name)) }
         #expect(PosixSemaphore.maximumValue == Int(Int32.max))
         let tooBig = #expect(throws: IPCError.self) { _ = try PosixSemaphore.create(name, value: PosixSemaphore.maximumValue + 1) }
         #expect(tooBig?.errno == .invalidArgument)
         #expect(tooBig?.detail?.contains("SEM_VALUE_MAX") == true)
-        #expect(!devShmContains(semaphoreFile(name)), "refused before sem_open")
+        #expect(!devShmContains(TestObjects.semaphoreFile(name)), "refused before sem_open")
         let negative = #expect(throws: IPCError.self) { _ = try PosixSemaphore.create(name, value: -1) }
         #expect(negative?.errno == .invalidArgument)
 
@@ -119,25 +113,25 @@ struct PosixSemaphoreTests {
             let unlink = #expect(throws: IPCError.self) { try PosixSemaphore.unlink(name) }
             #expect(unlink?.errno == errno, "\(name)")
         }
-        let base = uniqueName("ipct-long")
+        let base = TestObjects.name("ipct-long")
         let longest = "/" + base + String(repeating: "s", count: PosixIPCName.semaphoreMaximum - base.count)
-        defer { try? PosixSemaphore.unlink(longest) }
+        defer { TestObjects.remove(.semaphore(longest)) }
         _ = try PosixSemaphore.create(longest)
         try PosixSemaphore.unlink(longest)
     }
 
     @Test("a semaphore outlives the process that created it, until unlinked (L3)")
     func persistence() throws {
-        let name = uniqueSemaphoreName()
-        defer { try? PosixSemaphore.unlink(name) }
+        let name = TestObjects.semaphoreName()
+        defer { TestObjects.remove(.semaphore(name)) }
         #expect(try TestPeer.run(TestPeer.spawn("sem-create-and-exit", name, "5")).status == .exited(0))
         #expect(try PosixSemaphore.open(name).value == 5)
     }
 
     @Test("unlink defers destruction: holders keep using it; the name is free at once")
     func deferredDestruction() throws {
-        let name = uniqueSemaphoreName()
-        defer { try? PosixSemaphore.unlink(name) }
+        let name = TestObjects.semaphoreName()
+        defer { TestObjects.remove(.semaphore(name)) }
         let semaphore = try PosixSemaphore.create(name, value: 1)
         try PosixSemaphore.unlink(name)
         #expect(try TestPeer.run(TestPeer.spawn("sem-open-status", name)).output == "ENOENT")
@@ -151,8 +145,8 @@ struct PosixSemaphoreTests {
 
     @Test("a 0600 semaphore refuses an unprivileged process (EACCES)", .enabled(if: getuid() == 0, "needs root to switch users"))
     func permissionDenied() throws {
-        let name = uniqueSemaphoreName()
-        defer { try? PosixSemaphore.unlink(name) }
+        let name = TestObjects.semaphoreName()
+        defer { TestObjects.remove(.semaphore(name)) }
         _ = try PosixSemaphore.create(name)
         #expect(try TestPeer.run(TestPeer.spawn("as-user", "65534", "sem-open-status", name)).output == "EACCES")
         #expect(try TestPeer.run(TestPeer.spawn("sem-open-status", name)).output == "ok")
@@ -160,8 +154,8 @@ struct PosixSemaphoreTests {
 
     @Test("an async wait is woken by another process's post")
     func asyncWait() async throws {
-        let name = uniqueSemaphoreName()
-        defer { try? PosixSemaphore.unlink(name) }
+        let name = TestObjects.semaphoreName()
+        defer { TestObjects.remove(.semaphore(name)) }
         let semaphore = try PosixSemaphore.create(name)
         async let poster = TestPeer.run(TestPeer.spawn("sem-post", name, "1")).status
         try await semaphore.wait()
@@ -171,8 +165,8 @@ struct PosixSemaphoreTests {
 
     @Test("cancelling an async wait ends it promptly and takes nothing")
     func asyncCancellation() async throws {
-        let name = uniqueSemaphoreName()
-        defer { try? PosixSemaphore.unlink(name) }
+        let name = TestObjects.semaphoreName()
+        defer { TestObjects.remove(.semaphore(name)) }
         let semaphore = try PosixSemaphore.create(name)
         let waiting = Task {
             let semaphore = try PosixSemaphore.open(name)
@@ -190,8 +184,8 @@ struct PosixSemaphoreTests {
 
     @Test("sem_post from a signal handler in another process wakes a waiter here")
     func postFromSignalHandler() throws {
-        let name = uniqueSemaphoreName()
-        defer { try? PosixSemaphore.unlink(name) }
+        let name = TestObjects.semaphoreName()
+        defer { TestObjects.remove(.semaphore(name)) }
         let semaphore = try PosixSemaphore.create(name)
         let output = try Pipe()
         var spawn = TestPeer.spawn("sem-post-on-signal", name, "\(SIGUSR1)")

@@ -6,9 +6,6 @@ import Testing
 import Glibc
 #endif
 
-/// A shared memory name no other test uses.
-func uniqueSharedMemoryName() -> String { "/" + uniqueName("ipct-shm") }
-
 /// Whether /dev/shm holds `file` (the name without its slash).
 func devShmContains(_ file: String) -> Bool { access("/dev/shm/" + file, F_OK) == 0 }
 
@@ -16,8 +13,8 @@ func devShmContains(_ file: String) -> Bool { access("/dev/shm/" + file, F_OK) =
 struct SharedMemoryTests {
     @Test("create is exclusive, open finds it, size and fstat info are right, unlink removes the name")
     func createOpenInfoUnlink() throws {
-        let name = uniqueSharedMemoryName()
-        defer { try? SharedMemory.unlink(name) }
+        let name = TestObjects.sharedMemoryName()
+        defer { TestObjects.remove(.sharedMemory(name)) }
         let memory = try SharedMemory.create(name, size: 8192)
         #expect(try memory.size == 8192)
         let info = try memory.info()
@@ -45,8 +42,8 @@ struct SharedMemoryTests {
 
     @Test("openOrCreate creates once (with its size), then opens the existing object as it is")
     func openOrCreate() throws {
-        let name = uniqueSharedMemoryName()
-        defer { try? SharedMemory.unlink(name) }
+        let name = TestObjects.sharedMemoryName()
+        defer { TestObjects.remove(.sharedMemory(name)) }
         let first = try SharedMemory.openOrCreate(name, size: 4096, permissions: [.ownerRead, .ownerWrite, .groupRead])
         #expect(try first.info().permissions == [.ownerRead, .ownerWrite, .groupRead])
         try first.resize(to: 12288)
@@ -56,8 +53,8 @@ struct SharedMemoryTests {
 
     @Test("descriptors are close-on-exec: exec does not pass them on (L3)")
     func closeOnExec() throws {
-        let name = uniqueSharedMemoryName()
-        defer { try? SharedMemory.unlink(name) }
+        let name = TestObjects.sharedMemoryName()
+        defer { TestObjects.remove(.sharedMemory(name)) }
         let memory = try SharedMemory.create(name, size: 4096)
         #expect(try memory.descriptor.isCloseOnExec)
         let anonymous = try SharedMemory.anonymous(size: 4096)
@@ -66,8 +63,8 @@ struct SharedMemoryTests {
 
     @Test("an object outlives the process that created it, until unlinked (L3)")
     func persistence() throws {
-        let name = uniqueSharedMemoryName()
-        defer { try? SharedMemory.unlink(name) }
+        let name = TestObjects.sharedMemoryName()
+        defer { TestObjects.remove(.sharedMemory(name)) }
         #expect(try TestPeer.run(TestPeer.spawn("shm-create-and-exit", name, "still here")).status == .exited(0))
         let memory = try SharedMemory.open(name)
         #expect(try memory.map().read(count: 10, from: 0) == Array("still here".utf8))
@@ -75,8 +72,8 @@ struct SharedMemoryTests {
 
     @Test("after unlink, processes that have the object keep using it; the name is free for a new one")
     func unlinkWhileOpen() throws {
-        let name = uniqueSharedMemoryName()
-        defer { try? SharedMemory.unlink(name) }
+        let name = TestObjects.sharedMemoryName()
+        defer { TestObjects.remove(.sharedMemory(name)) }
         let memory = try SharedMemory.create(name, size: 4096)
         let mapping = try memory.map()
         try mapping.write(Array("old".utf8), at: 0)
@@ -90,8 +87,8 @@ struct SharedMemoryTests {
 
     @Test("a 0600 object refuses an unprivileged process (EACCES)", .enabled(if: getuid() == 0, "needs root to switch users"))
     func permissionDenied() throws {
-        let name = uniqueSharedMemoryName()
-        defer { try? SharedMemory.unlink(name) }
+        let name = TestObjects.sharedMemoryName()
+        defer { TestObjects.remove(.sharedMemory(name)) }
         _ = try SharedMemory.create(name, size: 4096)
         #expect(try TestPeer.run(TestPeer.spawn("as-user", "65534", "shm-open-status", name)).output == "EACCES")
         #expect(try TestPeer.run(TestPeer.spawn("shm-open-status", name)).output == "ok")
@@ -105,9 +102,9 @@ struct SharedMemoryTests {
             #expect(error?.errno == errno, "\(name)")
             #expect(error?.detail != nil)
         }
-        let base = uniqueName("ipct-long")
+        let base = TestObjects.name("ipct-long")
         let longest = "/" + base + String(repeating: "y", count: PosixIPCName.sharedMemoryMaximum - base.count)
-        defer { try? SharedMemory.unlink(longest) }
+        defer { TestObjects.remove(.sharedMemory(longest)) }
         _ = try SharedMemory.create(longest, size: 1)
         try SharedMemory.unlink(longest)
         let negative = #expect(throws: IPCError.self) { _ = try SharedMemory.anonymous(size: -1) }
@@ -117,7 +114,7 @@ struct SharedMemoryTests {
     #if IPC_FAULT_INJECTION
     @Test("a failed ftruncate after create removes the new name")
     func createRollsBack() throws {
-        let name = uniqueSharedMemoryName()
+        let name = TestObjects.sharedMemoryName()
         let error = #expect(throws: IPCError.self) {
             try FaultInjection.inject(ENOSPC, into: "ftruncate") { () throws(IPCError) in
                 _ = try SharedMemory.create(name, size: 4096)

@@ -28,8 +28,8 @@ struct SharedMemoryWindowTests {
 
     @Test("filesystemCapacity is the size of /dev/shm for a named object")
     func capacity() throws {
-        let name = uniqueSharedMemoryName()
-        defer { try? SharedMemory.unlink(name) }
+        let name = TestObjects.sharedMemoryName()
+        defer { TestObjects.remove(.sharedMemory(name)) }
         let memory = try SharedMemory.create(name, size: 16)
         var info = statvfs()
         #expect(statvfs("/dev/shm", &info) == 0)

@@ -29,8 +29,8 @@ struct ShellCommandTests {
 
     @Test("writing a command's input; close gives end of file and the status")
     func writeInput() throws {
-        let file = "/tmp/" + uniqueName("ipc-shell")
-        defer { unlink(file) }
+        let file = TestObjects.temporaryPath("ipc-shell")
+        defer { TestObjects.remove(.file(file)) }
         let command = try ShellCommand("cat > '\(file)'").openInput()
         try command.write(all: Array("to the file\n".utf8))
         #expect(try command.close() == .exited(0))

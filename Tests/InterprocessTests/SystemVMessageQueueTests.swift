@@ -15,13 +15,13 @@ struct SystemVMessageQueueTests {
 
     @Test("open of a missing key is ENOENT, create is exclusive (EEXIST), openOrCreate and init(id:) reach the same queue, also from another process")
     func creationRules() throws {
-        let key = uniqueKey()
+        let key = TestObjects.systemVKey()
         let missing = #expect(throws: IPCError.self) { _ = try SystemVMessageQueue.open(key: key) }
         #expect(missing?.errno == .noSuchFileOrDirectory)
         #expect(try TestPeer.run(TestPeer.spawn("svmsg-open", "\(key)")).output == "ENOENT")
 
         let queue = try SystemVMessageQueue.create(key: key)
-        defer { removeIfPresent(.messageQueue, id: queue.id) }
+        defer { TestObjects.remove(.systemV(.messageQueue, id: queue.id)) }
         #expect(queue.key == key)
         let again = #expect(throws: IPCError.self) { _ = try SystemVMessageQueue.create(key: key) }
         #expect(again?.errno == .fileExists)
@@ -40,9 +40,9 @@ struct SystemVMessageQueueTests {
     @Test("a private key always creates a new queue and cannot be opened by key (EINVAL)")
     func privateKey() throws {
         let first = try SystemVMessageQueue.create(key: .private)
-        defer { removeIfPresent(.messageQueue, id: first.id) }
+        defer { TestObjects.remove(.systemV(.messageQueue, id: first.id)) }
         let second = try SystemVMessageQueue.openOrCreate(key: .private)
-        defer { removeIfPresent(.messageQueue, id: second.id) }
+        defer { TestObjects.remove(.systemV(.messageQueue, id: second.id)) }
         #expect(first.id != second.id)
         #expect(try first.permissions().key == .private)
         let error = #expect(throws: IPCError.self) { _ = try SystemVMessageQueue.open(key: .private) }
@@ -54,7 +54,7 @@ struct SystemVMessageQueueTests {
     @Test("types 3,1,2,1,3 sent by another process: receive -2, 3, 0, -2 take 1b, 3a, 2c, 1d; nothing left <= 2; then 3e")
     func typeSelectionFromPeer() throws {
         let queue = try SystemVMessageQueue.create(key: .private)
-        defer { removeIfPresent(.messageQueue, id: queue.id) }
+        defer { TestObjects.remove(.systemV(.messageQueue, id: queue.id)) }
         let sent = try TestPeer.run(TestPeer.spawn("svmsg-send-many", "\(queue.id)", "3:a", "1:b", "2:c", "1:d", "3:e"))
         #expect(sent.output == "ok")
         #expect(try queue.status().messageCount == 5)
@@ -75,7 +75,7 @@ struct SystemVMessageQueueTests {
     @Test("types 5,2,9,2 sent here: another process receiving 2, -9, 0, 0, 0 gets 2y, 2w, 5x, 9z, none")
     func typeSelectionInPeer() throws {
         let queue = try SystemVMessageQueue.create(key: .private)
-        defer { removeIfPresent(.messageQueue, id: queue.id) }
+        defer { TestObjects.remove(.systemV(.messageQueue, id: queue.id)) }
         for (type, text) in [(5, "x"), (2, "y"), (9, "z"), (2, "w")] { try queue.send(Array(text.utf8), type: type) }
         let received = try TestPeer.run(TestPeer.spawn("svmsg-try-recv", "\(queue.id)", "2", "-9", "0", "0", "0"))
         #expect(received.output.split(separator: "\n") == ["2 y", "2 w", "5 x", "9 z", "none"])
@@ -84,7 +84,7 @@ struct SystemVMessageQueueTests {
     @Test("a blocked receiver in another process is woken by a send; Buffer and raw forms carry the type")
     func blockedReceiverWoken() throws {
         let queue = try SystemVMessageQueue.create(key: .private)
-        defer { removeIfPresent(.messageQueue, id: queue.id) }
+        defer { TestObjects.remove(.systemV(.messageQueue, id: queue.id)) }
         let receiver = try PeerSession("svmsg-recv", ["\(queue.id)", "4"])
         #expect(waitUntilBlocked(pid: receiver.pid, inSyscall: msgrcvSyscall), "the peer never blocked in msgrcv")
         try queue.send(Array("not this".utf8), type: 3)
@@ -110,7 +110,7 @@ struct SystemVMessageQueueTests {
     @Test("a signal to a process blocked in receive does not end it (EINTR is retried): it still gets the message")
     func signalDuringReceive() throws {
         let queue = try SystemVMessageQueue.create(key: .private)
-        defer { removeIfPresent(.messageQueue, id: queue.id) }
+        defer { TestObjects.remove(.systemV(.messageQueue, id: queue.id)) }
         let receiver = try PeerSession("svmsg-recv-signalled", ["\(queue.id)"])
         #expect(waitUntilBlocked(pid: receiver.pid, inSyscall: msgrcvSyscall))
         #expect(kill(receiver.pid, SIGUSR1) == 0)
@@ -126,7 +126,7 @@ struct SystemVMessageQueueTests {
     @Test("IPC_NOWAIT: an empty queue gives ENOMSG (tryReceive nil), a full one EAGAIN (trySend false), in both processes")
     func noWait() throws {
         let queue = try SystemVMessageQueue.create(key: .private)
-        defer { removeIfPresent(.messageQueue, id: queue.id) }
+        defer { TestObjects.remove(.systemV(.messageQueue, id: queue.id)) }
         #expect(try queue.tryReceive() == nil)
         #expect(try TestPeer.run(TestPeer.spawn("svmsg-try-recv", "\(queue.id)", "0")).output == "none")
 
@@ -145,7 +145,7 @@ struct SystemVMessageQueueTests {
     @Test("a message longer than the buffer is E2BIG and stays queued; truncating (MSG_NOERROR) cuts it and removes it")
     func truncation() throws {
         let queue = try SystemVMessageQueue.create(key: .private)
-        defer { removeIfPresent(.messageQueue, id: queue.id) }
+        defer { TestObjects.remove(.systemV(.messageQueue, id: queue.id)) }
         #expect(try TestPeer.run(TestPeer.spawn("svmsg-send", "\(queue.id)", "6", "0123456789")).output == "ok")
 
         let tooBig = #expect(throws: IPCError.self) { _ = try queue.receive(maximumSize: 4) }
@@ -165,8 +165,8 @@ struct SystemVMessageQueueTests {
 
     @Test("a receiver blocked in msgrcv in another process gets EIDRM when the queue is removed")
     func removedUnderReceiver() throws {
-        let queue = try SystemVMessageQueue.create(key: uniqueKey())
-        defer { removeIfPresent(.messageQueue, id: queue.id) }
+        let queue = try SystemVMessageQueue.create(key: TestObjects.systemVKey())
+        defer { TestObjects.remove(.systemV(.messageQueue, id: queue.id)) }
         let receiver = try PeerSession("svmsg-recv", ["\(queue.id)", "0"])
         #expect(waitUntilBlocked(pid: receiver.pid, inSyscall: msgrcvSyscall), "the peer never blocked in msgrcv")
         try queue.remove()
@@ -176,8 +176,8 @@ struct SystemVMessageQueueTests {
 
     @Test("a sender blocked in msgsnd on a full queue in another process gets EIDRM when the queue is removed")
     func removedUnderSender() throws {
-        let queue = try SystemVMessageQueue.create(key: uniqueKey())
-        defer { removeIfPresent(.messageQueue, id: queue.id) }
+        let queue = try SystemVMessageQueue.create(key: TestObjects.systemVKey())
+        defer { TestObjects.remove(.systemV(.messageQueue, id: queue.id)) }
         try queue.setMaximumBytes(4)
         try queue.send(Array("full".utf8), type: 1)
         let sender = try PeerSession("svmsg-send", ["\(queue.id)", "1", "more"])
@@ -192,7 +192,7 @@ struct SystemVMessageQueueTests {
     @Test("a time-bounded receive times out with ETIMEDOUT, here and in another process, and gets a message sent in time")
     func timeBoundedReceive() throws {
         let queue = try SystemVMessageQueue.create(key: .private)
-        defer { removeIfPresent(.messageQueue, id: queue.id) }
+        defer { TestObjects.remove(.systemV(.messageQueue, id: queue.id)) }
         try queue.send([1], type: 1)
         let start = ContinuousClock.now
         let error = #expect(throws: IPCError.self) { _ = try queue.receive(type: 2, until: .after(.milliseconds(200))) }
@@ -217,7 +217,7 @@ struct SystemVMessageQueueTests {
     @Test("a time-bounded send on a full queue times out with ETIMEDOUT and sends nothing")
     func timeBoundedSend() throws {
         let queue = try SystemVMessageQueue.create(key: .private)
-        defer { removeIfPresent(.messageQueue, id: queue.id) }
+        defer { TestObjects.remove(.systemV(.messageQueue, id: queue.id)) }
         try queue.setMaximumBytes(4)
         try queue.send(Array("full".utf8), type: 1)
         let start = ContinuousClock.now
@@ -232,7 +232,7 @@ struct SystemVMessageQueueTests {
     @Test("an async receive waits on a library thread (blocked in msgrcv) until another process sends", .timeLimit(.minutes(1)))
     func asyncReceive() async throws {
         let queue = try SystemVMessageQueue.create(key: .private)
-        defer { removeIfPresent(.messageQueue, id: queue.id) }
+        defer { TestObjects.remove(.systemV(.messageQueue, id: queue.id)) }
         let task = Task { try await queue.receive(type: -10) }
         #expect(await workerBlocked(inSyscall: SyscallNumber.msgrcv, on: queue) != nil, "no worker blocked in msgrcv")
         #expect(try TestPeer.run(TestPeer.spawn("svmsg-send", "\(queue.id)", "10", "async hello")).output == "ok")
@@ -242,7 +242,7 @@ struct SystemVMessageQueueTests {
     @Test("an async receive blocked in msgrcv ends promptly with CancellationError, its worker out of msgrcv, taking nothing", .timeLimit(.minutes(1)))
     func asyncReceiveCancelled() async throws {
         let queue = try SystemVMessageQueue.create(key: .private)
-        defer { removeIfPresent(.messageQueue, id: queue.id) }
+        defer { TestObjects.remove(.systemV(.messageQueue, id: queue.id)) }
         let task = Task { try await queue.receive() }
         let worker = try #require(await workerBlocked(inSyscall: SyscallNumber.msgrcv, on: queue), "no worker blocked in msgrcv")
         task.cancel()
@@ -257,7 +257,7 @@ struct SystemVMessageQueueTests {
     @Test("an async send waits while the queue is full and completes when another process receives; cancelled, it sends nothing", .timeLimit(.minutes(1)))
     func asyncSend() async throws {
         let queue = try SystemVMessageQueue.create(key: .private)
-        defer { removeIfPresent(.messageQueue, id: queue.id) }
+        defer { TestObjects.remove(.systemV(.messageQueue, id: queue.id)) }
         try queue.setMaximumBytes(5)
         try await queue.send(Array("first".utf8), type: 1)
         let task = Task { try await queue.send(Array("again".utf8), type: 2) }
@@ -278,9 +278,9 @@ struct SystemVMessageQueueTests {
 
     @Test("status: qnum, cbytes, qbytes = kernel.msgmnb, lspid and lrpid are the peers that sent and received, times")
     func status() throws {
-        let key = uniqueKey()
+        let key = TestObjects.systemVKey()
         let queue = try SystemVMessageQueue.create(key: key, permissions: [.ownerRead, .ownerWrite, .groupRead])
-        defer { removeIfPresent(.messageQueue, id: queue.id) }
+        defer { TestObjects.remove(.systemV(.messageQueue, id: queue.id)) }
         let before = Int(time(nil))
         let fresh = try queue.status()
         #expect(fresh.messageCount == 0 && fresh.byteCount == 0)
@@ -314,7 +314,7 @@ struct SystemVMessageQueueTests {
           .enabled(if: getuid() == 0, "needs root to drop a child to another uid"))
     func maximumBytes() throws {
         let queue = try SystemVMessageQueue.create(key: .private)
-        defer { removeIfPresent(.messageQueue, id: queue.id) }
+        defer { TestObjects.remove(.systemV(.messageQueue, id: queue.id)) }
         let limit = SystemVMessageQueue.defaultMaximumBytes
         if hasCapability(CAP_SYS_RESOURCE) {
             try queue.setMaximumBytes(limit * 2)
@@ -346,8 +346,8 @@ struct SystemVMessageQueueTests {
     @Test("a 0600 queue refuses send and receive to uid 65534 (EACCES); after changePermissions(mode: 0o606) both work",
           .enabled(if: getuid() == 0, "needs root to drop a child to another uid"))
     func permissions() throws {
-        let queue = try SystemVMessageQueue.create(key: uniqueKey())
-        defer { removeIfPresent(.messageQueue, id: queue.id) }
+        let queue = try SystemVMessageQueue.create(key: TestObjects.systemVKey())
+        defer { TestObjects.remove(.systemV(.messageQueue, id: queue.id)) }
         let id = "\(queue.id)"
         try queue.send(Array("secret".utf8), type: 1)
         #expect(try TestPeer.run(TestPeer.spawn("as-user", "65534", "svmsg-try-send", id, "1", "hi")).output == "EACCES")
@@ -365,7 +365,7 @@ struct SystemVMessageQueueTests {
     @Test("send rejects type 0 and negative types and messages over kernel.msgmax with EINVAL before the call")
     func badInput() throws {
         let queue = try SystemVMessageQueue.create(key: .private)
-        defer { removeIfPresent(.messageQueue, id: queue.id) }
+        defer { TestObjects.remove(.systemV(.messageQueue, id: queue.id)) }
         for type in [0, -1, Int.min] {
             let error = #expect(throws: IPCError.self) { try queue.send([1], type: type) }
             #expect(error?.errno == .invalidArgument)
@@ -390,11 +390,11 @@ struct SystemVMessageQueueTests {
 
     @Test("kernel persistence: a queue a process created and sent to outlives it; it is found by key and the message is there")
     func persistence() throws {
-        let key = uniqueKey()
+        let key = TestObjects.systemVKey()
         let creator = try PeerSession("svmsg-create-and-leave", ["\(key)", "5", "left behind"])
         let line = try creator.line()
         let id = try #require(Int32(line), "\(line)")
-        defer { removeIfPresent(.messageQueue, id: id) }
+        defer { TestObjects.remove(.systemV(.messageQueue, id: id)) }
         #expect(try creator.finish() == .exited(0))
         let queue = try SystemVMessageQueue.open(key: key)
         #expect(queue.id == id)

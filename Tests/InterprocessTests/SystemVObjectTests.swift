@@ -10,13 +10,13 @@ import Glibc
 struct SystemVObjectTests {
     @Test("create is exclusive (EEXIST), open needs the object (ENOENT), openOrCreate finds it", arguments: SystemVKind.allCases)
     func creationModes(kind: SystemVKind) throws {
-        let key = uniqueKey()
+        let key = TestObjects.systemVKey()
         let missing = #expect(throws: IPCError.self) { _ = try kind.get(key: key, creation: .open, permissions: []) }
         #expect(missing?.errno == .noSuchFileOrDirectory)
         #expect(missing?.description.hasPrefix("\(kind)get(key \(key)): ") == true)
 
         let id = try kind.get(key: key, creation: .create, permissions: .ownerReadWrite, count: 1)
-        defer { removeIfPresent(kind, id: id) }
+        defer { TestObjects.remove(.systemV(kind, id: id)) }
         let again = #expect(throws: IPCError.self) { _ = try kind.get(key: key, creation: .create, permissions: .ownerReadWrite, count: 1) }
         #expect(again?.errno == .fileExists)
         #expect(try kind.get(key: key, creation: .openOrCreate, permissions: .ownerReadWrite, count: 1) == id)
@@ -26,9 +26,9 @@ struct SystemVObjectTests {
     @Test("a private key always makes a new object and cannot be opened", arguments: SystemVKind.allCases)
     func privateKeys(kind: SystemVKind) throws {
         let first = try kind.get(key: .private, creation: .create, permissions: .ownerReadWrite, count: 1)
-        defer { removeIfPresent(kind, id: first) }
+        defer { TestObjects.remove(.systemV(kind, id: first)) }
         let second = try kind.get(key: .private, creation: .create, permissions: .ownerReadWrite, count: 1)
-        defer { removeIfPresent(kind, id: second) }
+        defer { TestObjects.remove(.systemV(kind, id: second)) }
         #expect(first != second)
         #expect(try kind.permissions(id: first).key == .private)
         let opened = #expect(throws: IPCError.self) { _ = try kind.identifier(for: .private) }
@@ -37,9 +37,9 @@ struct SystemVObjectTests {
 
     @Test("permissions: owner and creator, mode from creation, changed with IPC_SET; the id holds the slot's sequence number", arguments: SystemVKind.allCases)
     func permissions(kind: SystemVKind) throws {
-        let key = uniqueKey()
+        let key = TestObjects.systemVKey()
         let id = try kind.get(key: key, creation: .create, permissions: [.ownerReadWrite, .groupRead], count: 1)
-        defer { removeIfPresent(kind, id: id) }
+        defer { TestObjects.remove(.systemV(kind, id: id)) }
         let before = try kind.permissions(id: id)
         #expect(before.key == key)
         #expect(before.uid == geteuid() && before.creatorUID == geteuid())
@@ -58,9 +58,9 @@ struct SystemVObjectTests {
 
     @Test("remove takes the object away at once; a second remove is EINVAL", arguments: SystemVKind.allCases)
     func removal(kind: SystemVKind) throws {
-        let key = uniqueKey()
+        let key = TestObjects.systemVKey()
         let id = try kind.get(key: key, creation: .create, permissions: .ownerReadWrite, count: 1)
-        defer { removeIfPresent(kind, id: id) }
+        defer { TestObjects.remove(.systemV(kind, id: id)) }
         try kind.remove(id: id)
         let gone = #expect(throws: IPCError.self) { _ = try kind.permissions(id: id) }
         #expect(gone?.errno == .invalidArgument)
@@ -73,7 +73,7 @@ struct SystemVObjectTests {
         // A new object with the same key: a new id, even in the same slot, so the
         // old id still names nothing (V2, the sequence number).
         let again = try kind.get(key: key, creation: .create, permissions: .ownerReadWrite, count: 1)
-        defer { removeIfPresent(kind, id: again) }
+        defer { TestObjects.remove(.systemV(kind, id: again)) }
         #expect(again != id)
         #expect(#expect(throws: IPCError.self) { _ = try kind.permissions(id: id) }?.errno == .invalidArgument)
         if again & 0x7fff == id & 0x7fff {
@@ -83,11 +83,11 @@ struct SystemVObjectTests {
 
     @Test("an object outlives the process that made it (V3)", arguments: SystemVKind.allCases)
     func persistence(kind: SystemVKind) throws {
-        let key = uniqueKey()
+        let key = TestObjects.systemVKey()
         let made = try TestPeer.run(TestPeer.spawn("sysv-make", kind.rawValue, key.description, "600"))
         #expect(made.status == .exited(0))
         let id = try #require(Int32(made.output))
-        defer { removeIfPresent(kind, id: id) }
+        defer { TestObjects.remove(.systemV(kind, id: id)) }
         #expect(try kind.identifier(for: key) == id, "the creator has exited; the object is still there")
         #expect(try kind.permissions(id: id).mode == .ownerReadWrite)
     }
@@ -95,8 +95,8 @@ struct SystemVObjectTests {
     @Test("the mode is enforced for other users; only owner, creator or root may change or remove (V2)",
           .enabled(if: geteuid() == 0, "needs root to run a peer as another user"), arguments: SystemVKind.allCases)
     func enforcement(kind: SystemVKind) throws {
-        let id = try kind.get(key: uniqueKey(), creation: .create, permissions: .ownerReadWrite, count: 1)
-        defer { removeIfPresent(kind, id: id) }
+        let id = try kind.get(key: TestObjects.systemVKey(), creation: .create, permissions: .ownerReadWrite, count: 1)
+        defer { TestObjects.remove(.systemV(kind, id: id)) }
         func asNobody(_ command: String, _ extra: String...) throws -> String {
             try TestPeer.run(Spawn(TestPeer.path, arguments: ["as-user", "65534", command, kind.rawValue, "\(id)"] + extra)).output
         }
@@ -123,9 +123,9 @@ struct SystemVObjectTests {
     @Test("fork: the child inherits attachments but not SEM_UNDO adjustments; exit detaches and undoes (L3)")
     func fork() throws {
         let segment = try SystemVSharedMemory.create(size: 4096)
-        defer { removeIfPresent(.sharedMemory, id: segment.id) }
+        defer { TestObjects.remove(.systemV(.sharedMemory, id: segment.id)) }
         let set = try SystemVSemaphoreSet.create(key: .private, count: 1, initialValues: [1])
-        defer { removeIfPresent(.semaphoreSet, id: set.id) }
+        defer { TestObjects.remove(.systemV(.semaphoreSet, id: set.id)) }
         let run = try TestPeer.run(TestPeer.spawn("sysv-fork", "\(segment.id)", "\(set.id)"))
         #expect(run.status == .exited(0))
         #expect(run.output == "child 2; after: nattch 1, value 0",

@@ -7,9 +7,9 @@ import Glibc
 #endif
 
 /// A new set with a unique key, for one test; the test removes it with
-/// `defer { removeIfPresent(.semaphoreSet, id: set.id) }`.
+/// `defer { TestObjects.remove(.systemV(.semaphoreSet, id: set.id)) }`.
 func makeSemaphoreSet(_ values: [Int], permissions: FilePermissions = .ownerReadWrite) throws -> SystemVSemaphoreSet {
-    try SystemVSemaphoreSet.create(key: uniqueKey(), count: values.count, permissions: permissions, initialValues: values)
+    try SystemVSemaphoreSet.create(key: TestObjects.systemVKey(), count: values.count, permissions: permissions, initialValues: values)
 }
 
 /// The system calls a thread blocked in semop or semtimedop shows in /proc.
@@ -27,9 +27,9 @@ struct SystemVSemaphoreSetTests {
 
     @Test("create is exclusive with mode 0600 and sets the values; open and init(id:) find it; ENOENT once removed")
     func createAndOpen() throws {
-        let key = uniqueKey()
+        let key = TestObjects.systemVKey()
         let set = try SystemVSemaphoreSet.create(key: key, count: 3, initialValues: [1, 0, 2])
-        defer { removeIfPresent(.semaphoreSet, id: set.id) }
+        defer { TestObjects.remove(.systemV(.semaphoreSet, id: set.id)) }
         #expect(set.count == 3)
         #expect(try set.values() == [1, 0, 2])
         let status = try set.status()
@@ -65,26 +65,26 @@ struct SystemVSemaphoreSetTests {
 
     @Test("a set created in one process is opened with its values in another, both ways")
     func creatorAndOpenerAcrossProcesses() throws {
-        let key = uniqueKey()
+        let key = TestObjects.systemVKey()
         let created = try TestPeer.run(TestPeer.spawn("semset-create", key.description, "3", "1,0,2"))
         let id = try #require(Int32(created.output), "\(created.output)")
-        defer { removeIfPresent(.semaphoreSet, id: id) }
+        defer { TestObjects.remove(.systemV(.semaphoreSet, id: id)) }
         let opened = try SystemVSemaphoreSet.open(key: key)
         #expect(opened.id == id)
         #expect(try opened.values() == [1, 0, 2])
 
-        let mine = try SystemVSemaphoreSet.create(key: uniqueKey(), count: 2, initialValues: [4, 5])
-        defer { removeIfPresent(.semaphoreSet, id: mine.id) }
+        let mine = try SystemVSemaphoreSet.create(key: TestObjects.systemVKey(), count: 2, initialValues: [4, 5])
+        defer { TestObjects.remove(.systemV(.semaphoreSet, id: mine.id)) }
         let status = try mine.status()
         #expect(try TestPeer.run(TestPeer.spawn("semset-open", status.permissions.key.description, "1000")).output == "ok 4,5")
     }
 
     @Test("a creator killed before initialising makes openers time out instead of using its values")
     func creatorDiedBeforeInitialising() throws {
-        let key = uniqueKey()
+        let key = TestObjects.systemVKey()
         let creator = try PeerSession("semset-create-uninitialised", [key.description, "2"])
         let id = try #require(Int32(try creator.line()))
-        defer { removeIfPresent(.semaphoreSet, id: id) }
+        defer { TestObjects.remove(.systemV(.semaphoreSet, id: id)) }
         #expect(kill(creator.pid, SIGKILL) == 0)
         #expect(try creator.finish() == .signalled(SIGKILL, coreDumped: false))
         #expect(try SystemVSemaphoreSet(id: id).status().lastOperationTime == nil)
@@ -107,11 +107,11 @@ struct SystemVSemaphoreSetTests {
 
     @Test("an opener waits for the creator's initialisation and then sees the creator's values")
     func openerWaitsForInitialisation() throws {
-        let key = uniqueKey()
+        let key = TestObjects.systemVKey()
         // Created as any creator does, not initialised yet.
         let id = semget(key.rawValue, 2, IPC_CREAT | IPC_EXCL | 0o600)
         try #require(id != -1)
-        defer { removeIfPresent(.semaphoreSet, id: id) }
+        defer { TestObjects.remove(.systemV(.semaphoreSet, id: id)) }
         let opener = try PeerSession("semset-open", [key.description, "30000"])
         // The opener polls with nanosleep while it waits.
         #expect(waitUntilBlocked(pid: opener.pid, inSyscall: clockNanosleepSyscall))
@@ -124,8 +124,8 @@ struct SystemVSemaphoreSetTests {
 
     @Test("processes racing to openOrCreate: exactly one initialises, the others use its values")
     func openOrCreateRace() throws {
-        let key = uniqueKey()
-        defer { if let id = try? SystemVKind.semaphoreSet.identifier(for: key) { removeIfPresent(.semaphoreSet, id: id) } }
+        let key = TestObjects.systemVKey()
+        defer { if let id = try? SystemVKind.semaphoreSet.identifier(for: key) { TestObjects.remove(.systemV(.semaphoreSet, id: id)) } }
         var peers: [PeerSession] = []
         for _ in 0..<4 { peers.append(try PeerSession("semset-open-or-create-take", [key.description, "1", "5"])) }
         for peer in peers { #expect(try peer.line() == "ready") }
@@ -144,7 +144,7 @@ struct SystemVSemaphoreSetTests {
     @Test("a multi-member operation that cannot complete changes nothing (IPC_NOWAIT)")
     func atomicityWithoutWaiting() throws {
         let set = try makeSemaphoreSet([1, 0])
-        defer { removeIfPresent(.semaphoreSet, id: set.id) }
+        defer { TestObjects.remove(.systemV(.semaphoreSet, id: set.id)) }
         #expect(try set.tryPerform([.take(from: 0), .take(from: 1)]) == false)
         #expect(try set.values() == [1, 0])
         let wouldBlock = #expect(throws: IPCError.self) {
@@ -163,7 +163,7 @@ struct SystemVSemaphoreSetTests {
     @Test("a blocked multi-member operation in another process completes only when all its members can")
     func atomicityAcrossProcesses() throws {
         let set = try makeSemaphoreSet([0, 0])
-        defer { removeIfPresent(.semaphoreSet, id: set.id) }
+        defer { TestObjects.remove(.systemV(.semaphoreSet, id: set.id)) }
         let peer = try PeerSession("semset-op", ["\(set.id)", "0:-1", "1:-1"])
         // Linux counts a waiter on the first member that holds it up.
         #expect(try eventually { try set.waitingForIncrease(of: 0) == 1 })
@@ -180,7 +180,7 @@ struct SystemVSemaphoreSetTests {
     @Test("zero waits for zero, negative takes, positive adds, between processes")
     func operationKindsAcrossProcesses() throws {
         let set = try makeSemaphoreSet([2])
-        defer { removeIfPresent(.semaphoreSet, id: set.id) }
+        defer { TestObjects.remove(.systemV(.semaphoreSet, id: set.id)) }
         let zero = try PeerSession("semset-op", ["\(set.id)", "0:0"])
         #expect(try eventually { try set.waitingForZero(of: 0) == 1 })
         try set.perform(.take(from: 0))
@@ -209,7 +209,7 @@ struct SystemVSemaphoreSetTests {
           arguments: [true, false])
     func undoAtExit(undo: Bool) throws {
         let set = try makeSemaphoreSet([1])
-        defer { removeIfPresent(.semaphoreSet, id: set.id) }
+        defer { TestObjects.remove(.systemV(.semaphoreSet, id: set.id)) }
         let holder = try PeerSession("semset-op", ["\(set.id)", "hold", undo ? "0:-1u" : "0:-1"])
         #expect(try holder.line() == "ok")
         #expect(try set.value(of: 0) == 0)
@@ -222,7 +222,7 @@ struct SystemVSemaphoreSetTests {
     @Test("undo adjustments belong to the process: a child's exit does not apply the parent's")
     func undoIsPerProcess() throws {
         let set = try makeSemaphoreSet([1])
-        defer { removeIfPresent(.semaphoreSet, id: set.id) }
+        defer { TestObjects.remove(.systemV(.semaphoreSet, id: set.id)) }
         try set.perform(.take(from: 0, flags: .undo))
         #expect(try TestPeer.run(TestPeer.spawn("exit", "0")).status == .exited(0))
         #expect(try set.value(of: 0) == 0, "the child started with no adjustments and applied none")
@@ -233,7 +233,7 @@ struct SystemVSemaphoreSetTests {
     @Test("a time-bounded operation gives up at its deadline, here and in another process")
     func timedOperation() throws {
         let set = try makeSemaphoreSet([0])
-        defer { removeIfPresent(.semaphoreSet, id: set.id) }
+        defer { TestObjects.remove(.systemV(.semaphoreSet, id: set.id)) }
         let start = Deadline.now
         #expect(try set.perform([.take(from: 0)], until: .after(.milliseconds(50))) == false)
         #expect(Deadline.now.nanoseconds - start.nanoseconds >= 50_000_000)
@@ -252,7 +252,7 @@ struct SystemVSemaphoreSetTests {
     @Test("a waiter in another process gets EIDRM when the set is removed")
     func removedWhileWaiting() throws {
         let set = try makeSemaphoreSet([0])
-        defer { removeIfPresent(.semaphoreSet, id: set.id) }
+        defer { TestObjects.remove(.systemV(.semaphoreSet, id: set.id)) }
         let waiter = try PeerSession("semset-op", ["\(set.id)", "0:-1"])
         #expect(try eventually { try set.waitingForIncrease(of: 0) == 1 })
         try set.remove()
@@ -265,7 +265,7 @@ struct SystemVSemaphoreSetTests {
     @Test("GETVAL, SETVAL, GETALL, SETALL, GETPID, GETNCNT, GETZCNT, IPC_STAT, IPC_SET, IPC_RMID")
     func control() throws {
         let set = try makeSemaphoreSet([0, 0, 0])
-        defer { removeIfPresent(.semaphoreSet, id: set.id) }
+        defer { TestObjects.remove(.systemV(.semaphoreSet, id: set.id)) }
         try set.setValue(7, of: 1)
         #expect(try set.value(of: 1) == 7)
         #expect(try set.values() == [0, 7, 0])
@@ -296,7 +296,7 @@ struct SystemVSemaphoreSetTests {
     func permissionDenied() throws {
         try #require(geteuid() == 0, "needs root to drop to another user")
         let set = try makeSemaphoreSet([0])
-        defer { removeIfPresent(.semaphoreSet, id: set.id) }
+        defer { TestObjects.remove(.systemV(.semaphoreSet, id: set.id)) }
         func asNobody(_ arguments: String...) throws -> String {
             try TestPeer.run(Spawn(TestPeer.path, arguments: ["as-user", "65534"] + arguments)).output
         }
@@ -314,7 +314,7 @@ struct SystemVSemaphoreSetTests {
 
     @Test("bad counts, values, members and changes are refused before the call")
     func badInput() throws {
-        let key = uniqueKey()
+        let key = TestObjects.systemVKey()
         let noMembers = #expect(throws: IPCError.self) { _ = try SystemVSemaphoreSet.create(key: key, count: 0) }
         #expect(noMembers?.errno == .invalidArgument)
         let mismatch = #expect(throws: IPCError.self) { _ = try SystemVSemaphoreSet.create(key: key, count: 2, initialValues: [1]) }
@@ -327,7 +327,7 @@ struct SystemVSemaphoreSetTests {
         #expect(privateOpen?.errno == .invalidArgument)
 
         let set = try SystemVSemaphoreSet.create(key: key, count: 2)
-        defer { removeIfPresent(.semaphoreSet, id: set.id) }
+        defer { TestObjects.remove(.systemV(.semaphoreSet, id: set.id)) }
         let larger = #expect(throws: IPCError.self) { _ = try SystemVSemaphoreSet.openOrCreate(key: key, count: 3) }
         #expect(larger?.errno == .invalidArgument, "semget: the existing set has fewer members")
 
@@ -357,7 +357,7 @@ struct SystemVSemaphoreSetTests {
     @Test("a set created read-only for its owner is initialised first, then given its mode")
     func readOnlyCreation() throws {
         let set = try SystemVSemaphoreSet.create(key: .private, count: 2, permissions: [.ownerRead], initialValues: [3, 1])
-        defer { removeIfPresent(.semaphoreSet, id: set.id) }
+        defer { TestObjects.remove(.systemV(.semaphoreSet, id: set.id)) }
         #expect(try set.permissions().mode == [.ownerRead])
         #expect(try set.values() == [3, 1])
         #expect(try set.status().lastOperationTime != nil, "marked initialised")
@@ -381,7 +381,7 @@ struct SystemVSemaphoreSetAsyncTests {
     @Test("an async operation waits on a library thread and is completed by another process")
     func asyncPerform() async throws {
         let set = try makeSemaphoreSet([0, 0])
-        defer { removeIfPresent(.semaphoreSet, id: set.id) }
+        defer { TestObjects.remove(.systemV(.semaphoreSet, id: set.id)) }
         #expect(try await set.perform([.take(from: 0)], until: .after(.milliseconds(20))) == false)
         let task = Task { try await set.perform([.take(from: 0), .take(from: 1)]) }
         #expect(try await eventually { try set.waitingForIncrease(of: 0) == 1 })
@@ -398,7 +398,7 @@ struct SystemVSemaphoreSetAsyncTests {
     @Test("cancelling an async operation blocked in semop ends it promptly with CancellationError, changes nothing, and its worker leaves semop")
     func cancelled() async throws {
         let set = try makeSemaphoreSet([0])
-        defer { removeIfPresent(.semaphoreSet, id: set.id) }
+        defer { TestObjects.remove(.systemV(.semaphoreSet, id: set.id)) }
         let operations = SystemVSemaphoreSet.SembufList([sembuf(sem_num: 0, sem_op: -1, sem_flg: 0)])
         let task = Task { try await set.performAsync(operations, until: .distantFuture) }
         let semop = [SyscallNumber.semop, SyscallNumber.semtimedop]
@@ -417,7 +417,7 @@ struct SystemVSemaphoreSetAsyncTests {
     @Test("an async waiter gets EIDRM when another process removes the set")
     func asyncRemoved() async throws {
         let set = try makeSemaphoreSet([0])
-        defer { removeIfPresent(.semaphoreSet, id: set.id) }
+        defer { TestObjects.remove(.systemV(.semaphoreSet, id: set.id)) }
         let task = Task { try await set.perform(.take(from: 0)) }
         #expect(try await eventually { try set.waitingForIncrease(of: 0) == 1 })
         #expect(try TestPeer.run(Spawn(IPCTool.path, arguments: ["semset", "rm", "--id", "\(set.id)"])).status == .exited(0))

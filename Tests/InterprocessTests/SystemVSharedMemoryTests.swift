@@ -37,9 +37,9 @@ func ownMapsContain(_ text: String) -> Bool {
 struct SystemVSharedMemoryTests {
     @Test("a peer attached by key writes and this process reads, and the reverse; cpid and lpid name the processes")
     func sharedBetweenProcesses() throws {
-        let key = uniqueKey()
+        let key = TestObjects.systemVKey()
         let segment = try SystemVSharedMemory.create(key: key, size: 4096)
-        defer { removeIfPresent(.sharedMemory, id: segment.id) }
+        defer { TestObjects.remove(.systemV(.sharedMemory, id: segment.id)) }
         let attachment = try segment.attach()
         let created = try segment.status()
         #expect(created.size == 4096 && created.attachCount == 1)
@@ -65,7 +65,7 @@ struct SystemVSharedMemoryTests {
     @Test("nattch counts attachments in every process; shmdt, exit and SIGKILL each end one")
     func attachCount() throws {
         let segment = try SystemVSharedMemory.create(size: 4096)
-        defer { removeIfPresent(.sharedMemory, id: segment.id) }
+        defer { TestObjects.remove(.systemV(.sharedMemory, id: segment.id)) }
         let attachment = try segment.attach()
         #expect(try segment.status().attachCount == 1)
 
@@ -100,9 +100,9 @@ struct SystemVSharedMemoryTests {
 
     @Test("removed while attached: still usable, marked, key gone (ENOENT), freed at the last detach")
     func removalWhileAttached() throws {
-        let key = uniqueKey()
+        let key = TestObjects.systemVKey()
         let segment = try SystemVSharedMemory.create(key: key, size: 4096)
-        defer { removeIfPresent(.sharedMemory, id: segment.id) }
+        defer { TestObjects.remove(.systemV(.sharedMemory, id: segment.id)) }
         let attachment = try segment.attach()
         let peer = try PeerSession("sysv-shm-session", [String(segment.id)])
         #expect(try peer.line() == "attached")
@@ -125,7 +125,7 @@ struct SystemVSharedMemoryTests {
         try late.detach()
 
         let successor = try SystemVSharedMemory.create(key: key, size: 4096)
-        defer { removeIfPresent(.sharedMemory, id: successor.id) }
+        defer { TestObjects.remove(.systemV(.sharedMemory, id: successor.id)) }
         #expect(successor.id != segment.id, "the key names a new segment")
         try successor.remove()
 
@@ -141,12 +141,12 @@ struct SystemVSharedMemoryTests {
 
     @Test("a segment outlives the process that created it (V3, L3)")
     func persistence() throws {
-        let key = uniqueKey()
+        let key = TestObjects.systemVKey()
         let creator = try CapturedPeer(TestPeer.spawn("sysv-shm-create-and-exit", key.description, "kept by the kernel"))
         let creatorPID = creator.pid
         let (exit, output) = try creator.finish()
         let id = try #require(Int32(output))
-        defer { removeIfPresent(.sharedMemory, id: id) }
+        defer { TestObjects.remove(.systemV(.sharedMemory, id: id)) }
         #expect(exit == .exited(0))
         let segment = try SystemVSharedMemory.open(key: key)
         #expect(segment.id == id)
@@ -158,7 +158,7 @@ struct SystemVSharedMemoryTests {
     @Test("a read-only attachment refuses writes with EACCES before touching memory")
     func readOnly() throws {
         let segment = try SystemVSharedMemory.create(size: 4096)
-        defer { removeIfPresent(.sharedMemory, id: segment.id) }
+        defer { TestObjects.remove(.systemV(.sharedMemory, id: segment.id)) }
         let writable = try segment.attach()
         try writable.mapping.write(Array("abc".utf8), at: 0)
         let readOnly = try segment.attach(readOnly: true)
@@ -189,7 +189,7 @@ struct SystemVSharedMemoryTests {
         let page = SystemVSharedMemory.segmentLowBoundary
         #expect(page == MemoryMapping.pageSize)
         let segment = try SystemVSharedMemory.create(size: 2 * page)
-        defer { removeIfPresent(.sharedMemory, id: segment.id) }
+        defer { TestObjects.remove(.systemV(.sharedMemory, id: segment.id)) }
 
         let first = try segment.attach()
         let occupied = #expect(throws: IPCError.self) { _ = try segment.attach(at: first.address) }
@@ -224,14 +224,14 @@ struct SystemVSharedMemoryTests {
     @Test("permissions are enforced: EACCES for an unprivileged peer (0600), read-only allowed by 0604")
     func permissionDenied() throws {
         let segment = try SystemVSharedMemory.create(size: 4096)
-        defer { removeIfPresent(.sharedMemory, id: segment.id) }
+        defer { TestObjects.remove(.systemV(.sharedMemory, id: segment.id)) }
         let id = String(segment.id)
         #expect(try TestPeer.run(TestPeer.spawn("as-user", "65534", "sysv-shm-attach-status", id, "rw")).output == "EACCES")
         #expect(try TestPeer.run(TestPeer.spawn("as-user", "65534", "sysv-shm-attach-status", id, "ro")).output == "EACCES")
         #expect(try TestPeer.run(TestPeer.spawn("sysv-shm-attach-status", id, "rw")).output == "ok")
 
         let shared = try SystemVSharedMemory.create(size: 4096, permissions: [.ownerRead, .ownerWrite, .otherRead])
-        defer { removeIfPresent(.sharedMemory, id: shared.id) }
+        defer { TestObjects.remove(.systemV(.sharedMemory, id: shared.id)) }
         #expect(try shared.permissions().mode.rawValue == 0o604)
         let sharedID = String(shared.id)
         #expect(try TestPeer.run(TestPeer.spawn("as-user", "65534", "sysv-shm-attach-status", sharedID, "ro")).output == "ok")
@@ -244,9 +244,9 @@ struct SystemVSharedMemoryTests {
 
     @Test("create is exclusive (EEXIST), open needs a segment (ENOENT), openOrCreate needs one large enough")
     func creationModes() throws {
-        let key = uniqueKey()
+        let key = TestObjects.systemVKey()
         let segment = try SystemVSharedMemory.create(key: key, size: 4096)
-        defer { removeIfPresent(.sharedMemory, id: segment.id) }
+        defer { TestObjects.remove(.systemV(.sharedMemory, id: segment.id)) }
         let again = #expect(throws: IPCError.self) { _ = try SystemVSharedMemory.create(key: key, size: 4096) }
         #expect(again?.errno == .fileExists)
         #expect(again?.description.hasPrefix("shmget(key \(key)): file exists (EEXIST)") == true, "\(String(describing: again))")
@@ -258,11 +258,11 @@ struct SystemVSharedMemoryTests {
         #expect(larger?.errno == .invalidArgument)
         #expect(larger?.detail?.contains("4096 bytes, fewer than the 8192") == true, "\(String(describing: larger))")
 
-        let missingKey = uniqueKey()
+        let missingKey = TestObjects.systemVKey()
         let missing = #expect(throws: IPCError.self) { _ = try SystemVSharedMemory.open(key: missingKey) }
         #expect(missing?.errno == .noSuchFileOrDirectory)
         let created = try SystemVSharedMemory.openOrCreate(key: missingKey, size: 100)
-        defer { removeIfPresent(.sharedMemory, id: created.id) }
+        defer { TestObjects.remove(.systemV(.sharedMemory, id: created.id)) }
         #expect(try created.size == 100)
         #expect(try created.permissions().mode == [.ownerRead, .ownerWrite])
 
@@ -280,7 +280,7 @@ struct SystemVSharedMemoryTests {
             #expect(error?.errno == .invalidArgument)
             #expect(error?.detail?.contains("SHMMIN") == true)
         }
-        let zero = #expect(throws: IPCError.self) { _ = try SystemVSharedMemory.openOrCreate(key: uniqueKey(), size: 0) }
+        let zero = #expect(throws: IPCError.self) { _ = try SystemVSharedMemory.openOrCreate(key: TestObjects.systemVKey(), size: 0) }
         #expect(zero?.errno == .invalidArgument)
 
         let maximum = try #require(SystemVSharedMemory.maximumSize)
@@ -297,9 +297,9 @@ struct SystemVSharedMemoryTests {
 
     @Test("an attachment detaches when consumed or dropped; exec and spawned programs never inherit it (H5, L3)")
     func attachmentLifetime() throws {
-        let key = uniqueKey()
+        let key = TestObjects.systemVKey()
         let segment = try SystemVSharedMemory.create(key: key, size: 4096)
-        defer { removeIfPresent(.sharedMemory, id: segment.id) }
+        defer { TestObjects.remove(.systemV(.sharedMemory, id: segment.id)) }
 
         let attachment = try segment.attach()
         #expect(ownMapsContain(mapsName(key)))

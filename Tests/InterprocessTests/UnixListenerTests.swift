@@ -31,7 +31,7 @@ func processUmask() -> mode_t {
 struct UnixListenerTests {
     @Test("a peer connects by path and talks to the listener", arguments: [UnixSocket.Kind.stream, .seqPacket])
     func listenerAndClient(kind: UnixSocket.Kind) async throws {
-        let path = uniqueSocketPath()
+        let path = TestObjects.socketPath()
         let listener = try UnixListener(path: path, kind: kind, options: .init(removeOnClose: true))
         #expect(listener.address.path == path)
         let peer = try CapturedPeer(TestPeer.spawn("socket-client", "\(kind)", path.string, "ping"))
@@ -62,7 +62,7 @@ struct UnixListenerTests {
 
     @Test("a bound datagram socket answers the sender at its bound address")
     func datagramReply() throws {
-        let serverPath = uniqueSocketPath(), clientPath = uniqueSocketPath()
+        let serverPath = TestObjects.socketPath(), clientPath = TestObjects.socketPath()
         let server = try UnixSocket.bind(to: serverPath, options: .init(removeOnClose: true))
         #expect(try server.localAddress.path == serverPath)
         let peer = try CapturedPeer(TestPeer.spawn("datagram-client", serverPath.string, clientPath.string, "hello"))
@@ -81,18 +81,18 @@ struct UnixListenerTests {
 
     @Test("the socket file is 0600 by default, exactly the asked mode otherwise")
     func modes() throws {
-        let path = uniqueSocketPath()
+        let path = TestObjects.socketPath()
         let listener = try UnixListener(path: path, options: .init(removeOnClose: true))
         #expect(fileMode(path)?.mode == 0o600)
         #expect(fileMode(path)?.isSocket == true)
 
         // 0666 is looser than the usual umask 022: the file still ends with 0666.
-        let open = uniqueSocketPath()
+        let open = TestObjects.socketPath()
         let datagram = try UnixSocket.bind(to: open, options: .init(mode: FilePermissions(rawValue: 0o666), removeOnClose: true))
         #expect(fileMode(open)?.mode == 0o666)
 
         let error = #expect(throws: IPCError.self) {
-            _ = try UnixListener(path: uniqueSocketPath(), options: .init(mode: FilePermissions(rawValue: 0o4700)))
+            _ = try UnixListener(path: TestObjects.socketPath(), options: .init(mode: FilePermissions(rawValue: 0o4700)))
         }
         #expect(error?.errno == .invalidArgument)
         try listener.close()
@@ -103,7 +103,7 @@ struct UnixListenerTests {
     func bornWithMode() throws {
         // With the usual umask (022 or 077), a 0600 file needs no chmod after bind;
         // a failing chmod would surface if the file had been created looser.
-        let path = uniqueSocketPath()
+        let path = TestObjects.socketPath()
         try FaultInjection.inject(EIO, into: "fchmodat") { () throws(IPCError) in
             let listener = try UnixListener(path: path, options: .init(removeOnClose: true))
             #expect(fileMode(path)?.mode == 0o600)
@@ -112,7 +112,7 @@ struct UnixListenerTests {
         // A mode the umask narrows is widened after bind; if that fails, the file
         // the failed bind made is removed.
         guard processUmask() & 0o777 != 0 else { return }
-        let wide = uniqueSocketPath()
+        let wide = TestObjects.socketPath()
         let error = #expect(throws: IPCError.self) {
             try FaultInjection.inject(EIO, into: "fchmodat") { () throws(IPCError) in
                 _ = try UnixListener(path: wide, options: .init(mode: FilePermissions(rawValue: 0o777)))
@@ -125,7 +125,7 @@ struct UnixListenerTests {
     @Test("a 0600 socket refuses an unprivileged peer (EACCES); 0666 lets it in",
           arguments: [UnixSocket.Kind.stream, .seqPacket, .datagram])
     func permissions(kind: UnixSocket.Kind) throws {
-        let closed = uniqueSocketPath(), open = uniqueSocketPath()
+        let closed = TestObjects.socketPath(), open = TestObjects.socketPath()
         let options = UnixSocketBindOptions(removeOnClose: true)
         let openOptions = UnixSocketBindOptions(mode: FilePermissions(rawValue: 0o666), removeOnClose: true)
         if kind == .datagram {
@@ -156,11 +156,11 @@ struct UnixListenerTests {
     @Test("an existing path is never replaced, except a stale socket when asked")
     func existingPaths() throws {
         // A regular file: EADDRINUSE, and the file is untouched.
-        let plain = uniqueSocketPath()
+        let plain = TestObjects.socketPath()
         let fd = try FileDescriptor.open(plain, .writeOnly, options: [.create, .exclusiveCreate], permissions: .ownerReadWrite)
         try fd.writeAll(Array("keep".utf8))
         try fd.close()
-        defer { _ = unlink(plain.string) }
+        defer { TestObjects.remove(.file(plain.string)) }
         for replacing in [false, true] {
             let error = #expect(throws: IPCError.self) {
                 _ = try UnixListener(path: plain, options: .init(replacingStaleSocket: replacing))
@@ -170,7 +170,7 @@ struct UnixListenerTests {
         #expect(fileMode(plain)?.isSocket == false)
 
         // A live socket: EADDRINUSE even when replacing stale ones.
-        let live = uniqueSocketPath()
+        let live = TestObjects.socketPath()
         let listener = try UnixListener(path: live, options: .init(removeOnClose: true))
         let error = #expect(throws: IPCError.self) {
             _ = try UnixListener(path: live, options: .init(replacingStaleSocket: true))
@@ -180,7 +180,7 @@ struct UnixListenerTests {
         _ = try UnixSocket.connect(to: live)  // still the original listener
 
         // A stale socket (closed without removing its file): replaced only when asked.
-        let stale = uniqueSocketPath()
+        let stale = TestObjects.socketPath()
         try UnixListener(path: stale).close()
         #expect(fileMode(stale)?.isSocket == true)
         let refused = #expect(throws: IPCError.self) { _ = try UnixListener(path: stale) }
@@ -194,13 +194,13 @@ struct UnixListenerTests {
 
     @Test("removeOnClose removes only the file the listener created")
     func removeOnClose() throws {
-        let kept = uniqueSocketPath()
+        let kept = TestObjects.socketPath()
         try UnixListener(path: kept).close()
         #expect(fileMode(kept) != nil)
         _ = unlink(kept.string)
 
         // Someone replaced the file: closing must not remove theirs.
-        let path = uniqueSocketPath()
+        let path = TestObjects.socketPath()
         let listener = try UnixListener(path: path, options: .init(removeOnClose: true))
         #expect(unlink(path.string) == 0)
         let other = try UnixListener(path: path)
@@ -212,7 +212,7 @@ struct UnixListenerTests {
 
     @Test("accept waits are bounded by a deadline and cancel promptly")
     func acceptForms() async throws {
-        let path = uniqueSocketPath()
+        let path = TestObjects.socketPath()
         let listener = try UnixListener(path: path, options: .init(removeOnClose: true))
         #expect(try listener.tryAccept() == nil)
         let error = #expect(throws: IPCError.self) { _ = try listener.accept(until: .after(.milliseconds(50))) }
@@ -229,7 +229,7 @@ struct UnixListenerTests {
 
     @Test("a datagram listener is refused before any system call")
     func datagramListener() throws {
-        let path = uniqueSocketPath()
+        let path = TestObjects.socketPath()
         let error = #expect(throws: IPCError.self) { _ = try UnixListener(path: path, kind: .datagram) }
         #expect(error?.errno == .notSupportedOnSocket)
         #expect(fileMode(path) == nil)
@@ -237,7 +237,7 @@ struct UnixListenerTests {
 
     @Test("abstract names and autobind need no file")
     func abstractNamespace() throws {
-        let name = try UnixSocketAddress(abstractName: uniqueName("ipc-test"))
+        let name = try UnixSocketAddress(abstractName: TestObjects.name("ipc-test"))
         let listener = try UnixListener(address: name)
         #expect(listener.address == name)
         let client = try UnixSocket.connect(to: name)

@@ -36,7 +36,7 @@ struct UnixSocketAddressTests {
         let pair = try UnixSocket.pair(.stream)
         #expect(try pair.first.localAddress.isUnnamed)
         #expect(try pair.first.peerAddress.isUnnamed)
-        let path = uniqueSocketPath()
+        let path = TestObjects.socketPath()
         let bound = try UnixSocket.bind(to: path, options: .init(removeOnClose: true))
         #expect(try bound.localAddress == UnixSocketAddress(path: path))
     }

@@ -9,9 +9,6 @@ import Glibc
 /// A deadline that only turns a hang into a failure.
 func socketTestDeadline() -> Deadline { .after(.seconds(20)) }
 
-/// A socket path no other test uses, in /tmp.
-func uniqueSocketPath() -> FilePath { FilePath("/tmp/" + uniqueName("sock")) }
-
 @Suite("Unix sockets: pairs, byte streams, messages, connect (S3, S7)", .timeLimit(.minutes(2)))
 struct UnixSocketTests {
     @Test("a socket pair echoes across processes", arguments: [UnixSocket.Kind.stream, .seqPacket, .datagram])
@@ -117,19 +114,19 @@ struct UnixSocketTests {
 
     @Test("connect errors: missing path, not a socket, wrong kind")
     func connectErrors() throws {
-        let missing = uniqueSocketPath()
+        let missing = TestObjects.socketPath()
         let error1 = #expect(throws: IPCError.self) { _ = try UnixSocket.connect(to: missing) }
         #expect(error1?.errno == .noSuchFileOrDirectory)
         #expect(error1?.description.hasPrefix("connect(\"\(missing.string)\"): no such file or directory (ENOENT)") == true)
 
-        let plain = uniqueSocketPath()
+        let plain = TestObjects.socketPath()
         let fd = try FileDescriptor.open(plain, .writeOnly, options: [.create, .exclusiveCreate], permissions: .ownerReadWrite)
         try fd.close()
-        defer { _ = unlink(plain.string) }
+        defer { TestObjects.remove(.file(plain.string)) }
         let error2 = #expect(throws: IPCError.self) { _ = try UnixSocket.connect(to: plain) }
         #expect(error2?.errno == .connectionRefused || error2?.errno == .notSocket)
 
-        let path = uniqueSocketPath()
+        let path = TestObjects.socketPath()
         let listener = try UnixListener(path: path, kind: .seqPacket, options: .init(removeOnClose: true))
         let error3 = #expect(throws: IPCError.self) { _ = try UnixSocket.connect(to: path, kind: .stream) }
         #expect(error3?.errno == .protocolWrongTypeForSocket)
@@ -153,7 +150,7 @@ struct UnixSocketTests {
 
     @Test("time-bounded and async connect when the backlog stays full")
     func connectWithFullBacklog() async throws {
-        let path = uniqueSocketPath()
+        let path = TestObjects.socketPath()
         let listener = try UnixListener(path: path, options: .init(removeOnClose: true), backlog: 0)
         let first = try await UnixSocket.connect(to: path)  // fills the backlog of 0 (+1)
         let started = ContinuousClock.now
@@ -239,13 +236,13 @@ struct UnixSocketTests {
                 _ = try? await pair.second.receive(upTo: 1)  // EMSGSIZE on message kinds
             }
             for _ in 0..<10 {
-                let path = uniqueSocketPath()
+                let path = TestObjects.socketPath()
                 let listener = try UnixListener(path: path, options: .init(removeOnClose: true))
                 let client = try await UnixSocket.connect(to: path)
                 let server = try await listener.accept()
                 try await client.write(all: [1])
                 _ = try await server.read(upTo: 1)
-                _ = try? await UnixSocket.connect(to: uniqueSocketPath())
+                _ = try? await UnixSocket.connect(to: TestObjects.socketPath())
                 let waiter = Task { [server = consume server] in _ = try await server.read(upTo: 1) }
                 waiter.cancel()
                 _ = try? await waiter.value

@@ -104,7 +104,7 @@ struct WaitingEngineTests {
     @Test("a time-bounded msgrcv ends at its deadline; every deadline is kept by the one timer thread, no thread per wait", .timeLimit(.minutes(1)))
     func boundedReceiveUsesTheOneTimer() throws {
         let queue = try SystemVMessageQueue.create(key: .private)
-        defer { removeIfPresent(.messageQueue, id: queue.id) }
+        defer { TestObjects.remove(.systemV(.messageQueue, id: queue.id)) }
         var timers: Set<[pid_t]> = []
         for _ in 0..<50 {
             let start = Deadline.now
@@ -139,7 +139,7 @@ struct WaitingEngineTests {
     func noPeriodicWakeUps() async throws {
         let shared = try SharedSemaphore(0)
         let queue = try SystemVMessageQueue.create(key: .private)
-        defer { removeIfPresent(.messageQueue, id: queue.id) }
+        defer { TestObjects.remove(.systemV(.messageQueue, id: queue.id)) }
         let untimed = Task { try await shared.semaphore.wait() }
         let timed = Task { try await shared.semaphore.wait(until: .after(.seconds(600))) }
         let receive = Task { try await queue.receive(type: 1) }
@@ -205,7 +205,7 @@ struct WaitingEngineTests {
 
     @Test("an async futex wait on a word of shared memory is woken by another process; cancelled, it ends promptly", .timeLimit(.minutes(1)))
     func asyncFutexAcrossProcesses() async throws {
-        let name = uniqueSharedMemoryName()
+        let name = TestObjects.sharedMemoryName()
         defer { try? SharedMemory.unlink(name) }
         let shared = SharedMapping(try SharedMemory.create(name, size: MemoryMapping.pageSize).map())
         let offset = 64

@@ -19,9 +19,7 @@
 #include <poll.h>
 #include <limits.h>
 
-#include "CInterprocessStreams.h"
 #include "CInterprocessSockets.h"
-#include "CInterprocessBench.h"
 #include "CInterprocessMessages.h"
 #include "CInterprocessMemory.h"
 #include "CInterprocessSystemV.h"
@@ -48,10 +46,8 @@ int cipc_pipe2(int fds[2], int flags);
 int cipc_ppoll(struct pollfd *fds, nfds_t count, const struct timespec *timeout);
 int cipc_renameat2(int from_dir, const char *from, int to_dir, const char *to, unsigned int flags);
 int cipc_accept4(int fd, struct sockaddr *address, socklen_t *length, int flags);
-int cipc_sched_pin(int cpu);
 /// The calling thread's id (`gettid`).
 pid_t cipc_gettid(void);
-int cipc_cpu_count(void);
 
 // MARK: processes
 

@@ -19,6 +19,8 @@ void cipc_interrupt_expected(int expected);
 /// How many interruption signals the handler passed on to the program's own
 /// handler (for tests).
 uint64_t cipc_interrupt_forwarded(void);
+/// How many interruption signals the library sent and its handler kept (for tests).
+uint64_t cipc_interrupt_library(void);
 
 // MARK: thread creation
 
@@ -39,3 +41,11 @@ int cipc_set_thread_name(const char *name);
 int cipc_futex_wait(uint32_t *word, uint32_t value, const struct timespec *deadline);
 /// `futex(word, FUTEX_WAKE, count)`: the number of waiters woken, or -1 with errno.
 int cipc_futex_wake(uint32_t *word, int count);
+
+// MARK: signals read through a descriptor
+
+/// `signalfd(fd, mask, flags)`.
+int cipc_signalfd(int fd, const sigset_t *mask, int flags);
+/// The `ssi_int` (the value sent with `sigqueue`) of a `struct signalfd_siginfo`
+/// read from a signalfd.
+int32_t cipc_signalfd_value(const void *info);

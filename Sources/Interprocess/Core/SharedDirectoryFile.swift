@@ -23,9 +23,18 @@ enum SharedDirectoryFile {
     }
 
     /// The detail for an `open` of such a file that failed with `code`, if the
-    /// errno alone would mislead: `ELOOP` from `O_NOFOLLOW` means a symbolic link.
-    static func explainOpenFailure(_ code: CInt, noun: String) -> String? {
-        code == ELOOP ? "is a symbolic link, not a \(noun) (links there are not followed)" : nil
+    /// errno alone would mislead: `ELOOP` from `O_NOFOLLOW` means a symbolic link;
+    /// `ENXIO` (a socket), `EISDIR` (a directory, opened for writing) and `EINVAL`
+    /// (what `shm_open` turns `EISDIR` into) say what the name at `path` is, read
+    /// with `fstatat(AT_SYMLINK_NOFOLLOW)`.
+    static func explainOpenFailure(_ code: CInt, noun: String, path: [CChar]) -> String? {
+        if code == ELOOP { return "is a symbolic link, not a \(noun) (links there are not followed)" }
+        guard code == ENXIO || code == EISDIR || code == EINVAL else { return nil }
+        var status = stat()
+        let found = path.withUnsafeBufferPointer { system_fstatat(AT_FDCWD, $0.baseAddress!, &status, AT_SYMLINK_NOFOLLOW) }
+        let type = status.st_mode & S_IFMT
+        guard found == 0, type != S_IFREG else { return nil }
+        return "is \(describe(type: type)), not a \(noun)"
     }
 
     /// "a FIFO", "a directory", … for the `S_IFMT` bits of a mode.

@@ -222,7 +222,7 @@ public struct SharedMemory: ~Copyable, Sendable {
         if fd < 0 {
             let code = Glibc.errno
             throw IPCError(Errno(rawValue: code), operation: "shm_open", object: name.quoted,
-                           detail: SharedDirectoryFile.explainOpenFailure(code, noun: noun))
+                           detail: SharedDirectoryFile.explainOpenFailure(code, noun: noun, path: NamedSemaphoreFile.path(name, prefix: "")))
         }
         let descriptor = OwnedDescriptor(adoptingRaw: fd)
         _ = try SharedDirectoryFile.requireRegularFile(fd, operation: "shm_open", object: name.quoted, noun: noun)

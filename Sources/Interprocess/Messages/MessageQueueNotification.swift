@@ -14,7 +14,8 @@ public enum MessageQueueNotification: Sendable {
     /// (`SIGEV_SIGNAL`). Block the signal and read it with `sigwaitinfo` or a
     /// signalfd, or handle it.
     case signal(CInt, value: CInt = 0)
-    /// Call `handler` on a new thread (`SIGEV_THREAD`).
+    /// Call `handler` on a new thread (`SIGEV_THREAD`; glibc starts it, the library
+    /// names it `ipc-mq-notify` and gives it the mask of `LibraryThread`s).
     case thread(@Sendable () -> Void)
 }
 

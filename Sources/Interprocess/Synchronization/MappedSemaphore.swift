@@ -5,16 +5,22 @@ import Glibc
 /// An unnamed POSIX semaphore that lives inside shared memory, so every process
 /// mapping that memory can wait on it and post it (SPEC Y2).
 ///
-/// Lent to a closure by `MemoryMapping.withSemaphore(at:)`, it cannot outlive the
-/// mapping. Who does what:
-/// - One process — the one that creates the shared memory — calls
-///   `initializeSemaphore(at:value:)` once, before any other process uses the
-///   semaphore (for example before handing the memory to a child, or before
-///   announcing it by name).
-/// - Every process, the creator included, then uses it with `withSemaphore(at:)`.
-///   Nobody initializes it again: that would reset it under its waiters.
-/// - `destroySemaphore(at:)` is optional (on Linux it releases nothing) and
-///   allowed only once no process waits on it or will use it again.
+/// A semaphore is placed by a `SharedLayout` (`semaphore(value:)`), initialised
+/// exactly once by the process that creates the placed objects
+/// (`PlacedMapping.create`), and lent to a closure by
+/// `PlacedMapping.withSemaphore(_:)`, so it cannot outlive the mapping:
+///
+/// ```swift
+/// var layout = try SharedLayout(type: "jobs", version: 1)
+/// let ready = try layout.semaphore(value: 0)
+/// let placed = try PlacedMapping.create(layout, in: SharedMemory.create("/jobs", size: layout.size).map())
+/// try placed.withSemaphore(ready) { try $0.post() }
+/// // another process: PlacedMapping.open(layout, in: SharedMemory.open("/jobs").map(), until: .after(.seconds(5)))
+/// ```
+///
+/// Nothing can initialise it again: `create` over ready objects is `EEXIST`, so no
+/// waiter ever sees its semaphore reset. There is no destroy: on Linux
+/// `sem_destroy` releases nothing, and the semaphore goes with the memory.
 ///
 /// The memory must stay mapped while a process waits: a process that shrinks the
 /// object under a waiter leaves it waiting until its deadline.
@@ -57,30 +63,24 @@ public struct MappedSemaphore: ~Copyable, @unchecked Sendable {
     }
 }
 
+extension PlacedMapping {
+    /// Lends `body` the process-shared semaphore at `place`. Throws `EINVAL` for a
+    /// place of another layout, `EACCES` for a mapping that is not readable and
+    /// writable.
+    public func withSemaphore<R>(_ place: SharedPlace<MappedSemaphore>, _ body: (borrowing MappedSemaphore) throws -> R) throws -> R {
+        try layout.check(place, .semaphore, operation: "withSemaphore")
+        return try mapping.withSemaphoreInPlace(at: place.offset, body)
+    }
+
+    /// Lends `body` the process-shared semaphore at `place` for async waits.
+    public func withSemaphore<R>(_ place: SharedPlace<MappedSemaphore>, _ body: (borrowing MappedSemaphore) async throws -> R) async throws -> R {
+        try layout.check(place, .semaphore, operation: "withSemaphore")
+        return try await mapping.withSemaphoreInPlace(at: place.offset, body)
+    }
+}
+
 extension MemoryMapping {
-    /// Makes a process-shared semaphore with `value` at `offset` (aligned, with
-    /// `MappedSemaphore.size` bytes). Call it once, in one process, before anyone
-    /// uses the semaphore; see `MappedSemaphore` for the contract.
-    ///
-    /// The corresponding C function is `sem_init` with `pshared` 1.
-    public func initializeSemaphore(at offset: Int, value: Int = 0) throws(IPCError) {
-        let semaphore = try semaphoreAddress("sem_init", offset)
-        try SemaphoreOperations.checkValue(value, operation: "sem_init", object: label)
-        if system_sem_init(semaphore, 1, CUnsignedInt(value)) != 0 { throw IPCError.last("sem_init", object: label) }
-        try checkAfterAccess("sem_init")
-    }
-
-    /// Destroys the semaphore at `offset`, once no process uses it any more.
-    ///
-    /// The corresponding C function is `sem_destroy`.
-    public func destroySemaphore(at offset: Int) throws(IPCError) {
-        let semaphore = try semaphoreAddress("sem_destroy", offset)
-        if system_sem_destroy(semaphore) != 0 { throw IPCError.last("sem_destroy", object: label) }
-    }
-
-    /// Lends `body` the process-shared semaphore at `offset`, made earlier by
-    /// `initializeSemaphore(at:value:)` in this or another process.
-    public func withSemaphore<R>(at offset: Int, _ body: (borrowing MappedSemaphore) throws -> R) throws -> R {
+    func withSemaphoreInPlace<R>(at offset: Int, _ body: (borrowing MappedSemaphore) throws -> R) throws -> R {
         let semaphore = try semaphoreAddress("withSemaphore", offset)
         let result: R
         do { result = try body(MappedSemaphore(SemaphoreOperations(semaphore, object: label))) } catch {
@@ -91,8 +91,7 @@ extension MemoryMapping {
         return result
     }
 
-    /// Lends `body` the process-shared semaphore at `offset` for async waits.
-    public func withSemaphore<R>(at offset: Int, _ body: (borrowing MappedSemaphore) async throws -> R) async throws -> R {
+    func withSemaphoreInPlace<R>(at offset: Int, _ body: (borrowing MappedSemaphore) async throws -> R) async throws -> R {
         let semaphore = try semaphoreAddress("withSemaphore", offset)
         let result: R
         do { result = try await body(MappedSemaphore(SemaphoreOperations(semaphore, object: label))) } catch {

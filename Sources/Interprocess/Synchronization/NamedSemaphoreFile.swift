@@ -24,9 +24,10 @@ enum NamedSemaphoreFile {
     /// Where glibc keeps named semaphores.
     static let directory = "/dev/shm"
 
-    /// `/dev/shm/sem.NAME`, NUL-terminated, for a validated name.
-    static func path(_ name: PosixIPCName) -> [CChar] {
-        (Array((directory + "/").utf8) + name.fileName(prefix: "sem.") + [0]).map { CChar(bitPattern: $0) }
+    /// `/dev/shm/sem.NAME` (or, with another `prefix`, the file of a shared memory
+    /// object), NUL-terminated, for a validated name.
+    static func path(_ name: PosixIPCName, prefix: String = "sem.") -> [CChar] {
+        (Array((directory + "/").utf8) + name.fileName(prefix: prefix) + [0]).map { CChar(bitPattern: $0) }
     }
 
     /// Opens and maps the existing semaphore; `ENOENT` when there is none,
@@ -39,7 +40,7 @@ enum NamedSemaphoreFile {
         if fd < 0 {
             let code = Glibc.errno
             throw IPCError(Errno(rawValue: code), operation: "sem_open", object: object,
-                           detail: SharedDirectoryFile.explainOpenFailure(code, noun: "semaphore"))
+                           detail: SharedDirectoryFile.explainOpenFailure(code, noun: "semaphore", path: path(name)))
         }
         let descriptor = OwnedDescriptor(adoptingRaw: fd)
         let status = try SharedDirectoryFile.requireRegularFile(fd, operation: "sem_open", object: object, noun: "semaphore")

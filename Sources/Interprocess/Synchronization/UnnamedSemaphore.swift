@@ -6,7 +6,7 @@ import Glibc
 /// (SPEC Y2). It lives in memory this value owns and is destroyed with it.
 ///
 /// For a semaphore shared between processes, place one in shared memory:
-/// `MemoryMapping.initializeSemaphore(at:value:)` and `withSemaphore(at:)`.
+/// `SharedLayout.semaphore(value:)` and `PlacedMapping.withSemaphore(_:)`.
 ///
 /// ```swift
 /// let slots = try UnnamedSemaphore(value: 4)

@@ -1,8 +1,8 @@
 import Interprocess
 
-/// `shm-posix-sem-async`: the rings of `shm-posix-sem`, with every semaphore wait
-/// made through `MappedSemaphore.wait(until:) async` (a worker of the library's
-/// waiting engine sleeps in `sem_clockwait`; the task is suspended).
+/// `shm-posix-sem-async`: the ring pair of `shm-posix-sem`, with every semaphore
+/// wait made through `MappedSemaphore.wait(until:) async` (a worker of the
+/// library's waiting engine sleeps in `sem_clockwait`; the task is suspended).
 final class SharedMemorySemaphoreAsyncTransport: AsyncBenchTransport, @unchecked Sendable {
     static let name = "shm-posix-sem-async"
     let rings: SharedMemorySemaphoreTransport
@@ -19,31 +19,51 @@ final class SharedMemorySemaphoreAsyncTransport: AsyncBenchTransport, @unchecked
         Self(try SharedMemorySemaphoreTransport.responder(objects: objects))
     }
 
-    func send(_ message: UnsafeRawBufferPointer) async throws(BenchError) {
-        try await wait(at: rings.sendHeader + MappedSemaphore.size)
-        try rings.put(message)
+    func send(_ message: UnsafeRawBufferPointer) async throws(BenchError) { try await rings.ring.sendAsync(message) }
+
+    func receive(into message: UnsafeMutableRawBufferPointer) async throws(BenchError) { try await rings.ring.receiveAsync(into: message) }
+}
+
+extension SharedMemoryRing where Signals == PosixSemaphoreRingSignals {
+    /// `send` with the wait for a free slot made through `MappedSemaphore.wait(until:) async`.
+    func sendAsync(_ message: UnsafeRawBufferPointer) async throws(BenchError) {
+        try await takeAsync(RingCount(ring: sendRing, of: .spaces))
+        let sent = counters[0]
+        try BenchError.transporting { () throws(IPCError) in
+            try segment.write(message, to: sendData, at: (sent % slots) * stride)
+        }
+        counters[0] = sent &+ 1
+        try BenchError.transporting { () throws(IPCError) in try signals.give(RingCount(ring: sendRing, of: .items), in: segment) }
     }
 
-    func receive(into message: UnsafeMutableRawBufferPointer) async throws(BenchError) {
-        try await wait(at: rings.receiveHeader)
-        try rings.take(into: message)
+    /// `receive` with the wait for a filled slot made through `MappedSemaphore.wait(until:) async`.
+    func receiveAsync(into message: UnsafeMutableRawBufferPointer) async throws(BenchError) {
+        try await takeAsync(RingCount(ring: receiveRing, of: .items))
+        let received = counters[1]
+        try BenchError.transporting { () throws(IPCError) in
+            try segment.read(into: message, from: receiveData, at: (received % slots) * stride)
+        }
+        counters[1] = received &+ 1
+        try BenchError.transporting { () throws(IPCError) in try signals.give(RingCount(ring: receiveRing, of: .spaces), in: segment) }
     }
 
-    /// As the twin's wait: gives up every 100 ms to check the other side is there.
-    private func wait(at offset: Int) async throws(BenchError) {
-        do {
-            try await rings.mapping.withSemaphore(at: offset) { semaphore in
-                if try semaphore.tryWait() { return }
-                while try await !semaphore.wait(until: .after(.milliseconds(100))) {
-                    if try self.rings.liveness.wait(for: .readable, until: .now) { throw BenchError.peerClosed }
-                }
+    /// As the blocking `take`: gives up every 100 ms to check the other side is there.
+    private func takeAsync(_ count: RingCount) async throws(BenchError) {
+        if try BenchError.transporting({ () throws(IPCError) in try signals.tryTake(count, in: segment) }) { return }
+        let place = signals.semaphores[count.index]
+        while true {
+            let taken: Bool
+            do {
+                taken = try await segment.withSemaphore(place) { semaphore in try await semaphore.wait(until: .after(.milliseconds(100))) }
+            } catch let error as IPCError {
+                throw .transport(error)
+            } catch {
+                throw .peerClosed
             }
-        } catch let error as BenchError {
-            throw error
-        } catch let error as IPCError {
-            throw .transport(error)
-        } catch {
-            throw .peerClosed
+            if taken { return }
+            if try BenchError.transporting({ () throws(IPCError) in try liveness.wait(for: .readable, until: .now) }) {
+                throw .peerClosed
+            }
         }
     }
 }

@@ -1,3 +1,4 @@
+import CIPCTool
 import CInterprocess
 import Interprocess
 import SystemPackage
@@ -15,7 +16,8 @@ import Glibc
 /// nothing more), writes the report with the finished rows, and ends the process
 /// by the same signal (the shell sees 128 + N). The child, spawned with
 /// `PR_SET_PDEATHSIG`, dies with the parent. A signal sent to the child alone
-/// fails that run only; the bench goes on with the others.
+/// fails that run only; the bench goes on with the others. A signal ignored by
+/// whoever started `ipc` (`nohup ipc bench`, SIGHUP) stays ignored (`IgnoredSignal`).
 enum BenchSignals {
     static let handled = [SIGINT, SIGTERM, SIGHUP, SIGQUIT]
 
@@ -34,7 +36,8 @@ enum BenchSignals {
             do { try report.write(interruptedBy: signal) } catch { warn("\(error)") }
             cipc_die_by_signal(signal)
         }
-        if cipc_forward_signals(writeFD, handled, CInt(handled.count)) != 0 {
+        let forwarded = IgnoredSignal.notIgnored(handled)
+        if cipc_forward_signals(writeFD, forwarded, CInt(forwarded.count)) != 0 {
             throw IPCError(Errno(rawValue: errno), operation: "sigaction", detail: "SIGINT, SIGTERM, SIGHUP, SIGQUIT")
         }
     }

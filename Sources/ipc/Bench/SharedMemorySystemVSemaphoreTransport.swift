@@ -1,8 +1,8 @@
 import Interprocess
 
-/// `shm-sysv-sem`: the ring pair of `shm-posix-sem` in a System V shared memory
-/// segment, with the waiting done by one System V semaphore set of four members
-/// — for each ring, `items` (slots filled) and `spaces` (slots free).
+/// `shm-sysv-sem`: the `SharedMemoryRing` pair in a System V shared memory
+/// segment, signalled by one System V semaphore set of four members — for each
+/// ring, `items` (slots filled) and `spaces` (slots free).
 ///
 /// Both objects are private (`IPC_PRIVATE`); their ids go to the child as
 /// arguments. The segment is marked for removal as soon as the parent has
@@ -12,45 +12,18 @@ import Interprocess
 /// SIGKILL — at the start of the next bench. The write end of a pipe, descriptor 3
 /// in the child, reads as end of file in the parent once the child is gone.
 struct SharedMemorySystemVSemaphoreTransport: ~Copyable, BenchTransport {
+    typealias Ring = SharedMemoryRing<SystemVSemaphoreRingSignals>
+
     static let name = "shm-sysv-sem"
-    static let maximumMessageSize: Int? = ringBytes / 2
-    static let ringBytes = 1 << 20
+    static let maximumMessageSize: Int? = Ring.maximumMessageSize
 
-    let mapping: MemoryMapping
-    let semaphores: SystemVSemaphoreSet
-    let stride: Int
-    let slots: Int
-    /// Semaphore members and data offset of the ring this side sends on, and of
-    /// the one it receives from.
-    let sendItems: Int, sendSpaces: Int, sendData: Int
-    let receiveItems: Int, receiveSpaces: Int, receiveData: Int
-    /// This side's message counters (sent, received), which only it touches.
-    let counters: UnsafeMutablePointer<Int>
-    /// Parent: reads end of file once the child has exited. Child: the write end.
-    let liveness: OwnedDescriptor
-
-    init(mapping: consuming MemoryMapping, semaphores: SystemVSemaphoreSet, size: Int, initiator: Bool, liveness: consuming OwnedDescriptor) {
-        self.mapping = mapping
-        self.semaphores = semaphores
-        stride = (size + 63) & ~63
-        slots = Self.ringBytes / stride
-        let ring0 = (items: 0, spaces: 1, data: 0)
-        let ring1 = (items: 2, spaces: 3, data: Self.ringBytes)
-        (sendItems, sendSpaces, sendData) = initiator ? ring0 : ring1
-        (receiveItems, receiveSpaces, receiveData) = initiator ? ring1 : ring0
-        counters = .allocate(capacity: 2)
-        counters.initialize(repeating: 0, count: 2)
-        self.liveness = liveness
-    }
-
-    deinit {
-        counters.deallocate()
-    }
+    let ring: Ring
 
     static func initiator(name: String, peer: BenchPeer) throws(IPCError) -> SharedMemorySystemVSemaphoreTransport {
         let size = peer.size
-        let slots = ringBytes / ((size + 63) & ~63)
-        let segment = try peer.ledger.make({ () throws(IPCError) in try SystemVSharedMemory.create(size: 2 * ringBytes) },
+        let slots = Ring.slots(size: size)
+        let placement = try SharedMemoryRingLayout(mechanism: Self.name, semaphoresFor: nil)
+        let segment = try peer.ledger.make({ () throws(IPCError) in try SystemVSharedMemory.create(size: placement.layout.size) },
                                            recordedAs: { .systemV(.sharedMemory, $0.id) })
         let attachment: SystemVSharedMemory.Attachment
         do throws(IPCError) { attachment = try segment.attach() } catch {
@@ -61,10 +34,11 @@ struct SharedMemorySystemVSemaphoreTransport: ~Copyable, BenchTransport {
         let lifeline = try Pipe()
         peer.inherit(lifeline.writer.descriptor, as: 3)
         let semaphores = try peer.ledger.make({ () throws(IPCError) in
-            try SystemVSemaphoreSet.create(key: .private, count: 4, initialValues: [0, slots, 0, slots])
+            try SystemVSemaphoreSet.create(key: .private, count: 4, initialValues: SystemVSemaphoreRingSignals.initialValues(slots: slots))
         }, recordedAs: { .systemV(.semaphoreSet, $0.id) })
-        let transport = SharedMemorySystemVSemaphoreTransport(
-            mapping: attachment.mapping, semaphores: semaphores, size: size, initiator: true, liveness: lifeline.reader.descriptor)
+        let transport = SharedMemorySystemVSemaphoreTransport(ring: Ring(
+            segment: try PlacedMapping.create(placement.layout, in: attachment.mapping), rings: placement.rings, signals: SystemVSemaphoreRingSignals(set: semaphores),
+            size: size, initiator: true, liveness: lifeline.reader.descriptor))
         try peer.start(objects: [String(size), String(segment.id), String(semaphores.id)])
         return transport
     }
@@ -76,44 +50,41 @@ struct SharedMemorySystemVSemaphoreTransport: ~Copyable, BenchTransport {
         }
         let attachment = try SystemVSharedMemory(id: segmentID).attach()
         let semaphores = try SystemVSemaphoreSet(id: setID)
-        return SharedMemorySystemVSemaphoreTransport(
-            mapping: attachment.mapping, semaphores: semaphores, size: size, initiator: false, liveness: InheritedDescriptor.take(3))
+        let placement = try SharedMemoryRingLayout(mechanism: Self.name, semaphoresFor: nil)
+        return SharedMemorySystemVSemaphoreTransport(ring: Ring(
+            segment: try PlacedMapping.open(placement.layout, in: attachment.mapping, until: .after(.seconds(10))),
+            rings: placement.rings, signals: SystemVSemaphoreRingSignals(set: semaphores),
+            size: size, initiator: false, liveness: InheritedDescriptor.take(3)))
     }
 
     @inline(__always)
-    func send(_ message: UnsafeRawBufferPointer) throws(BenchError) {
-        try take(from: sendSpaces)
-        let sent = counters[0]
-        try BenchError.transporting { () throws(IPCError) in
-            try mapping.write(message, at: sendData + (sent % slots) * stride)
-            try semaphores.perform(.add(to: sendItems))
-        }
-        counters[0] = sent &+ 1
+    func send(_ message: UnsafeRawBufferPointer) throws(BenchError) { try ring.send(message) }
+
+    @inline(__always)
+    func receive(into message: UnsafeMutableRawBufferPointer) throws(BenchError) { try ring.receive(into: message) }
+}
+
+/// The signals of `shm-sysv-sem`: the members of one System V semaphore set,
+/// `RingCount.index` each (ring 0's items and spaces, then ring 1's). `semop`
+/// with `IPC_NOWAIT`, `semtimedop`, and `semop` adding one.
+struct SystemVSemaphoreRingSignals: RingSignals {
+    let set: SystemVSemaphoreSet
+
+    /// Every ring empty, with `slots` free slots, in member order.
+    static func initialValues(slots: Int) -> [Int] { [0, slots, 0, slots] }
+
+    @inline(__always)
+    func tryTake(_ count: RingCount, in segment: borrowing PlacedMapping) throws(IPCError) -> Bool {
+        try set.tryPerform(.take(from: count.index))
     }
 
     @inline(__always)
-    func receive(into message: UnsafeMutableRawBufferPointer) throws(BenchError) {
-        try take(from: receiveItems)
-        let received = counters[1]
-        try BenchError.transporting { () throws(IPCError) in
-            try mapping.read(into: message, from: receiveData + (received % slots) * stride)
-            try semaphores.perform(.add(to: receiveSpaces))
-        }
-        counters[1] = received &+ 1
+    func take(_ count: RingCount, until deadline: Deadline, in segment: borrowing PlacedMapping) throws(IPCError) -> Bool {
+        try set.perform(.take(from: count.index), until: deadline)
     }
 
-    /// Takes a unit from `member`. A wait that lasts gives up every 100 ms to
-    /// check that the other side is still there.
     @inline(__always)
-    private func take(from member: Int) throws(BenchError) {
-        let taken = try BenchError.transporting { () throws(IPCError) in try semaphores.tryPerform(.take(from: member)) }
-        if taken { return }
-        while try !BenchError.transporting({ () throws(IPCError) in
-            try semaphores.perform(.take(from: member), until: .after(.milliseconds(100)))
-        }) {
-            if try BenchError.transporting({ () throws(IPCError) in try liveness.wait(for: .readable, until: .now) }) {
-                throw .peerClosed
-            }
-        }
+    func give(_ count: RingCount, in segment: borrowing PlacedMapping) throws(IPCError) {
+        try set.perform(.add(to: count.index))
     }
 }

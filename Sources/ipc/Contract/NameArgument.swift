@@ -28,7 +28,7 @@ struct NameArgument: ExpressibleByArgument, CustomStringConvertible, Sendable {
 /// The raw bytes of the process's arguments, from `CommandLine.unsafeArgv`.
 enum RawArguments {
     /// The raw arguments (without the program name) not yet claimed by a
-    /// `NameArgument`, so two arguments that repair to the same text each get
+    /// `NameArgument` or a message text (`mq send`, `msg send`), so two arguments that repair to the same text each get
     /// their own bytes, in order.
     private static let unclaimed = Mutex<[[UInt8]]>(
         (1..<Int(CommandLine.argc)).compactMap { index in
@@ -46,4 +46,23 @@ enum RawArguments {
             return arguments.remove(at: index)
         }
     }
+}
+
+extension NameArgument {
+    /// The transform of a name argument (`@Argument(transform: NameArgument.parser(for: .messageQueue))`):
+    /// keeps the exact bytes and checks the name for `kind` while the arguments are
+    /// parsed, so a malformed name (`orders`, `/a/b`, too long) is a usage error
+    /// (exit status 64) like any other wrong argument, not a failed call.
+    static func parser(for kind: PosixIPCName.Kind) -> @Sendable (String) throws -> NameArgument {
+        { text in
+            let name = NameArgument(exact: PosixIPCName(bytes: RawArguments.claim(text)))
+            do throws(IPCError) { try name.exact.validate(for: kind) } catch {
+                let why = error.detail ?? "\(error)"
+                throw ValidationError(error.errno == .fileNameTooLong ? "too long: \(why)" : why)
+            }
+            return name
+        }
+    }
+
+    private init(exact: PosixIPCName) { self.exact = exact }
 }

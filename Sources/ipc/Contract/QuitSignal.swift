@@ -1,4 +1,4 @@
-import CInterprocess
+import CIPCTool
 
 #if canImport(Glibc)
 import Glibc
@@ -14,8 +14,10 @@ import Glibc
 /// back before anything else, so it ends the process at once with the
 /// conventional status (128 + 3, core dump where enabled); the runtime's crash
 /// reports remain for real crashes (SIGSEGV, SIGBUS, SIGILL, SIGABRT, …).
+/// A SIGQUIT ignored by whoever started `ipc` stays ignored (`IgnoredSignal`).
 enum QuitSignal {
     static func restoreDefaultAction() {
+        if IgnoredSignal.isIgnored(SIGQUIT) { return }
         _ = cipc_restore_default_action(SIGQUIT)
     }
 }

@@ -1,4 +1,4 @@
-import CInterprocess
+import CIPCTool
 import Interprocess
 import SystemPackage
 

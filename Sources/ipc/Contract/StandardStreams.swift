@@ -2,6 +2,10 @@ import ArgumentParser
 import Interprocess
 import SystemPackage
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// stdin and stdout of every `ipc` command: stdin is read in bounded amounts (never
 /// more than the command can use, plus one byte to tell that there was more), and
 /// every write to stdout is checked, so a full disk or a closed pipe is an error
@@ -65,4 +69,14 @@ func writeStandardOutput(_ bytes: [UInt8]) throws(IPCError) {
 /// failure: stdio's buffer is flushed at exit, and its errors are not reported).
 func printResult(_ text: String) throws(IPCError) {
     try writeStandardOutput(Array((text + "\n").utf8))
+}
+
+/// Prints the result of a command that created an object (its identifier, or a
+/// line describing it), checked. The object exists whatever happens to stdout, so
+/// a failed write fails with exit status 1 naming what was created — `created
+/// queue id 32768, but write(stdout): broken pipe (EPIPE)` — never silently: SIGPIPE
+/// is ignored first, so a closed pipe is that error, not the end of the process.
+func printCreated(_ result: String, created: @autoclosure () -> String) throws {
+    signal(SIGPIPE, SIG_IGN)
+    do throws(IPCError) { try printResult(result) } catch { throw fail("\(created()), but \(error)", .failed) }
 }

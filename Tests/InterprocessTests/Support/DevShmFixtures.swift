@@ -5,7 +5,8 @@ import Testing
 import Glibc
 #endif
 
-/// Files another user could put in /dev/shm, made for a test and removed after it.
+/// Files another user could put in /dev/shm, made for a test (removed after it by
+/// `TestObjects.remove(.devShmFile(FILE))`).
 enum DevShmFixture {
     /// Writes `bytes` into `/dev/shm/FILE` (a regular file, mode 0644).
     static func file(_ file: String, _ bytes: [UInt8]) throws {
@@ -26,10 +27,6 @@ enum DevShmFixture {
 
     static func fifo(_ file: String) throws { try #require(mkfifo("/dev/shm/" + file, 0o644) == 0) }
     static func directory(_ file: String) throws { try #require(mkdir("/dev/shm/" + file, 0o755) == 0) }
+    static func socket(_ file: String) throws { try #require(mknod("/dev/shm/" + file, S_IFSOCK | 0o644, 0) == 0) }
     static func symlink(_ file: String, to target: String) throws { try #require(Glibc.symlink(target, "/dev/shm/" + file) == 0) }
-
-    /// Removes `/dev/shm/FILE`, whatever it is.
-    static func remove(_ file: String) {
-        if unlink("/dev/shm/" + file) != 0 { rmdir("/dev/shm/" + file) }
-    }
 }

@@ -26,18 +26,20 @@ func blockedCall(of tid: pid_t) -> (number: Substring, first: Substring)? {
 }
 
 /// A worker of the engine blocked in one of the system calls `numbers` (with
-/// `firstArgument`, in hex as /proc shows it, when given), or nil after 120 s (the
-/// whole suite, run in parallel, can keep a new task from starting for long).
+/// `firstArgument`, in hex as /proc shows it, when given), or nil after 60,000
+/// polls 1 ms apart. Polls, not a wall-clock deadline: while the whole suite runs,
+/// the cooperative pool can be busy for minutes, and the task being waited for
+/// cannot start meanwhile; the limit only turns a hang into a failure.
 func engineWorker(blockedIn numbers: [String], firstArgument: String? = nil, except earlier: Set<pid_t> = []) async -> pid_t? {
-    var found: pid_t?
-    _ = await eventually(timeout: .seconds(120)) {
-        found = WaitingEngine.workerThreads.first { tid in
+    for _ in 0..<60_000 {
+        let found = WaitingEngine.workerThreads.first { tid in
             guard !earlier.contains(tid), let call = blockedCall(of: tid) else { return false }
             return numbers.contains(String(call.number)) && (firstArgument == nil || call.first == firstArgument!)
         }
-        return found != nil
+        if let found { return found }
+        try? await Task.sleep(for: .milliseconds(1))
     }
-    return found
+    return nil
 }
 
 /// `address` as /proc/.../syscall prints an argument.

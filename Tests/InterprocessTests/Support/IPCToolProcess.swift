@@ -13,9 +13,16 @@ final class IPCToolProcess {
     private let err: PipeReader
     var pid: pid_t { child.pid }
 
-    init(_ arguments: [String]) throws {
+    /// Starts `ipc ARGUMENTS…`; with `ignoring`, those signals are ignored
+    /// (`SIG_IGN`) when it starts, as `nohup` or a shell's background job leaves
+    /// them (`/bin/sh` traps them with `''`, then execs `ipc` in the same process).
+    init(_ arguments: [String], ignoring ignored: [CInt] = []) throws {
         let out = try Pipe(), err = try Pipe()
         var spawn = Spawn(IPCTool.path, arguments: arguments)
+        if !ignored.isEmpty {
+            let numbers = ignored.map(String.init).joined(separator: " ")
+            spawn = Spawn("/bin/sh", arguments: ["-c", "trap '' \(numbers) && exec \"$0\" \"$@\"", IPCTool.path] + arguments)
+        }
         spawn.inherit(out.writer.descriptor, as: 1)
         spawn.inherit(err.writer.descriptor, as: 2)
         child = try spawn.start()

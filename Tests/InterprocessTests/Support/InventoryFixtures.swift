@@ -87,18 +87,13 @@ enum InventoryFixtures {
     }
 
     /// Creates the regular file /dev/shm/FILE (exact bytes) with `contents`,
-    /// owned by `owner` when given; removed by `removeShmFile`.
+    /// owned by `owner` when given; removed by `TestObjects.remove(.devShmFile(FILE))`.
     static func makeShmFile(_ file: [UInt8], contents: [UInt8] = [], owner: uid_t? = nil) throws {
         let fd = open(shmPath(file), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
         try #require(fd >= 0, "create /dev/shm/\(EscapedText.render(file)): errno \(errno)")
         defer { close(fd) }
         if !contents.isEmpty { try #require(write(fd, contents, contents.count) == contents.count) }
         if let owner { try #require(fchown(fd, owner, owner) == 0) }
-    }
-
-    /// Removes /dev/shm/FILE (a file, FIFO, link or empty directory), if present.
-    static func removeShmFile(_ file: [UInt8]) {
-        if unlink(shmPath(file)) != 0 { rmdir(shmPath(file)) }
     }
 
     /// The bytes of a well-formed glibc semaphore with `value` (as `sem_open` writes it).

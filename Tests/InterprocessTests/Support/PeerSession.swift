@@ -92,3 +92,10 @@ func waitUntilBlocked(pid: pid_t, inSyscall number: Int, timeout: Duration = .se
         procFileText("/proc/\(pid)/syscall").split(separator: " ").first.flatMap { Int($0) } == number
     }
 }
+
+/// The system call number of `mq_timedreceive` (which `mq_receive` uses too).
+#if arch(x86_64)
+let mqTimedReceiveSyscall = 243
+#elseif arch(arm64)
+let mqTimedReceiveSyscall = 183
+#endif

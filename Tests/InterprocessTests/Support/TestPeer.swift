@@ -38,11 +38,6 @@ enum TestPeer {
     }
 }
 
-/// A name no other test or run uses: `prefix-pid-random`.
-func uniqueName(_ prefix: String) -> String {
-    "\(prefix)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-}
-
 /// The descriptors open in this process.
 func openDescriptorCount() -> Int {
     guard let dir = opendir("/proc/self/fd") else { return -1 }

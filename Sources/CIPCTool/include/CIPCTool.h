@@ -1,0 +1,49 @@
+/// The C shim of the `ipc` tool: what only the command-line tool calls and Swift
+/// cannot (variadic functions, GNU extensions behind _GNU_SOURCE, signal
+/// handlers, stdio's `stdout`). The library's own shim is CInterprocess; nothing
+/// here is part of the library.
+#ifndef C_IPC_TOOL_H
+#define C_IPC_TOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+// MARK: CPU placement (`ipc bench`)
+
+/// The CPUs this process may run on (`sched_getaffinity`), in increasing order:
+/// writes at most `capacity` numbers to `out` and returns how many it found
+/// (or -1 with errno set).
+int cipc_allowed_cpus(int *out, int capacity);
+
+/// Pins the calling thread to `cpu` (`sched_setaffinity` with one CPU).
+int cipc_sched_pin(int cpu);
+
+// MARK: signals
+
+/// `prctl(PR_SET_PDEATHSIG, SIGKILL)`: this process is killed when the thread that
+/// spawned it exits. Variadic in C.
+int cipc_kill_when_parent_dies(void);
+
+/// Installs, for each of `signals`, a handler (`sigaction`, SA_RESTART) that
+/// writes the signal's number as one byte to `pipe_writer` — all it does, so a
+/// thread reading the pipe can act on the signal. Returns -1 with errno set.
+int cipc_forward_signals(int pipe_writer, const int *signals, int count);
+
+/// Ends the process by `signal` as if it had never been caught: restores the
+/// default action, unblocks it in this thread and sends it to the process.
+/// Does not return.
+void cipc_die_by_signal(int signal) __attribute__((noreturn));
+
+/// `sigaction(signal, SIG_DFL)`: the default action back (e.g. for SIGQUIT,
+/// which the Swift runtime's crash handler takes over).
+int cipc_restore_default_action(int signal);
+
+// MARK: standard output
+
+/// Flushes stdio's stdout and says whether every write to it succeeded: 0, the
+/// errno of the failed flush, or -1 when an earlier write failed (its errno is
+/// gone); clears the error. `fflush`, `ferror` (Swift 6 cannot name `stdout`).
+int cipc_flush_stdout(void);
+
+#endif

@@ -41,6 +41,9 @@ extension PeerCommands {
         // signal ended it).
         "reactor-fork": { _ in
             guard try asyncReadThroughReactor() else { return 1 }
+            // fork() copies only this thread: the others must not be inside the Swift
+            // runtime (holding its locks) at that moment, or the child can trap.
+            waitUntilOtherThreadsSleep()
             let child = fork()
             if child == 0 {
                 let ok = (try? asyncReadThroughReactor()) ?? false
@@ -251,5 +254,31 @@ final class ThisThreadExecutor: TaskExecutor, @unchecked Sendable {
             pthread_mutex_unlock(&lock)
             job.runSynchronously(on: asUnownedTaskExecutor())
         }
+    }
+}
+
+/// Returns once every other thread of this process has been seen asleep (state S in
+/// /proc/self/task/TID/stat) in two passes in a row, or after 10 s.
+func waitUntilOtherThreadsSleep() {
+    let me = cipc_gettid()
+    let deadline = Deadline.after(.seconds(10))
+    var quietPasses = 0
+    while quietPasses < 2 && !deadline.hasPassed {
+        guard let dir = opendir("/proc/self/task") else { return }
+        var allAsleep = true
+        while let entry = readdir(dir) {
+            let tid = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard let number = pid_t(tid), number != me, let file = fopen("/proc/self/task/\(tid)/stat", "r") else { continue }
+            var line = [CChar](repeating: 0, count: 512)
+            let read = fgets(&line, 512, file) != nil
+            fclose(file)
+            let stat = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            // "TID (NAME) STATE …": the state follows the last parenthesis.
+            guard read, let close = stat.lastIndex(of: ")"), stat.distance(from: close, to: stat.endIndex) > 2 else { continue }
+            if stat[stat.index(close, offsetBy: 2)] != "S" { allAsleep = false }
+        }
+        closedir(dir)
+        quietPasses = allAsleep ? quietPasses + 1 : 0
+        sched_yield()
     }
 }

@@ -12,4 +12,10 @@ int cipc_errno_captured(void);
 /// Sets this thread's captured errno (and `errno`) to `code`.
 void cipc_errno_set_captured(int code);
 
+/// Marks the calling thread as one of the library's own (`LibraryThread.start`), so
+/// fault injection and the call log can tell its calls from the program's.
+void cipc_library_thread_mark(void);
+/// 1 on a thread `cipc_library_thread_mark` marked, else 0.
+int cipc_library_thread_is_marked(void);
+
 #endif

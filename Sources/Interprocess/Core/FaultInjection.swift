@@ -1,4 +1,5 @@
 #if IPC_FAULT_INJECTION
+import CInterprocess
 import Synchronization
 
 #if canImport(Glibc)
@@ -18,6 +19,7 @@ public enum FaultInjection {
     public struct Scope: Sendable {
         fileprivate var thread: pthread_t?
         fileprivate var subject: Int?
+        fileprivate var libraryThreadsOnly = false
 
         /// Calls made by the thread that arms the fault or starts the recording
         /// (not by the library's own threads). The default.
@@ -27,6 +29,17 @@ public enum FaultInjection {
         /// a descriptor, a POSIX queue descriptor, a System V queue, set or segment
         /// id. Safe beside parallel tests, whose objects are others.
         public static func anyThread(object: CInt) -> Scope { Scope(thread: nil, subject: Int(object)) }
+
+        /// Calls on one object made by the library's own threads only (the reactor,
+        /// the waiting threads; see `LibraryThread`), not by the program's.
+        public static func libraryThreads(object: CInt) -> Scope {
+            Scope(thread: nil, subject: Int(object), libraryThreadsOnly: true)
+        }
+
+        /// Calls on the object at `address` made by the library's own threads only.
+        public static func libraryThreads(address: UnsafeRawPointer) -> Scope {
+            Scope(thread: nil, subject: Int(bitPattern: address), libraryThreadsOnly: true)
+        }
 
         /// Calls on the object at `address` (a semaphore, a futex word), from any thread.
         public static func anyThread(address: UnsafeRawPointer) -> Scope {
@@ -41,6 +54,7 @@ public enum FaultInjection {
         fileprivate func matches(_ thread: pthread_t, _ subject: Int?) -> Bool {
             if let mine = self.thread, pthread_equal(mine, thread) == 0 { return false }
             if let mine = self.subject, mine != subject { return false }
+            if libraryThreadsOnly && cipc_library_thread_is_marked() == 0 { return false }
             return true
         }
     }
@@ -58,11 +72,14 @@ public enum FaultInjection {
         public var errno: CInt?
         /// True when the failure was injected (the kernel was not called).
         public var injected: Bool
+        /// True when one of the library's own threads made the call.
+        public var onLibraryThread: Bool
 
         public var description: String {
             var text = syscall + "(" + (object.map(String.init) ?? "") + ") = \(result)"
             if let errno { text += " errno \(errno)" }
             if injected { text += " [injected]" }
+            if onLibraryThread { text += " [library thread]" }
             return text
         }
     }
@@ -215,9 +232,10 @@ public enum FaultInjection {
 
     private static func logSlow(_ syscall: String, _ subject: Int?, _ result: Int, _ errno: CInt?, _ injected: Bool) {
         let me = pthread_self()
+        let onLibraryThread = cipc_library_thread_is_marked() != 0
         state.withLock { s in
             for i in s.recordings.indices where s.recordings[i].scope.matches(me, subject) {
-                s.recordings[i].calls.append(Call(syscall: syscall, object: subject, result: result, errno: errno, injected: injected))
+                s.recordings[i].calls.append(Call(syscall: syscall, object: subject, result: result, errno: errno, injected: injected, onLibraryThread: onLibraryThread))
             }
         }
     }

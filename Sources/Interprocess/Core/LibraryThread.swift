@@ -47,6 +47,7 @@ public enum LibraryThread {
         let rc = system_pthread_create(&thread, { raw in
             let start = Unmanaged<ThreadStart>.fromOpaque(raw!).takeRetainedValue()
             start.name.withCString { _ = cipc_set_thread_name($0) }
+            cipc_library_thread_mark()
             start.body()
             return nil
         }, start.toOpaque())

@@ -159,7 +159,7 @@ extension OwnedDescriptor {
     func nonBlockingRead(into buffer: UnsafeMutableRawBufferPointer) throws(IPCError) -> Int? {
         let n = retryingInterrupts { system_recv(rawValue, buffer.baseAddress, buffer.count, CInt(MSG_DONTWAIT)) }
         if n >= 0 { return n }
-        switch Glibc.errno {
+        switch lastErrno {
         case EAGAIN: return nil
         case ENOTSOCK:
             guard isReady(rawValue, .readable) else { return nil }
@@ -172,7 +172,7 @@ extension OwnedDescriptor {
     func nonBlockingWrite(_ buffer: UnsafeRawBufferPointer) throws(IPCError) -> Int? {
         let n = retryingInterrupts { system_send(rawValue, buffer.baseAddress, buffer.count, CInt(MSG_DONTWAIT | MSG_NOSIGNAL)) }
         if n >= 0 { return n }
-        switch Glibc.errno {
+        switch lastErrno {
         case EAGAIN: return nil
         case ENOTSOCK:
             guard isReady(rawValue, .writable) else { return nil }

@@ -54,7 +54,7 @@ public enum Futex {
             rc = system_futex_wait(word, value, nil)
         }
         if rc == 0 { return true }
-        switch Glibc.errno {
+        switch lastErrno {
         case EAGAIN, EINTR: return true
         case ETIMEDOUT: return false
         default: throw IPCError.last("futex", object: "FUTEX_WAIT_BITSET at \(word)")

@@ -54,10 +54,10 @@ public struct IPCError: Error, Equatable, Hashable, Sendable, CustomStringConver
 }
 
 extension IPCError {
-    /// The error of the system call that just failed, read from `errno`.
+    /// The error of the system call that just failed, as its adapter captured it (`lastErrno`).
     @usableFromInline
     static func last(_ operation: String, object: String? = nil, detail: String? = nil) -> IPCError {
-        IPCError(Errno(rawValue: Glibc.errno), operation: operation, object: object, detail: detail)
+        IPCError(Errno(rawValue: lastErrno), operation: operation, object: object, detail: detail)
     }
 
     @usableFromInline

@@ -30,13 +30,13 @@ public enum LibrarySignals {
 
     private static let brokenPipeIgnored: Void = {
         var current = sigaction()
-        guard sigaction(SIGPIPE, nil, &current) == 0 else { return }
+        guard system_sigaction(SIGPIPE, nil, &current) == 0 else { return }
         let handler = unsafeBitCast(current.__sigaction_handler.sa_handler, to: Int.self)
         if handler == 0 /* SIG_DFL */ {
             var ignore = sigaction()
             ignore.__sigaction_handler.sa_handler = SIG_IGN
             sigemptyset(&ignore.sa_mask)
-            _ = sigaction(SIGPIPE, &ignore, nil)
+            _ = system_sigaction(SIGPIPE, &ignore, nil)  // only EINVAL for a bad signal: cannot fail
         }
     }()
 
@@ -64,7 +64,7 @@ public enum LibrarySignals {
         sigemptyset(&unblock)
         sigaddset(&unblock, interrupt)
         var previous = sigset_t()
-        pthread_sigmask(SIG_UNBLOCK, &unblock, &previous)
+        _ = system_pthread_sigmask(SIG_UNBLOCK, &unblock, &previous)  // fails only for a bad `how`
         return previous
     }
 
@@ -72,7 +72,7 @@ public enum LibrarySignals {
     /// that order, so a signal the library sent is never mistaken for the program's).
     static func endInterruptibleWait(restoring previous: sigset_t) {
         var previous = previous
-        pthread_sigmask(SIG_SETMASK, &previous, nil)
+        _ = system_pthread_sigmask(SIG_SETMASK, &previous, nil)
         cipc_interrupt_expected(0)
     }
 

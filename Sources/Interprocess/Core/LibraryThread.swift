@@ -42,15 +42,16 @@ public enum LibraryThread {
         var mask = sigset_t()
         cipc_library_thread_mask(&mask)
         var creatorMask = sigset_t()
-        pthread_sigmask(SIG_SETMASK, &mask, &creatorMask)
+        _ = system_pthread_sigmask(SIG_SETMASK, &mask, &creatorMask)  // fails only for a bad `how`
         var thread = pthread_t()
         let rc = system_pthread_create(&thread, { raw in
             let start = Unmanaged<ThreadStart>.fromOpaque(raw!).takeRetainedValue()
             start.name.withCString { _ = cipc_set_thread_name($0) }
+            cipc_library_thread_mark()
             start.body()
             return nil
         }, start.toOpaque())
-        pthread_sigmask(SIG_SETMASK, &creatorMask, nil)
+        _ = system_pthread_sigmask(SIG_SETMASK, &creatorMask, nil)
         if rc != 0 {
             start.release()
             throw IPCError(Errno(rawValue: rc), operation: "pthread_create", object: "thread \(name)")
@@ -65,12 +66,12 @@ public enum LibraryThread {
 
     /// Waits for `thread` to end (`pthread_join`).
     public static func join(_ thread: pthread_t) {
-        _ = pthread_join(thread, nil)
+        _ = system_pthread_join(thread)  // EDEADLK/EINVAL/ESRCH: a library bug, nothing to recover
     }
 
     /// Lets `thread` release its resources when it ends (`pthread_detach`).
     public static func detach(_ thread: pthread_t) {
-        _ = pthread_detach(thread)
+        _ = system_pthread_detach(thread)
     }
 
     /// The name a thread gets for `name`: its first 15 bytes at most (the kernel's

@@ -135,7 +135,7 @@ final class Reactor: Sendable {
             var registered = fd
             var owns = false
             var result = system_epoll_ctl(epoll, EPOLL_CTL_ADD, fd, events, token)
-            if result != 0 && Glibc.errno == EEXIST {
+            if result != 0 && lastErrno == EEXIST {
                 // Another task waits on the same descriptor: epoll keys registrations
                 // by descriptor, so register a duplicate.
                 registered = system_fcntl(fd, F_DUPFD_CLOEXEC, 0)
@@ -145,7 +145,7 @@ final class Reactor: Sendable {
                 }
             }
             if result != 0 || registered < 0 {
-                let code = Glibc.errno
+                let code = lastErrno
                 if owns { _ = system_close(registered) }
                 s.entries[token] = nil
                 // Regular files and directories cannot be polled: they are always ready.

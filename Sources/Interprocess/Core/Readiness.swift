@@ -41,7 +41,7 @@ func waitForReadiness(_ fd: CInt, _ readiness: Readiness, until deadline: Deadli
             return true
         }
         if result == 0 { return false }
-        if Glibc.errno != EINTR { throw IPCError.last("ppoll", fd: fd) }
+        if lastErrno != EINTR { throw IPCError.last("ppoll", fd: fd) }
     }
 }
 

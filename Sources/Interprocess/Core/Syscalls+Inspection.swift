@@ -11,37 +11,32 @@ import Glibc
 // MARK: directories and links
 
 func system_opendir(_ path: UnsafePointer<CChar>) -> OpaquePointer? {
-    if injected("opendir") { return nil }
-    return Glibc.opendir(path)
+    adapter("opendir", failure: nil) { Glibc.opendir(path) }
 }
 
-/// The next entry, or nil at the end (errno unchanged) or on error (errno set).
+/// The next entry, or nil at the end (`lastErrno` 0) or on error (`lastErrno` set).
 func system_readdir(_ directory: OpaquePointer) -> UnsafeMutablePointer<dirent>? {
-    Glibc.readdir(directory)
+    adapter("readdir", failure: nil) { Glibc.errno = 0; return Glibc.readdir(directory) }
 }
 
 func system_closedir(_ directory: OpaquePointer) -> CInt {
-    Glibc.closedir(directory)
+    adapter("closedir", failure: -1) { Glibc.closedir(directory) }
 }
 
 func system_readlink(_ path: UnsafePointer<CChar>, _ buffer: UnsafeMutablePointer<CChar>, _ size: Int) -> Int {
-    if injected("readlink") { return -1 }
-    return Glibc.readlink(path, buffer, size)
+    adapter("readlink", failure: -1) { Glibc.readlink(path, buffer, size) }
 }
 
 // MARK: mount namespaces
 
 func system_unshare(_ flags: CInt) -> CInt {
-    if injected("unshare") { return -1 }
-    return cipc_unshare(flags)
+    adapter("unshare", failure: -1) { cipc_unshare(flags) }
 }
 
 func system_mount(_ source: UnsafePointer<CChar>?, _ target: UnsafePointer<CChar>, _ type: UnsafePointer<CChar>?, _ flags: UInt, _ data: UnsafeRawPointer?) -> CInt {
-    if injected("mount") { return -1 }
-    return cipc_mount(source, target, type, flags, data)
+    adapter("mount", failure: -1) { cipc_mount(source, target, type, flags, data) }
 }
 
 func system_umount2(_ target: UnsafePointer<CChar>, _ flags: CInt) -> CInt {
-    if injected("umount2") { return -1 }
-    return cipc_umount2(target, flags)
+    adapter("umount2", failure: -1) { cipc_umount2(target, flags) }
 }

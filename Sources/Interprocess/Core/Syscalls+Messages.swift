@@ -15,63 +15,51 @@ private nonisolated(unsafe) let emptyBuffer = UnsafeMutableRawPointer.allocate(b
 private var emptyMessage: UnsafeRawPointer { UnsafeRawPointer(emptyBuffer) }
 
 func system_mq_open(_ name: UnsafePointer<CChar>, _ flags: CInt, _ mode: mode_t, _ attributes: UnsafePointer<mq_attr>?) -> mqd_t {
-    if injected("mq_open") { return -1 }
-    return cipc_mq_open(name, flags, mode, attributes)
+    adapter("mq_open", failure: -1) { cipc_mq_open(name, flags, mode, attributes) }
 }
 
 func system_mq_close(_ queue: mqd_t) -> CInt {
-    if injected("mq_close") { return -1 }
-    return mq_close(queue)
+    adapter("mq_close", on: Int(queue), failure: -1) { mq_close(queue) }
 }
 
 func system_mq_unlink(_ name: UnsafePointer<CChar>) -> CInt {
-    if injected("mq_unlink") { return -1 }
-    return mq_unlink(name)
+    adapter("mq_unlink", failure: -1) { mq_unlink(name) }
 }
 
 @inline(__always)
 func system_mq_send(_ queue: mqd_t, _ message: UnsafeRawPointer?, _ count: Int, _ priority: CUnsignedInt) -> CInt {
-    if injected("mq_send") { return -1 }
-    return mq_send(queue, (message ?? emptyMessage).assumingMemoryBound(to: CChar.self), count, priority)
+    adapter("mq_send", on: Int(queue), failure: -1) { mq_send(queue, (message ?? emptyMessage).assumingMemoryBound(to: CChar.self), count, priority) }
 }
 
 @inline(__always)
 func system_mq_receive(_ queue: mqd_t, _ buffer: UnsafeMutableRawPointer?, _ count: Int, _ priority: UnsafeMutablePointer<CUnsignedInt>?) -> Int {
-    if injected("mq_receive") { return -1 }
-    return mq_receive(queue, (buffer ?? emptyBuffer).assumingMemoryBound(to: CChar.self), count, priority)
+    adapter("mq_receive", on: Int(queue), failure: -1) { mq_receive(queue, (buffer ?? emptyBuffer).assumingMemoryBound(to: CChar.self), count, priority) }
 }
 
 func system_mq_timedsend(_ queue: mqd_t, _ message: UnsafeRawPointer?, _ count: Int, _ priority: CUnsignedInt, _ absoluteTime: UnsafePointer<timespec>) -> CInt {
-    if injected("mq_timedsend") { return -1 }
-    return mq_timedsend(queue, (message ?? emptyMessage).assumingMemoryBound(to: CChar.self), count, priority, absoluteTime)
+    adapter("mq_timedsend", on: Int(queue), failure: -1) { mq_timedsend(queue, (message ?? emptyMessage).assumingMemoryBound(to: CChar.self), count, priority, absoluteTime) }
 }
 
 func system_mq_timedreceive(_ queue: mqd_t, _ buffer: UnsafeMutableRawPointer?, _ count: Int, _ priority: UnsafeMutablePointer<CUnsignedInt>?, _ absoluteTime: UnsafePointer<timespec>) -> Int {
-    if injected("mq_timedreceive") { return -1 }
-    return mq_timedreceive(queue, (buffer ?? emptyBuffer).assumingMemoryBound(to: CChar.self), count, priority, absoluteTime)
+    adapter("mq_timedreceive", on: Int(queue), failure: -1) { mq_timedreceive(queue, (buffer ?? emptyBuffer).assumingMemoryBound(to: CChar.self), count, priority, absoluteTime) }
 }
 
 func system_mq_getattr(_ queue: mqd_t, _ attributes: UnsafeMutablePointer<mq_attr>) -> CInt {
-    if injected("mq_getattr") { return -1 }
-    return mq_getattr(queue, attributes)
+    adapter("mq_getattr", on: Int(queue), failure: -1) { mq_getattr(queue, attributes) }
 }
 
 func system_mq_setattr(_ queue: mqd_t, _ attributes: UnsafePointer<mq_attr>, _ previous: UnsafeMutablePointer<mq_attr>?) -> CInt {
-    if injected("mq_setattr") { return -1 }
-    return mq_setattr(queue, attributes, previous)
+    adapter("mq_setattr", on: Int(queue), failure: -1) { mq_setattr(queue, attributes, previous) }
 }
 
 func system_mq_notify_signal(_ queue: mqd_t, _ signal: CInt, _ value: CInt) -> CInt {
-    if injected("mq_notify") { return -1 }
-    return cipc_mq_notify_signal(queue, signal, value)
+    adapter("mq_notify", on: Int(queue), failure: -1) { cipc_mq_notify_signal(queue, signal, value) }
 }
 
 func system_mq_notify_thread(_ queue: mqd_t, _ callback: cipc_mq_notify_callback, _ token: UInt64) -> CInt {
-    if injected("mq_notify") { return -1 }
-    return cipc_mq_notify_thread(queue, callback, token)
+    adapter("mq_notify", on: Int(queue), failure: -1) { cipc_mq_notify_thread(queue, callback, token) }
 }
 
 func system_mq_notify_remove(_ queue: mqd_t) -> CInt {
-    if injected("mq_notify") { return -1 }
-    return cipc_mq_notify_remove(queue)
+    adapter("mq_notify", on: Int(queue), failure: -1) { cipc_mq_notify_remove(queue) }
 }

@@ -8,25 +8,17 @@ import Glibc
 // per system call, raw C result, `errno` left set, fault injection in debug builds.
 
 func system_getsockopt(_ fd: CInt, _ level: CInt, _ name: CInt, _ value: UnsafeMutableRawPointer, _ length: UnsafeMutablePointer<socklen_t>) -> CInt {
-    if injected("getsockopt") { return -1 }
-    return Glibc.getsockopt(fd, level, name, value, length)
+    adapter("getsockopt", on: Int(fd), failure: -1) { Glibc.getsockopt(fd, level, name, value, length) }
 }
 
 func system_setsockopt(_ fd: CInt, _ level: CInt, _ name: CInt, _ value: UnsafeRawPointer, _ length: socklen_t) -> CInt {
-    if injected("setsockopt") { return -1 }
-    return Glibc.setsockopt(fd, level, name, value, length)
+    adapter("setsockopt", on: Int(fd), failure: -1) { Glibc.setsockopt(fd, level, name, value, length) }
 }
 
 func system_getsockname(_ fd: CInt, _ address: UnsafeMutablePointer<sockaddr>, _ length: UnsafeMutablePointer<socklen_t>) -> CInt {
-    if injected("getsockname") { return -1 }
-    return Glibc.getsockname(fd, address, length)
+    adapter("getsockname", on: Int(fd), failure: -1) { Glibc.getsockname(fd, address, length) }
 }
 
 func system_getpeername(_ fd: CInt, _ address: UnsafeMutablePointer<sockaddr>, _ length: UnsafeMutablePointer<socklen_t>) -> CInt {
-    if injected("getpeername") { return -1 }
-    return Glibc.getpeername(fd, address, length)
-}
-
-func system_nanosleep(_ duration: UnsafePointer<timespec>, _ remaining: UnsafeMutablePointer<timespec>?) -> CInt {
-    Glibc.nanosleep(duration, remaining)
+    adapter("getpeername", on: Int(fd), failure: -1) { Glibc.getpeername(fd, address, length) }
 }

@@ -15,8 +15,7 @@ func system_pthread_create(
     _ start: @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer?,
     _ argument: UnsafeMutableRawPointer?
 ) -> CInt {
-    if injected("pthread_create") { return Glibc.errno }
-    return pthread_create(thread, nil, start, argument)
+    errorNumberAdapter("pthread_create") { pthread_create(thread, nil, start, argument) }
 }
 
 // MARK: futex
@@ -25,12 +24,10 @@ func system_pthread_create(
 /// deadline (nil: none). EINTR is *not* retried: a waiter interrupted by
 /// `LibrarySignals.interrupt` must get back to its caller.
 func system_futex_wait(_ word: UnsafeMutablePointer<UInt32>, _ value: UInt32, _ deadline: UnsafePointer<timespec>?) -> CInt {
-    if injected("futex") { return -1 }
-    return cipc_futex_wait(word, value, deadline)
+    adapter("futex", on: Int(bitPattern: word), failure: -1) { cipc_futex_wait(word, value, deadline) }
 }
 
 /// `futex(FUTEX_WAKE)`: the number of waiters woken, or -1.
 func system_futex_wake(_ word: UnsafeMutablePointer<UInt32>, _ count: CInt) -> CInt {
-    if injected("futex") { return -1 }
-    return cipc_futex_wake(word, count)
+    adapter("futex", on: Int(bitPattern: word), failure: -1) { cipc_futex_wake(word, count) }
 }

@@ -33,12 +33,11 @@ func directoryEntries(_ path: String) throws(IPCError) -> [String] {
 /// The exact names `readdir` gives for an open directory stream, without "." and "..".
 func directoryEntryBytes(_ directory: OpaquePointer, path: String) throws(IPCError) -> [[UInt8]] {
     var names: [[UInt8]] = []
-    Glibc.errno = 0
     while let entry = system_readdir(directory) {
         let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
         if name != Array(".".utf8) && name != Array("..".utf8) { names.append(name) }
     }
-    if Glibc.errno != 0 { throw IPCError.last("readdir", object: IPCError.describe(path: path)) }
+    if lastErrno != 0 { throw IPCError.last("readdir", object: IPCError.describe(path: path)) }
     return names
 }
 

@@ -207,20 +207,18 @@ private struct Reader {
     /// -1 with errno unchanged is "no fixed limit"; -1 with errno set (EINVAL) is a
     /// name this libc does not know.
     func sysconfValue(_ name: CInt) -> SystemLimit.Value {
-        Glibc.errno = 0
         let value = system_sysconf(name)
         if value >= 0 { return .number(UInt64(value)) }
-        if Glibc.errno == 0 { return .noFixedLimit }
+        if lastErrno == 0 { return .noFixedLimit }
         return .notAvailable(reason: IPCError.last("sysconf", object: String(name)).description)
     }
 
     func pipeBuffer() -> SystemLimit.Value {
         do {
             let pipe = try Pipe()
-            Glibc.errno = 0
             let value = system_fpathconf(pipe.reader.descriptor.rawValue, CInt(_PC_PIPE_BUF))
             if value >= 0 { return .number(UInt64(value)) }
-            if Glibc.errno == 0 { return .noFixedLimit }
+            if lastErrno == 0 { return .noFixedLimit }
             return .notAvailable(reason: IPCError.last("fpathconf", fd: pipe.reader.descriptor.rawValue).description)
         } catch {
             return .notAvailable(reason: error.description)

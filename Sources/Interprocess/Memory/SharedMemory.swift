@@ -220,7 +220,7 @@ public struct SharedMemory: ~Copyable, Sendable {
         // glibc's shm_open adds O_CLOEXEC and O_NOFOLLOW itself; say so anyway.
         let fd = name.withCString { system_shm_open($0, flags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, permissions.rawValue) }
         if fd < 0 {
-            let code = Glibc.errno
+            let code = lastErrno
             throw IPCError(Errno(rawValue: code), operation: "shm_open", object: name.quoted,
                            detail: SharedDirectoryFile.explainOpenFailure(code, noun: noun, path: NamedSemaphoreFile.path(name, prefix: "")))
         }

@@ -57,7 +57,7 @@ extension PosixMessageQueue {
     }
 
     private func notifyFailure() -> IPCError {
-        let code = Glibc.errno
+        let code = lastErrno
         let detail = code == EBUSY ? "a process (maybe this one) is already registered for this queue" : nil
         return IPCError(Errno(rawValue: code), operation: "mq_notify", object: object, detail: detail)
     }

@@ -219,7 +219,7 @@ extension PosixMessageQueue {
                 : system_mq_open(path, flags, permissions.rawValue, nil)
         }
         if raw < 0 {
-            let code = Glibc.errno
+            let code = lastErrno
             throw IPCError(Errno(rawValue: code), operation: "mq_open", object: name.quoted,
                            detail: MessageQueueKernelLimits.explainOpenFailure(code, created: creation & O_CREAT != 0,
                                                                                  maxMessages: explicitSizes ? attributes.mq_maxmsg : nil,
@@ -343,7 +343,7 @@ extension PosixMessageQueue {
         while true {
             var limit = MessageQueueClock.realtime(at: deadline)
             if system_mq_timedsend(handle.raw, message.baseAddress, message.count, priority, &limit) == 0 { return }
-            let code = Glibc.errno
+            let code = lastErrno
             if code == EINTR || (code == ETIMEDOUT && !deadline.hasPassed) { continue }
             throw failure("mq_timedsend", code, timeoutDetail: "the queue stayed full until the deadline")
         }
@@ -367,7 +367,7 @@ extension PosixMessageQueue {
         if retryingInterrupts({ system_mq_timedsend(handle.raw, message.baseAddress, message.count, priority, &past) }) == 0 {
             return true
         }
-        let code = Glibc.errno
+        let code = lastErrno
         if code == ETIMEDOUT || code == EAGAIN { return false }
         throw failure("mq_timedsend", code)
     }
@@ -428,7 +428,7 @@ extension PosixMessageQueue {
             var limit = MessageQueueClock.realtime(at: deadline)
             let count = system_mq_timedreceive(handle.raw, buffer.baseAddress, buffer.count, &priority, &limit)
             if count >= 0 { return (count, priority) }
-            let code = Glibc.errno
+            let code = lastErrno
             if code == EINTR || (code == ETIMEDOUT && !deadline.hasPassed) { continue }
             throw failure("mq_timedreceive", code, timeoutDetail: "no message arrived before the deadline")
         }
@@ -447,7 +447,7 @@ extension PosixMessageQueue {
         var past = timespec(tv_sec: 0, tv_nsec: 0)
         let count = retryingInterrupts { system_mq_timedreceive(handle.raw, buffer.baseAddress, buffer.count, &priority, &past) }
         if count >= 0 { return (count, priority) }
-        let code = Glibc.errno
+        let code = lastErrno
         if code == ETIMEDOUT || code == EAGAIN { return nil }
         throw failure("mq_timedreceive", code)
     }
@@ -489,7 +489,7 @@ extension PosixMessageQueue {
 
     /// The error of the call that just failed, with a hint where the errno alone
     /// would puzzle.
-    func failure(_ operation: String, _ code: CInt = Glibc.errno, timeoutDetail: String? = nil) -> IPCError {
+    func failure(_ operation: String, _ code: CInt = lastErrno, timeoutDetail: String? = nil) -> IPCError {
         var detail: String?
         if code == ETIMEDOUT { detail = timeoutDetail }
         if code == EBADF {

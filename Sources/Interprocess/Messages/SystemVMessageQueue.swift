@@ -110,7 +110,7 @@ extension SystemVMessageQueue {
             self.init(id: id, key: IPCKey(rawValue: info.msg_perm.__key))
             return
         }
-        let code = Glibc.errno
+        let code = lastErrno
         if code == EACCES {
             self.init(id: id, key: nil)
             return
@@ -159,7 +159,7 @@ extension SystemVMessageQueue {
     public func send(rawMessage message: UnsafeRawPointer, textCount: Int) throws(IPCError) {
         try checkSend(type: message.load(as: Int.self), count: textCount)
         while system_msgsnd(id, message, textCount, 0) != 0 {
-            if Glibc.errno != EINTR { throw failure("msgsnd") }
+            if lastErrno != EINTR { throw failure("msgsnd") }
         }
     }
 
@@ -171,7 +171,7 @@ extension SystemVMessageQueue {
     public func trySend(rawMessage message: UnsafeRawPointer, textCount: Int) throws(IPCError) -> Bool {
         try checkSend(type: message.load(as: Int.self), count: textCount)
         while system_msgsnd(id, message, textCount, IPC_NOWAIT) != 0 {
-            let code = Glibc.errno
+            let code = lastErrno
             if code == EAGAIN { return false }
             if code != EINTR { throw failure("msgsnd", code) }
         }
@@ -266,7 +266,7 @@ extension SystemVMessageQueue {
         while true {
             let count = system_msgrcv(id, message, textCapacity, type, flags)
             if count >= 0 { return count }
-            let code = Glibc.errno
+            let code = lastErrno
             if code != EINTR { throw receiveFailure(code, capacity: textCapacity) }
         }
     }
@@ -283,7 +283,7 @@ extension SystemVMessageQueue {
         while true {
             let count = system_msgrcv(id, message, textCapacity, type, flags)
             if count >= 0 { return count }
-            let code = Glibc.errno
+            let code = lastErrno
             if code == ENOMSG { return nil }
             if code != EINTR { throw receiveFailure(code, capacity: textCapacity) }
         }
@@ -339,7 +339,7 @@ extension SystemVMessageQueue {
     static let largestCapacity = Int(Int32.max)
 
     /// The error of the call that just failed.
-    func failure(_ operation: String, _ code: CInt = Glibc.errno) -> IPCError {
+    func failure(_ operation: String, _ code: CInt = lastErrno) -> IPCError {
         var detail: String?
         switch code {
         case EIDRM: detail = "the queue was removed"

@@ -69,7 +69,7 @@ extension SystemVMessageQueue {
         if system_msgctl(id, IPC_STAT, &info) != 0 { throw failure("msgctl(IPC_STAT)") }
         info.msg_qbytes = msglen_t(bytes)
         if system_msgctl(id, IPC_SET, &info) != 0 {
-            let code = Glibc.errno
+            let code = lastErrno
             var detail: String?
             if code == EPERM {
                 let limit = SystemVMessageLimits.defaultMaximumQueueBytes

@@ -22,9 +22,9 @@ public struct ChildProcess: ~Copyable, Sendable {
         if fd < 0 {
             let error = IPCError.last("pidfd_open", object: "pid \(pid)")
             // Without a pidfd the child cannot be tracked safely: end it now.
-            kill(pid, SIGKILL)
+            _ = system_kill(pid, SIGKILL)
             var ignored: Int32 = 0
-            _ = retryingInterrupts { waitpid(pid, &ignored, 0) }
+            _ = retryingInterrupts { system_waitpid(pid, &ignored, 0) }
             throw error
         }
         self.pid = pid
@@ -122,7 +122,7 @@ enum BackgroundReaper {
             var event = cipc_child_event()
             while true {
                 let rc = system_waitid(idtype_t(UInt32(cipc_p_pidfd())), id_t(pidfd), WEXITED | WNOHANG, &event)
-                if rc != 0 && Glibc.errno == EINTR { continue }
+                if rc != 0 && lastErrno == EINTR { continue }
                 if rc != 0 || event.pid != 0 { break }  // reaped, or no longer ours to reap
                 try? await Reactor.shared.wait(pidfd, for: .readable)
             }

@@ -76,7 +76,7 @@ public struct ChildProcessSet: ~Copyable, Sendable {
                 rc = system_ppoll(&entries, entries.count, nil)
             }
             if rc == 0 { return nil }
-            if rc < 0 && Glibc.errno != EINTR { throw IPCError.last("ppoll") }
+            if rc < 0 && lastErrno != EINTR { throw IPCError.last("ppoll") }
         }
     }
 

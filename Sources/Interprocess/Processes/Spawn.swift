@@ -82,18 +82,18 @@ public struct Spawn: Sendable {
                            detail: "descriptor target \(target) is negative")
         }
         var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
+        try check(system_posix_spawn_file_actions_init(&actions), "posix_spawn_file_actions_init")
+        defer { _ = system_posix_spawn_file_actions_destroy(&actions) }
         var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
+        try check(system_posix_spawnattr_init(&attributes), "posix_spawnattr_init")
+        defer { _ = system_posix_spawnattr_destroy(&attributes) }
 
         try addDescriptorActions(&actions)
         if let workingDirectory {
-            let rc = workingDirectory.withPlatformString { cipc_spawn_addchdir(&actions, $0) }
-            if rc != 0 { throw IPCError(Errno(rawValue: rc), operation: "posix_spawn_file_actions_addchdir_np", object: IPCError.describe(path: workingDirectory)) }
+            try check(workingDirectory.withPlatformString { system_posix_spawn_file_actions_addchdir(&actions, $0) },
+                      "posix_spawn_file_actions_addchdir_np", detail: "working directory \(workingDirectory)")
         }
-        configure(&attributes)
+        try configure(&attributes)
 
         let argv = [argument0 ?? executable] + arguments
         let envp = environmentStrings()
@@ -116,39 +116,51 @@ public struct Spawn: Sendable {
         let highest = max(targets.last ?? 2, descriptorMap.values.max() ?? 2)
         let scratchBase = highest + 1
         for (i, target) in targets.enumerated() {
-            posix_spawn_file_actions_adddup2(&actions, descriptorMap[target]!, scratchBase + CInt(i))
+            let source = descriptorMap[target]!
+            try check(system_posix_spawn_file_actions_adddup2(&actions, source, scratchBase + CInt(i)),
+                      "posix_spawn_file_actions_adddup2", detail: "descriptor \(source) for child descriptor \(target)")
         }
         for (i, target) in targets.enumerated() {
-            posix_spawn_file_actions_adddup2(&actions, scratchBase + CInt(i), target)
+            try check(system_posix_spawn_file_actions_adddup2(&actions, scratchBase + CInt(i), target),
+                      "posix_spawn_file_actions_adddup2", detail: "child descriptor \(target)")
         }
         let maxTarget = max(targets.last ?? 2, 2)
         for fd in 3..<max(3, maxTarget) where descriptorMap[fd] == nil {
-            posix_spawn_file_actions_addclose(&actions, fd)
+            try check(system_posix_spawn_file_actions_addclose(&actions, fd), "posix_spawn_file_actions_addclose",
+                      detail: "child descriptor \(fd)")
         }
-        let rc = cipc_spawn_addclosefrom(&actions, maxTarget + 1)
-        if rc != 0 { throw IPCError(Errno(rawValue: rc), operation: "posix_spawn_file_actions_addclosefrom_np") }
+        try check(system_posix_spawn_file_actions_addclosefrom(&actions, maxTarget + 1), "posix_spawn_file_actions_addclosefrom_np")
     }
 
-    private func configure(_ attributes: inout posix_spawnattr_t) {
+    private func configure(_ attributes: inout posix_spawnattr_t) throws(IPCError) {
         var flags = CInt(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
         var none = sigset_t()
         sigemptyset(&none)
-        posix_spawnattr_setsigmask(&attributes, &none)
+        try check(system_posix_spawnattr_setsigmask(&attributes, &none), "posix_spawnattr_setsigmask")
         var all = sigset_t()
         sigfillset(&all)
-        posix_spawnattr_setsigdefault(&attributes, &all)
+        try check(system_posix_spawnattr_setsigdefault(&attributes, &all), "posix_spawnattr_setsigdefault")
         switch processGroup {
         case .new:
             flags |= CInt(POSIX_SPAWN_SETPGROUP)
-            posix_spawnattr_setpgroup(&attributes, 0)
+            try check(system_posix_spawnattr_setpgroup(&attributes, 0), "posix_spawnattr_setpgroup")
         case .join(let group):
             flags |= CInt(POSIX_SPAWN_SETPGROUP)
-            posix_spawnattr_setpgroup(&attributes, group)
+            try check(system_posix_spawnattr_setpgroup(&attributes, group), "posix_spawnattr_setpgroup", detail: "process group \(group)")
         case nil:
             break
         }
         if newSession { flags |= cipc_spawn_setsid_flag() }
-        posix_spawnattr_setflags(&attributes, Int16(flags))
+        try check(system_posix_spawnattr_setflags(&attributes, Int16(flags)), "posix_spawnattr_setflags")
+    }
+
+    /// Throws when a spawn file action or attribute call (which return an error
+    /// number rather than set errno) failed: the child is never started.
+    private func check(_ rc: CInt, _ operation: String, detail: String? = nil) throws(IPCError) {
+        if rc != 0 {
+            throw IPCError(Errno(rawValue: rc), operation: operation, object: IPCError.describe(path: executable),
+                           detail: detail.map { "preparing the child: \($0)" } ?? "preparing the child")
+        }
     }
 
     private func environmentStrings() -> [String] {

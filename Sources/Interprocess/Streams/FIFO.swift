@@ -169,7 +169,7 @@ extension FIFO {
         func call(_ body: (CInt, UnsafePointer<CChar>) -> CInt) -> (result: CInt, errno: CInt) {
             path.withPlatformString { cPath in
                 let result = body(directory, cPath)
-                return (result, Glibc.errno)
+                return (result, lastErrno)
             }
         }
     }

@@ -83,7 +83,7 @@ public struct UnixListener: ~Copyable, Sendable {
         while true {
             let fd = retryingInterrupts { system_accept4(descriptor.rawValue, nil, nil, CInt(SOCK_CLOEXEC.rawValue)) }
             if fd >= 0 { return UnixSocket(OwnedDescriptor(adoptingRaw: fd), kind: kind) }
-            switch Glibc.errno {
+            switch lastErrno {
             case EAGAIN: return nil
             case ECONNABORTED: continue  // the client gave up before we accepted
             default: throw IPCError.last("accept4", object: address.errorDescription)

@@ -48,7 +48,7 @@ extension UnixSocket: ByteStreamReader, ByteStreamWriter {
         guard kind == .stream else { return try tryReceive(into: buffer) }
         let n = retryingInterrupts { system_recv(descriptor.rawValue, buffer.baseAddress, buffer.count, CInt(MSG_DONTWAIT)) }
         if n >= 0 { return n }
-        if Glibc.errno == EAGAIN { return nil }
+        if lastErrno == EAGAIN { return nil }
         throw IPCError.last("recv", fd: descriptor.rawValue)
     }
 

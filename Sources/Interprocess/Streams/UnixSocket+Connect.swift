@@ -81,7 +81,7 @@ extension UnixSocket {
             guard setSendTimeout(fd, deadline) == 0 else { throw IPCError.last("setsockopt(SO_SNDTIMEO)", fd: fd) }
             // No EINTR retry here: an interrupted wait resumes with the time left.
             if address.withSockaddr({ system_connect(fd, $0, $1) }) == 0 { return }
-            let code = Glibc.errno
+            let code = lastErrno
             if code == EINTR && !deadline.hasPassed { continue }
             if code == EAGAIN || code == EINTR || code == EINPROGRESS {
                 throw IPCError(.timedOut, operation: "connect", object: address.errorDescription,

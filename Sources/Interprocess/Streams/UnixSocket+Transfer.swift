@@ -38,7 +38,7 @@ extension UnixSocket {
             sent = Self.sendMessage(fd, bytes, descriptors, address, flags)
         }
         if sent >= 0 { return sent }
-        if dontWait && Glibc.errno == EAGAIN { return nil }
+        if dontWait && lastErrno == EAGAIN { return nil }
         let operation = address == nil ? (descriptors.isEmpty ? "send" : "sendmsg") : "sendto"
         throw IPCError.last(operation, object: address?.errorDescription ?? IPCError.describe(fd: fd))
     }
@@ -103,7 +103,7 @@ extension UnixSocket {
             }
         }
         if received < 0 {
-            if dontWait && Glibc.errno == EAGAIN { return nil }
+            if dontWait && lastErrno == EAGAIN { return nil }
             throw IPCError.last("recvmsg", fd: fd)
         }
 

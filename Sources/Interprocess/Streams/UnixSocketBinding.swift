@@ -125,21 +125,21 @@ private enum StaleCheck { case removed, live, notSocket }
 private func removeStaleSocket(at path: FilePath, kind: UnixSocket.Kind) throws(IPCError) -> StaleCheck {
     var before = stat()
     if path.withPlatformString({ system_fstatat(AT_FDCWD, $0, &before, AT_SYMLINK_NOFOLLOW) }) != 0 {
-        if Glibc.errno == ENOENT { return .removed }  // gone already: bind again
+        if lastErrno == ENOENT { return .removed }  // gone already: bind again
         throw IPCError.last("lstat", path: path)
     }
     guard before.st_mode & S_IFMT == S_IFSOCK else { return .notSocket }
 
     let probe = try UnixSocket.makeDescriptor(kind, nonBlocking: true)
     let address = try UnixSocketAddress(path: path, operation: "connect")
-    let refused = address.withSockaddr { system_connect(probe.rawValue, $0, $1) } != 0 && Glibc.errno == ECONNREFUSED
+    let refused = address.withSockaddr { system_connect(probe.rawValue, $0, $1) } != 0 && lastErrno == ECONNREFUSED
     guard refused else { return .live }
 
     var after = stat()
     let same = path.withPlatformString { system_fstatat(AT_FDCWD, $0, &after, AT_SYMLINK_NOFOLLOW) } == 0
         && after.st_dev == before.st_dev && after.st_ino == before.st_ino
     guard same else { return .live }
-    if path.withPlatformString({ system_unlinkat(AT_FDCWD, $0, 0) }) != 0 && Glibc.errno != ENOENT {
+    if path.withPlatformString({ system_unlinkat(AT_FDCWD, $0, 0) }) != 0 && lastErrno != ENOENT {
         throw IPCError.last("unlink", path: path, detail: "removing a stale socket")
     }
     return .removed

@@ -38,7 +38,7 @@ enum NamedSemaphoreFile {
             system_open($0.baseAddress!, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0)
         }
         if fd < 0 {
-            let code = Glibc.errno
+            let code = lastErrno
             throw IPCError(Errno(rawValue: code), operation: "sem_open", object: object,
                            detail: SharedDirectoryFile.explainOpenFailure(code, noun: "semaphore", path: path(name)))
         }
@@ -60,7 +60,7 @@ enum NamedSemaphoreFile {
         let bytes = PosixSemaphoreLayout.newSemaphore(value: value)
         let written = bytes.withUnsafeBytes { buffer in retryingInterrupts { system_write(fd, buffer.baseAddress, buffer.count) } }
         if written != bytes.count {
-            if written >= 0 { Glibc.errno = ENOSPC }
+            if written >= 0 { cipc_errno_set_captured(ENOSPC) }
             throw IPCError.last("sem_open", object: object, detail: "cannot write the new semaphore")
         }
         let mapping = try mapSemaphore(descriptor, object: object)

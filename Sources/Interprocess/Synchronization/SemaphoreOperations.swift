@@ -38,7 +38,7 @@ struct SemaphoreOperations: @unchecked Sendable {
     /// Decrements if the value is above zero; false when it is zero (EAGAIN).
     func tryWait() throws(IPCError) -> Bool {
         if retryingInterrupts({ system_sem_trywait(semaphore) }) == 0 { return true }
-        if Glibc.errno == EAGAIN { return false }
+        if lastErrno == EAGAIN { return false }
         throw failure("sem_trywait")
     }
 
@@ -51,7 +51,7 @@ struct SemaphoreOperations: @unchecked Sendable {
         }
         var at = deadline.absoluteTimespec
         if retryingInterrupts({ system_sem_clockwait(semaphore, &at) }) == 0 { return true }
-        if Glibc.errno == ETIMEDOUT { return false }
+        if lastErrno == ETIMEDOUT { return false }
         throw failure("sem_clockwait")
     }
 
@@ -79,7 +79,7 @@ struct SemaphoreOperations: @unchecked Sendable {
     /// semaphore's memory no longer holds a semaphore (the library's operations
     /// check its value and futex flag every time and answer `EINVAL`, since
     /// another process may have overwritten them), the detail says so.
-    func failure(_ operation: String, code: CInt = Glibc.errno) -> IPCError {
+    func failure(_ operation: String, code: CInt = lastErrno) -> IPCError {
         IPCError(Errno(rawValue: code), operation: operation, object: object,
                  detail: code == EINVAL && isCorrupt ? Self.corruptDetail : nil)
     }

@@ -91,7 +91,7 @@ extension SystemVSemaphoreSet {
     /// semop with IPC_NOWAIT already in the flags: false for EAGAIN.
     func performNow(_ list: UnsafeMutablePointer<sembuf>, _ count: Int) throws(IPCError) -> Bool {
         if retryingInterrupts({ system_semop(id, list, count) }) == 0 { return true }
-        if Glibc.errno == EAGAIN { return false }
+        if lastErrno == EAGAIN { return false }
         throw failure("semop")
     }
 
@@ -106,7 +106,7 @@ extension SystemVSemaphoreSet {
         while true {
             var timeout = deadline.remainingTimespec!
             if system_semtimedop(id, list, count, &timeout) == 0 { return true }
-            let code = Glibc.errno
+            let code = lastErrno
             if code == EINTR { continue }
             if code == EAGAIN {
                 if noWait || deadline.hasPassed { return false }

@@ -184,7 +184,7 @@ public struct SystemVSemaphoreSet: SystemVObject {
             let left = deadline.remaining.components
             let leftNs = Int(clamping: left.seconds) &* 1_000_000_000 &+ Int(left.attoseconds / 1_000_000_000)
             var sleep = timespec(tv_sec: 0, tv_nsec: min(pause, max(leftNs, 0)))
-            nanosleep(&sleep, nil)
+            _ = system_nanosleep(&sleep, nil)
             pause = min(pause * 2, 10_000_000)
         }
     }

@@ -168,7 +168,7 @@ extension SystemVKind {
             }
             change(&info.msg_perm)
             if writingBack { rc = system_msgctl(id, IPC_SET, &info) }
-            if rc != 0 && Glibc.errno == EPERM && Int(info.msg_qbytes) > SystemVMessageLimits.defaultMaximumQueueBytes {
+            if rc != 0 && lastErrno == EPERM && Int(info.msg_qbytes) > SystemVMessageLimits.defaultMaximumQueueBytes {
                 throw IPCError(.notPermitted, operation: controlFunction + "(IPC_SET)", object: object,
                                detail: "the queue's msg_qbytes (\(info.msg_qbytes)) is above kernel.msgmnb, which only a process with CAP_SYS_RESOURCE may write back")
             }

@@ -39,7 +39,7 @@ extension Futex {
                 rc = system_futex_wait(word, value, &at)
             }
             if rc == 0 { return .success(true) }
-            switch Glibc.errno {
+            switch lastErrno {
             case EINTR: return nil
             case EAGAIN: return .success(true)
             case ETIMEDOUT: return .success(false)

@@ -72,7 +72,7 @@ extension WaitingEngineCore {
             unschedule(job)
             return
         }
-        pthread_kill(job.thread, LibrarySignals.interrupt)
+        _ = system_pthread_kill(job.thread, LibrarySignals.interrupt)
         job.repeatPause = WaitingEngine.firstRepeat
         scheduleRepeat(job)
     }
@@ -90,7 +90,7 @@ extension WaitingEngineCore {
             return
         }
         guard !job.over, job.inCall else { return }
-        pthread_kill(job.thread, LibrarySignals.interrupt)
+        _ = system_pthread_kill(job.thread, LibrarySignals.interrupt)
         job.repeatPause = min(job.repeatPause * 2, WaitingEngine.longestRepeat)
         scheduleRepeat(job)
     }

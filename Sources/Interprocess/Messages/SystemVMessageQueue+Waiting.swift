@@ -82,7 +82,7 @@ extension SystemVMessageQueue {
         do throws(IPCError) {
             let sent = try withMessage(bytes, type: type) { (message) throws(IPCError) in
                 if system_msgsnd(id, message, bytes.count, 0) == 0 { return true }
-                let code = Glibc.errno
+                let code = lastErrno
                 if code == EINTR { return false }
                 throw failure("msgsnd", code)
             }
@@ -99,7 +99,7 @@ extension SystemVMessageQueue {
             let message = try receivingMessage(maximumSize) { (message, capacity) throws(IPCError) -> Int? in
                 let count = system_msgrcv(id, message, capacity, type, flags)
                 if count >= 0 { return count }
-                let code = Glibc.errno
+                let code = lastErrno
                 if code == EINTR { return nil }
                 throw receiveFailure(code, capacity: capacity)
             }

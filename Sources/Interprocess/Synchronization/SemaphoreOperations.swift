@@ -115,7 +115,7 @@ struct SemaphoreOperations: @unchecked Sendable {
                 rc = system_sem_clockwait(semaphore, &at)
             }
             if rc == 0 { return .success(true) }
-            let code = Glibc.errno
+            let code = lastErrno
             if code == EINTR { return nil }
             if code == ETIMEDOUT { return .success(false) }
             return .failure(failure(deadline == .distantFuture ? "sem_wait" : "sem_clockwait", code: code))

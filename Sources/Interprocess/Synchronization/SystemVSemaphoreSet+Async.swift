@@ -98,7 +98,7 @@ extension SystemVSemaphoreSet {
             rc = system_semtimedop(id, list, count, &timeout)
         }
         if rc == 0 { return .success(true) }
-        let code = Glibc.errno
+        let code = lastErrno
         if code == EINTR { return nil }
         if code == EAGAIN { return .success(false) }
         return .failure(failure(deadline == .distantFuture ? "semop" : "semtimedop"))

@@ -50,6 +50,15 @@ extension PeerCommands {
             }
             return 0
         },
+        // shm-futex-wake NAME OFFSET VALUE: store VALUE in the UInt32 at OFFSET, wake
+        // every waiter on it, and print how many were woken.
+        "shm-futex-wake": { args in
+            let mapping = try SharedMemory.open(args[0]).map()
+            let offset = Int(args[1])!
+            try mapping.withAtomic(UInt32.self, at: offset) { $0.store(UInt32(args[2])!, ordering: .releasing) }
+            print(try mapping.futexWake(at: offset))
+            return 0
+        },
         // fd-map-read FD OFFSET COUNT: map the inherited descriptor FD and print bytes.
         "fd-map-read": { args in
             let memory = SharedMemory(adopting: OwnedDescriptor(adopting: FileDescriptor(rawValue: CInt(args[0]))))

@@ -84,6 +84,7 @@ extension PeerCommands {
                 let started = Counter()
                 var unblocked = blocked
                 pthread_sigmask(SIG_UNBLOCK, &unblocked, nil)
+                let engineWaits = try EngineWaits()
                 let tasks = pipes.indices.map { index in
                     let reader = pipes[index].reader
                     return Task {
@@ -93,12 +94,9 @@ extension PeerCommands {
                             let owned = OwnedDescriptor(adopting: FileDescriptor(rawValue: dup(reader)))
                             try await owned.ready(for: .readable)
                         } else {
-                            // A blocking call on a library thread, with a watchdog.
-                            _ = try await BlockingCall.run(until: .after(.seconds(60)), {
-                                started.value.add(1, ordering: .relaxed)
-                                var byte: UInt8 = 0
-                                return read(reader, &byte, 1)
-                            }, interrupt: {})
+                            // A semaphore wait on a worker of the library's waiting engine.
+                            started.value.add(1, ordering: .relaxed)
+                            _ = try await engineWaits.semaphore.wait(until: .after(.seconds(60)))
                         }
                     }
                 }
@@ -119,6 +117,7 @@ extension PeerCommands {
                     var byte: UInt8 = 1
                     _ = write(pipe.writer, &byte, 1)
                 }
+                for _ in waits..<pipes.count { try engineWaits.semaphore.post() }
                 for task in tasks { _ = try await task.value }
                 return seen == Set((0..<count).map(UInt32.init)) ? seen.count : -seen.count
             }
@@ -126,6 +125,12 @@ extension PeerCommands {
             return 0
         },
     ]
+}
+
+/// A semaphore the engine's waits share.
+final class EngineWaits: Sendable {
+    let semaphore: UnnamedSemaphore
+    init() throws { semaphore = try UnnamedSemaphore(value: 0) }
 }
 
 /// A counter shared with closures (an `Atomic` cannot be captured).

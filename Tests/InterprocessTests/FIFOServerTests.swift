@@ -1,4 +1,4 @@
-import Interprocess
+@testable import Interprocess
 import SystemPackage
 import Testing
 
@@ -56,10 +56,10 @@ private func run(_ spawn: Spawn) async throws -> (status: ChildStatus, output: S
     return (status, String(decoding: output, as: UTF8.self).trimmingCharacters(in: .newlines))
 }
 
-/// Runs a blocking call on a thread of its own, so the pool stays free for the
-/// in-process server.
+/// Runs a blocking call on a worker of the waiting engine, so the pool stays free
+/// for the in-process server.
 private func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws(IPCError) -> T) async throws -> T {
-    try await BlockingCall.run({ Result { () throws(IPCError) in try body() } }, interrupt: {}).value.get()
+    try await WaitingEngine.wait { Result { () throws(IPCError) in try body() } }!.get()
 }
 
 @Suite("FIFO client–server (S5)")

@@ -208,20 +208,14 @@ struct FIFOTests {
         let task = Task {
             if forWriting { _ = try await FIFO.openForWriting(path) } else { _ = try await FIFO.openForReading(path) }
         }
-        // Cancel once a worker thread is inside openat(2) (syscall 257 on x86-64, 56
-        // on arm64), i.e. the open is really waiting for a partner.
-        let openat = ["257", "56"]
-        let waiting = Deadline.after(.seconds(30))
-        while !waiting.hasPassed && !BlockingCall.workers.withLock({ $0 }).contains(where: { tid in
-            let call = procFileText("/proc/self/task/\(tid)/syscall")
-            return openat.contains(String(call.prefix { $0 != " " }))
-        }) {
-            await Task.yield()
-        }
+        // Cancel once a worker is inside openat(2), i.e. the open is really
+        // waiting for a partner.
+        let worker = try #require(await engineWorker(blockedIn: [SyscallNumber.openat]), "no worker waits in openat")
         task.cancel()
         let outcome = await result(of: task, within: .seconds(30))
         #expect(outcome != nil, "the cancelled open did not end")
         #expect(throws: CancellationError.self) { try outcome?.get() }
+        #expect(await leftCall(worker, [SyscallNumber.openat]), "the worker is still in openat")
     }
 
     // MARK: permissions

@@ -6,14 +6,13 @@ import Testing
 import Glibc
 #endif
 
-/// Waits (up to a minute, to turn a hang into a failure) until a task's async
-/// wait on `semaphore` has its thread.
-func waitUntilWaiting(on semaphore: UnsafeMutablePointer<sem_t>) async throws {
-    let deadline = Deadline.after(.seconds(60))
-    while !SemaphoreWaiter.hasWaiter(on: semaphore) {
-        try #require(!deadline.hasPassed, "the async wait never started")
-        await Task.yield()
-    }
+/// Waits (up to 30 s, to turn a hang into a failure) until a worker of the waiting
+/// engine sleeps in the futex of `semaphore` (its value word, at offset 0); returns
+/// that worker.
+@discardableResult
+func waitUntilWaiting(on semaphore: UnsafeMutablePointer<sem_t>) async throws -> pid_t {
+    try #require(await engineWorker(blockedIn: [SyscallNumber.futex], firstArgument: hexArgument(semaphore)),
+                 "the async wait never started")
 }
 
 /// Waits (up to a minute) until some thread — in this process or another — sleeps

@@ -227,35 +227,6 @@ struct SystemVMessageQueueTests {
         #expect(try queue.status().messageCount == 1)
     }
 
-    @Test("without the interrupt signal, bounded waits poll: they still time out and still get a message another process sends")
-    func pollingFallback() async throws {
-        let queue = try SystemVMessageQueue.create(key: .private)
-        defer { TestObjects.remove(.systemV(.messageQueue, id: queue.id)) }
-        let error = #expect(throws: IPCError.self) {
-            _ = try queue.receive(type: 0, maximumSize: nil, truncating: false, until: .after(.milliseconds(100)), interrupts: false)
-        }
-        #expect(error?.errno == .timedOut)
-
-        var workers = BlockingCall.workers.withLock { $0 }
-        let task = Task { try await queue.receive(type: 3, maximumSize: nil, truncating: false, interrupts: false) }
-        #expect(await newWorker(since: workers) != nil, "the receive never started polling")
-        #expect(try TestPeer.run(TestPeer.spawn("svmsg-send", "\(queue.id)", "3", "polled")).output == "ok")
-        #expect(try await task.value == .init(bytes: Array("polled".utf8), type: 3))
-
-        workers = BlockingCall.workers.withLock { $0 }
-        let cancelled = Task { try await queue.receive(type: 0, maximumSize: nil, truncating: false, interrupts: false) }
-        #expect(await newWorker(since: workers) != nil, "the receive never started polling")
-        cancelled.cancel()
-        let outcome = await result(of: cancelled, within: .seconds(60))
-        #expect(outcome != nil, "the cancelled polling receive did not end")
-        #expect(throws: CancellationError.self) { try outcome?.get() }
-
-        try queue.setMaximumBytes(1)
-        try await queue.send([1], type: 1)
-        let full = #expect(throws: IPCError.self) { try queue.send([2], type: 1, until: .after(.milliseconds(50)), interrupts: false) }
-        #expect(full?.errno == .timedOut)
-    }
-
     // MARK: async
 
     @Test("an async receive waits on a library thread (blocked in msgrcv) until another process sends", .timeLimit(.minutes(1)))
@@ -263,23 +234,22 @@ struct SystemVMessageQueueTests {
         let queue = try SystemVMessageQueue.create(key: .private)
         defer { TestObjects.remove(.systemV(.messageQueue, id: queue.id)) }
         let task = Task { try await queue.receive(type: -10) }
-        #expect(await workerBlocked(inSyscall: msgrcvSyscall, on: queue) != nil, "no worker blocked in msgrcv")
+        #expect(await workerBlocked(inSyscall: SyscallNumber.msgrcv, on: queue) != nil, "no worker blocked in msgrcv")
         #expect(try TestPeer.run(TestPeer.spawn("svmsg-send", "\(queue.id)", "10", "async hello")).output == "ok")
         #expect(try await task.value == .init(bytes: Array("async hello".utf8), type: 10))
     }
 
-    @Test("an async receive blocked in msgrcv ends promptly with CancellationError, its thread gone, taking nothing", .timeLimit(.minutes(1)))
+    @Test("an async receive blocked in msgrcv ends promptly with CancellationError, its worker out of msgrcv, taking nothing", .timeLimit(.minutes(1)))
     func asyncReceiveCancelled() async throws {
         let queue = try SystemVMessageQueue.create(key: .private)
         defer { TestObjects.remove(.systemV(.messageQueue, id: queue.id)) }
         let task = Task { try await queue.receive() }
-        let worker = try #require(await workerBlocked(inSyscall: msgrcvSyscall, on: queue), "no worker blocked in msgrcv")
+        let worker = try #require(await workerBlocked(inSyscall: SyscallNumber.msgrcv, on: queue), "no worker blocked in msgrcv")
         task.cancel()
         let outcome = await result(of: task, within: .seconds(60))
         #expect(outcome != nil, "the cancelled receive did not end")
         #expect(throws: CancellationError.self) { try outcome?.get() }
-        #expect(!BlockingCall.workers.withLock { $0.contains(worker) })
-        #expect(await threadGone(worker), "the worker thread \(worker) is still there")
+        #expect(await leftCall(worker, [SyscallNumber.msgrcv], firstArgument: hexArgument(queue.id)), "the worker \(worker) is still in msgrcv")
         #expect(try TestPeer.run(TestPeer.spawn("svmsg-send", "\(queue.id)", "1", "after")).output == "ok")
         #expect(try queue.status().messageCount == 1, "the cancelled receive took nothing")
     }
@@ -291,13 +261,13 @@ struct SystemVMessageQueueTests {
         try queue.setMaximumBytes(5)
         try await queue.send(Array("first".utf8), type: 1)
         let task = Task { try await queue.send(Array("again".utf8), type: 2) }
-        #expect(await workerBlocked(inSyscall: msgsndSyscall, on: queue) != nil, "no worker blocked in msgsnd")
+        #expect(await workerBlocked(inSyscall: SyscallNumber.msgsnd, on: queue) != nil, "no worker blocked in msgsnd")
         #expect(try TestPeer.run(TestPeer.spawn("svmsg-recv", "\(queue.id)", "0")).output == "1 first")
         try await task.value
         #expect(try queue.status().messageCount == 1)
 
         let cancelled = Task { try await queue.send(Array("never".utf8), type: 3) }
-        #expect(await workerBlocked(inSyscall: msgsndSyscall, on: queue) != nil, "no worker blocked in msgsnd")
+        #expect(await workerBlocked(inSyscall: SyscallNumber.msgsnd, on: queue) != nil, "no worker blocked in msgsnd")
         cancelled.cancel()
         let outcome = await result(of: cancelled, within: .seconds(60))
         #expect(throws: CancellationError.self) { try outcome?.get() }
@@ -445,31 +415,10 @@ private let msgsndSyscall = 189
 private let msgrcvSyscall = 188
 #endif
 
-/// A `BlockingCall` worker of this process blocked in system call `number` on
-/// `queue` (read from /proc/self/task/TID/syscall: the number, then the first
-/// argument, the queue's id, in hex), or nil after 30 s.
-private func workerBlocked(inSyscall number: Int, on queue: SystemVMessageQueue) async -> pid_t? {
-    let expected: [Substring] = ["\(number)", "0x" + String(queue.id, radix: 16)]
-    var found: pid_t?
-    _ = await eventually {
-        let workers = BlockingCall.workers.withLock { $0 }
-        found = workers.first { procFileText("/proc/self/task/\($0)/syscall").split(separator: " ").prefix(2) == expected[...] }
-        return found != nil
-    }
-    return found
-}
-
-/// A `BlockingCall` worker that was not among `earlier` and is seen pausing
-/// between two polls (in clock_nanosleep): a polling wait that started. Nil after 30 s.
-private func newWorker(since earlier: Set<pid_t>) async -> pid_t? {
-    var found: pid_t?
-    _ = await eventually {
-        found = BlockingCall.workers.withLock { $0 }.subtracting(earlier).first { tid in
-            procFileText("/proc/self/task/\(tid)/syscall").split(separator: " ").first == "\(clockNanosleepSyscall)"
-        }
-        return found != nil
-    }
-    return found
+/// A worker of the waiting engine blocked in system call `number` on `queue`
+/// (its first argument, the queue's id), or nil after 30 s.
+private func workerBlocked(inSyscall number: String, on queue: SystemVMessageQueue) async -> pid_t? {
+    await engineWorker(blockedIn: [number], firstArgument: hexArgument(queue.id))
 }
 
 /// CAP_SYS_RESOURCE, which lets a queue's msg_qbytes go above kernel.msgmnb.
@@ -492,9 +441,4 @@ private func signalDelivered(to pid: pid_t) -> Bool {
             .filter { $0.hasPrefix("SigPnd:") || $0.hasPrefix("ShdPnd:") }
         return pending.count == 2 && pending.allSatisfy { $0.hasSuffix("0000000000000000") }
     }
-}
-
-/// Whether thread `tid` of this process has ended (within 10 s).
-private func threadGone(_ tid: pid_t) async -> Bool {
-    await eventually(timeout: .seconds(10)) { access("/proc/self/task/\(tid)", F_OK) != 0 }
 }

@@ -60,24 +60,6 @@ struct UnnamedSemaphoreTests {
         #expect(try shared.semaphore.value == 0)
     }
 
-    @Test("without the interrupt signal, a cancelled wait ends at the end of its slice")
-    func cancellationFallback() async throws {
-        let shared = try Shared(0)
-        let operations = shared.semaphore.operations
-        let waiting = Task { try await SemaphoreWaiter.wait(operations, until: .distantFuture, interrupts: false) }
-        try await waitUntilWaiting(on: operations.semaphore)
-        let start = Deadline.now
-        waiting.cancel()
-        let outcome = await waiting.result
-        #expect(throws: CancellationError.self) { try outcome.get() }
-        #expect(Deadline.now.nanoseconds - start.nanoseconds < 2_000_000_000)
-
-        let timed = try await SemaphoreWaiter.wait(operations, until: .after(.milliseconds(120)), interrupts: false)
-        #expect(timed == false, "slices do not end a wait before its deadline")
-        try shared.semaphore.post()
-        #expect(try await SemaphoreWaiter.wait(operations, until: .after(.seconds(30)), interrupts: false))
-    }
-
     #if IPC_FAULT_INJECTION
     @Test("EINTR is retried; other errors carry the operation")
     func interruptedWaits() throws {

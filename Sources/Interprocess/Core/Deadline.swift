@@ -49,4 +49,10 @@ public struct Deadline: Comparable, Hashable, Sendable {
         let left = nanoseconds > now ? nanoseconds - now : 0
         return timespec(tv_sec: Int(left / 1_000_000_000), tv_nsec: Int(left % 1_000_000_000))
     }
+
+    /// The deadline as an absolute `CLOCK_MONOTONIC` time, for `sem_clockwait`,
+    /// futex waits and `pthread_cond_timedwait` on the monotonic clock.
+    var absoluteTimespec: timespec {
+        timespec(tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))
+    }
 }

@@ -21,6 +21,16 @@ extension MemoryMapping {
         return result
     }
 
+    /// The async form of `futexWait(at:expecting:until:)` (`Futex.wait(_:expecting:until:) async`):
+    /// suspends the task while the word holds `value`; throws `CancellationError`
+    /// promptly when the task is cancelled.
+    public func futexWait(at offset: Int, expecting value: UInt32, until deadline: Deadline?) async throws -> Bool {
+        let word = try futexWord("futexWait", offset)
+        let result = try await Futex.wait(word, expecting: value, until: deadline)
+        try checkAfterAccess("futexWait")
+        return result
+    }
+
     /// `Futex.wake` on the `UInt32` at `offset`: wakes at most `count` waiters (in
     /// any process mapping the same object); returns how many were woken.
     @discardableResult

@@ -17,7 +17,7 @@ import Glibc
 /// process opens the FIFO for writing, and the other way round; a non-blocking open
 /// for reading succeeds at once; a non-blocking open for writing with no reader
 /// fails with `ENXIO`. The time-bounded and async opens really wait for the
-/// partner, on a thread of the library's own (`BlockingCall`).
+/// partner, through the library's `WaitingEngine`.
 ///
 /// Every open is close-on-exec and does not follow a symbolic link in the last
 /// component (`O_NOFOLLOW`), and refuses what is not a FIFO with `EINVAL` —
@@ -225,7 +225,7 @@ extension FIFO {
     /// One open with the POSIX blocking rules, checked to be a FIFO before (so a
     /// device is never opened by mistake) and after (the name may have changed in
     /// between).
-    static func openRaw(_ location: Location, _ access: Access, nonBlocking: Bool) -> Result<CInt, IPCError> {
+    static func openRaw(_ location: Location, _ access: Access, nonBlocking: Bool, retryingInterrupts retrying: Bool = true) -> Result<CInt, IPCError> {
         do throws(IPCError) {
             if let type = try fileType(location), type != S_IFIFO { return .failure(notAFIFO(location, type)) }
         } catch {
@@ -233,7 +233,7 @@ extension FIFO {
         }
         let flags = access.flags | O_CLOEXEC | O_NOFOLLOW | (nonBlocking ? O_NONBLOCK : 0)
         let (fd, code) = location.call { dir, path in
-            retryingInterrupts { system_openat(dir, path, flags, 0) }
+            retrying ? retryingInterrupts { system_openat(dir, path, flags, 0) } : system_openat(dir, path, flags, 0)
         }
         if fd < 0 { return .failure(IPCError(Errno(rawValue: code), operation: "open", object: location.described)) }
         var info = stat()
@@ -270,75 +270,39 @@ extension FIFO {
         }
     }
 
+    /// A blocking open on the calling thread; the `WaitingEngine`'s timer
+    /// interrupts it at the deadline (`EINTR`: a FIFO open waiting for its partner
+    /// is not restarted after the library's signal).
     static func openWaiting(_ location: Location, _ access: Access, until deadline: Deadline) throws(IPCError) -> OwnedDescriptor {
         LibrarySignals.ignoreBrokenPipe()
         if let descriptor = try openAtOnce(location, access) { return descriptor }
-        let partner = Partner(location, access.other)
-        defer { partner.close() }
-        let outcome = try BlockingCall.run(until: deadline, {
-            openRaw(location, access, nonBlocking: false)
-        }, interrupt: { partner.open() })
-        return try settle(outcome, location, access)
+        let opened = try WaitingEngine.waitOnCallingThread(interruptingAt: deadline) { openAttempt(location, access) }
+        guard let opened else { throw openTimedOut(location, access) }
+        return OwnedDescriptor(adoptingRaw: try opened.get())
     }
 
+    /// A blocking open on a worker of the `WaitingEngine`, interrupted at the
+    /// deadline or when the task is cancelled. An open that succeeded as the task
+    /// was cancelled is returned.
     static func openWaiting(_ location: Location, _ access: Access, until deadline: Deadline) async throws -> OwnedDescriptor {
         LibrarySignals.ignoreBrokenPipe()
         try Task.checkCancellation()
         if let descriptor = try openAtOnce(location, access) { return descriptor }
-        let partner = Partner(location, access.other)
-        defer { partner.close() }
-        let outcome = try await BlockingCall.run(until: deadline, {
-            openRaw(location, access, nonBlocking: false)
-        }, interrupt: { partner.open() })
-        if outcome.interruption == .cancelled {
-            if case .success(let fd) = outcome.value { _ = system_close(fd) }
-            throw CancellationError()
-        }
-        return try settle(outcome, location, access)
+        let opened = try await WaitingEngine.wait(interruptingAt: deadline) { openAttempt(location, access) }
+        guard let opened else { throw openTimedOut(location, access) }
+        return OwnedDescriptor(adoptingRaw: try opened.get())
     }
 
-    /// The descriptor of a waiting open, or the reason it has none. An open that
-    /// returned after an interrupt is the library's own doing (or a partner that
-    /// came too late): it is closed and the wait reported as timed out.
-    static func settle(_ outcome: BlockingCall.Outcome<Result<CInt, IPCError>>, _ location: Location,
-                       _ access: Access) throws(IPCError) -> OwnedDescriptor {
-        let fd = try outcome.value.get()
-        guard outcome.interruption == nil else {
-            _ = system_close(fd)
-            throw IPCError(.timedOut, operation: "open", object: location.described,
-                           detail: "no process opened the FIFO for \(access.other == .writing ? "writing" : "reading") in time")
+    /// One blocking open waiting for the partner; nil after `EINTR`.
+    static func openAttempt(_ location: Location, _ access: Access) -> Result<CInt, IPCError>? {
+        switch openRaw(location, access, nonBlocking: false, retryingInterrupts: false) {
+        case .failure(let error) where error.errno == .interrupted: return nil
+        case let result: return result
         }
-        return OwnedDescriptor(adoptingRaw: fd)
     }
 
-    /// The other end, opened non-blocking by the library to wake an open blocked
-    /// waiting for a partner (Linux counts a blocked opener as a partner, so the
-    /// non-blocking open of the write end succeeds while a reader waits). Kept open
-    /// until the waiting open has returned.
-    final class Partner: Sendable {
-        private let location: Location
-        private let access: Access
-        private let fd = Mutex<CInt>(-1)
-
-        init(_ location: Location, _ access: Access) {
-            self.location = location
-            self.access = access
-        }
-
-        /// Opens the other end unless already open; `ENXIO` (the waiting reader has
-        /// not reached its open yet) is left for the next interrupt.
-        func open() {
-            fd.withLock { fd in
-                guard fd < 0 else { return }
-                if case .success(let opened) = FIFO.openRaw(location, access, nonBlocking: true) { fd = opened }
-            }
-        }
-
-        func close() {
-            fd.withLock { fd in
-                if fd >= 0 { _ = system_close(fd) }
-                fd = -1
-            }
-        }
+    static func openTimedOut(_ location: Location, _ access: Access) -> IPCError {
+        IPCError(.timedOut, operation: "open", object: location.described,
+                 detail: "no process opened the FIFO for \(access.other == .writing ? "writing" : "reading") in time")
     }
 }

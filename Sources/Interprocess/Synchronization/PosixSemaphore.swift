@@ -162,7 +162,7 @@ public struct PosixSemaphore: ~Copyable, @unchecked Sendable {
 
     /// Decrements the value, suspending the task (not a thread of the cooperative
     /// pool) while it is zero. Throws `CancellationError` promptly when the task is
-    /// cancelled. See `SemaphoreWaiter` for how.
+    /// cancelled. See `SemaphoreOperations.wait(until:) async` and `WaitingEngine` for how.
     public func wait() async throws {
         do { _ = try await operations.wait(until: .distantFuture) } catch {
             try mapping.checkAfterAccess("sem_wait")

@@ -96,18 +96,30 @@ struct SemaphoreOperations: @unchecked Sendable {
             || (flag != PosixSemaphoreLayout.processShared && flag != PosixSemaphoreLayout.processPrivate)
     }
 
-    /// Waits without blocking a thread of the cooperative pool; see `SemaphoreWaiter`.
+    /// Waits without blocking a thread of the cooperative pool: after one
+    /// `sem_trywait`, `sem_wait` (or `sem_clockwait` for a deadline, the kernel's
+    /// own timeout) runs on a worker of the `WaitingEngine`, which interrupts it
+    /// when the task is cancelled. False when the deadline passed first; throws
+    /// `CancellationError` when the task was cancelled first. A decrement that
+    /// happened as the task was cancelled is returned (true), not lost.
     func wait(until deadline: Deadline) async throws -> Bool {
         try Task.checkCancellation()
         if try tryWait() { return true }
         if deadline.hasPassed { return false }
-        return try await SemaphoreWaiter.wait(self, until: deadline)
-    }
-}
-
-extension Deadline {
-    /// The deadline as an absolute `CLOCK_MONOTONIC` time, for `sem_clockwait`.
-    var absoluteTimespec: timespec {
-        timespec(tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))
+        let result = try await WaitingEngine.wait { [self] () -> Result<Bool, IPCError>? in
+            let rc: CInt
+            if deadline == .distantFuture {
+                rc = system_sem_wait(semaphore)
+            } else {
+                var at = deadline.absoluteTimespec
+                rc = system_sem_clockwait(semaphore, &at)
+            }
+            if rc == 0 { return .success(true) }
+            let code = Glibc.errno
+            if code == EINTR { return nil }
+            if code == ETIMEDOUT { return .success(false) }
+            return .failure(failure(deadline == .distantFuture ? "sem_wait" : "sem_clockwait", code: code))
+        }
+        return try result?.get() ?? false
     }
 }

@@ -55,6 +55,8 @@ enum BenchMechanisms {
         BenchMechanism(SystemVMessageTransport.self),
         BenchMechanism(SharedMemorySemaphoreTransport.self),
         BenchMechanism(SharedMemorySystemVSemaphoreTransport.self),
+        BenchMechanism(async: SharedMemorySemaphoreAsyncTransport.self),
+        BenchMechanism(async: PosixMQAsyncTransport.self),
     ]
 
     static var names: [String] { all.map(\.name) }

@@ -17,6 +17,7 @@ struct MessageQueueBenchTests {
     static let queues = [
         Queue(mechanism: "posix-mq", limitName: "fs.mqueue.msgsize_max", limitFile: "/proc/sys/fs/mqueue/msgsize_max"),
         Queue(mechanism: "sysv-msg", limitName: "kernel.msgmax", limitFile: "/proc/sys/kernel/msgmax"),
+        Queue(mechanism: "posix-mq-async", limitName: "fs.mqueue.msgsize_max", limitFile: "/proc/sys/fs/mqueue/msgsize_max"),
     ]
 
     @Test("--quick measures 64 B and 4 KiB, skips sizes above the kernel's message size limit with a note", arguments: queues)

@@ -92,3 +92,17 @@ int cipc_set_thread_name(const char *name) { return pthread_setname_np(pthread_s
 int cipc_signalfd(int fd, const sigset_t *mask, int flags) { return signalfd(fd, mask, flags); }
 
 int32_t cipc_signalfd_value(const void *info) { return ((const struct signalfd_siginfo *)info)->ssi_int; }
+
+// MARK: thread sanitizer annotations
+
+// Weak: resolved only in a build with -sanitize=thread, whose runtime defines them.
+extern void __tsan_acquire(void *address) __attribute__((weak));
+extern void __tsan_release(void *address) __attribute__((weak));
+
+void cipc_sanitizer_acquire(void *address) {
+    if (__tsan_acquire) __tsan_acquire(address);
+}
+
+void cipc_sanitizer_release(void *address) {
+    if (__tsan_release) __tsan_release(address);
+}

@@ -117,7 +117,8 @@ struct PosixSemaphoreJunkTests {
         #expect(error?.errno == .invalidArgument)
     }
 
-    @Test("a semaphore truncated by another process after it was opened fails with EFAULT, no SIGBUS")
+    @Test("a semaphore truncated by another process after it was opened fails with EFAULT, no SIGBUS",
+          .disabledUnderThreadSanitizer("the SIGBUS guard recovers from a fault inside an access; TSan's own SIGBUS handler turns the fault into a fatal report first"))
     func truncatedLater() throws {
         let name = TestObjects.semaphoreName()
         defer { TestObjects.remove(.semaphore(name)) }

@@ -49,3 +49,14 @@ int cipc_signalfd(int fd, const sigset_t *mask, int flags);
 /// The `ssi_int` (the value sent with `sigqueue`) of a `struct signalfd_siginfo`
 /// read from a signalfd.
 int32_t cipc_signalfd_value(const void *info);
+
+// MARK: thread sanitizer annotations
+
+/// Tells the thread sanitizer that the calling thread acquired (`acquire`) or is
+/// about to release (`release`) the lock identified by `address`. Swift's
+/// `Mutex` hands a contended lock over in the kernel (FUTEX_LOCK_PI /
+/// FUTEX_UNLOCK_PI in the uninstrumented Synchronization library), which TSan
+/// cannot see, so it would report the accesses the lock orders as races. No-ops
+/// unless the TSan runtime (`__tsan_acquire`, `__tsan_release`) is linked in.
+void cipc_sanitizer_acquire(void *address);
+void cipc_sanitizer_release(void *address);

@@ -26,7 +26,8 @@ func withRandomFile<R>(count: Int, _ body: (String, [UInt8]) throws -> R) throws
 /// what fits, objects are mapped only where the bytes go (issue 8, items 2, 4, 19).
 @Suite("ipc shm streaming")
 struct SharedMemoryStreamingCommandTests {
-    @Test("write < /dev/zero into a 16-byte object fails at once, naming the room, and writes nothing")
+    @Test("write < /dev/zero into a 16-byte object fails at once, naming the room, and writes nothing",
+          .disabledUnderThreadSanitizer("the address-space cap (ulimit -v) is far below the shadow memory TSan reserves"))
     func endlessInputIntoSmallObject() throws {
         let name = TestObjects.sharedMemoryName()
         defer { TestObjects.remove(.sharedMemory(name)) }
@@ -39,7 +40,8 @@ struct SharedMemoryStreamingCommandTests {
         #expect(try memory.map().read(count: 16, from: 0) == Array(repeating: 0xAB, count: 16), "the object is untouched")
     }
 
-    @Test("write < /dev/zero into a 4 MiB object fills it, streaming, then says what was written")
+    @Test("write < /dev/zero into a 4 MiB object fills it, streaming, then says what was written",
+          .disabledUnderThreadSanitizer("the address-space cap (ulimit -v) is far below the shadow memory TSan reserves"))
     func endlessInputIntoLargerObject() throws {
         let name = TestObjects.sharedMemoryName()
         defer { TestObjects.remove(.sharedMemory(name)) }
@@ -56,7 +58,8 @@ struct SharedMemoryStreamingCommandTests {
         #expect(try memory.map().read(count: 11, from: 0) == Array(repeating: 0xAB, count: 10) + [0])
     }
 
-    @Test("write --grow streams a multi-chunk file, growing the object as it goes")
+    @Test("write --grow streams a multi-chunk file, growing the object as it goes",
+          .disabledUnderThreadSanitizer("the address-space cap (ulimit -v) is far below the shadow memory TSan reserves"))
     func growingWrite() throws {
         let name = TestObjects.sharedMemoryName()
         defer { TestObjects.remove(.sharedMemory(name)) }
@@ -85,7 +88,8 @@ struct SharedMemoryStreamingCommandTests {
         #expect(try memory.size == 16, "not grown")
     }
 
-    @Test("read --length 16 of a 1 GiB object maps only the pages it reads")
+    @Test("read --length 16 of a 1 GiB object maps only the pages it reads",
+          .disabledUnderThreadSanitizer("the address-space cap (ulimit -v) is far below the shadow memory TSan reserves"))
     func smallReadOfHugeObject() throws {
         let name = TestObjects.sharedMemoryName()
         defer { TestObjects.remove(.sharedMemory(name)) }
@@ -98,7 +102,8 @@ struct SharedMemoryStreamingCommandTests {
         #expect(run.output == Array(0..<16))
     }
 
-    @Test("read streams a multi-chunk range exactly, from an offset that is not page-aligned")
+    @Test("read streams a multi-chunk range exactly, from an offset that is not page-aligned",
+          .disabledUnderThreadSanitizer("the address-space cap (ulimit -v) is far below the shadow memory TSan reserves"))
     func streamedRead() throws {
         let name = TestObjects.sharedMemoryName()
         defer { TestObjects.remove(.sharedMemory(name)) }
@@ -112,7 +117,8 @@ struct SharedMemoryStreamingCommandTests {
         }
     }
 
-    @Test("read of a 192 MiB object to the end holds a chunk at a time, not the object")
+    @Test("read of a 192 MiB object to the end holds a chunk at a time, not the object",
+          .disabledUnderThreadSanitizer("the address-space cap (ulimit -v) is far below the shadow memory TSan reserves"))
     func largeRead() throws {
         let name = TestObjects.sharedMemoryName()
         defer { TestObjects.remove(.sharedMemory(name)) }
@@ -150,7 +156,8 @@ struct SharedMemoryStreamingCommandTests {
         #expect(run.stderr.contains("write(stdout): no space left on device (ENOSPC)"), "\(run.stderr)")
     }
 
-    @Test("--sysv: write < /dev/zero fails at once; a large segment is read without a copy of all of it")
+    @Test("--sysv: write < /dev/zero fails at once; a large segment is read without a copy of all of it",
+          .disabledUnderThreadSanitizer("the address-space cap (ulimit -v) is far below the shadow memory TSan reserves"))
     func systemVSegment() throws {
         let small = try SystemVSharedMemory.create(key: .private, size: 16)
         defer { TestObjects.remove(.systemV(.sharedMemory, id: small.id)) }

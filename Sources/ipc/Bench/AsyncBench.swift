@@ -53,7 +53,7 @@ enum AsyncLoops {
             out.sequence = sequence
             try await endpoint.send(outgoing)
             try await endpoint.receive(into: incoming)
-            try check(echo, sequence)
+            try Initiator.check(echo, sequence)
         }
         var histogram = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: Initiator.highestTrackable, numberOfSignificantValueDigits: .three)
         var t0 = monotonicNanoseconds()
@@ -68,19 +68,12 @@ enum AsyncLoops {
             let t1 = monotonicNanoseconds()
             histogram.record(Swift.min(t1 &- t0, Initiator.highestTrackable))
             t0 = t1
-            try check(echo, sequence)
+            try Initiator.check(echo, sequence)
             count += 1
         }
         return LatencySummary(
             p50: histogram.valueAtPercentile(50), p99: histogram.valueAtPercentile(99), p999: histogram.valueAtPercentile(99.9),
             min: histogram.min, max: histogram.max, mean: histogram.mean, count: count, warmup: plan.warmupRoundTrips)
-    }
-
-    private static func check(_ echo: borrowing MessageBuffer, _ sequence: UInt64) throws(BenchError) {
-        let received = echo.sequence
-        if echo.tag != BenchTag.ping.rawValue || received != sequence {
-            throw .echoMismatch(tag: echo.tag, expected: sequence, received: received)
-        }
     }
 
     static func throughput<E: AsyncBenchTransport>(_ endpoint: E, plan: BenchPlan, out: borrowing MessageBuffer, in ack: borrowing MessageBuffer) async throws(BenchError) -> ThroughputSummary {

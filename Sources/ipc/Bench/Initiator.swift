@@ -67,8 +67,9 @@ enum Initiator {
             min: histogram.min, max: histogram.max, mean: histogram.mean, count: count, warmup: plan.warmupRoundTrips)
     }
 
+    /// Throws unless `echo` is the PING of `sequence` (also used by `AsyncLoops`).
     @inline(__always)
-    private static func check(_ echo: borrowing MessageBuffer, _ sequence: UInt64) throws(BenchError) {
+    static func check(_ echo: borrowing MessageBuffer, _ sequence: UInt64) throws(BenchError) {
         let received = echo.sequence
         if echo.tag != BenchTag.ping.rawValue || received != sequence {
             throw .echoMismatch(tag: echo.tag, expected: sequence, received: received)

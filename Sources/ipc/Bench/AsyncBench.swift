@@ -155,12 +155,7 @@ extension BenchSession {
     /// `measure` for an async mechanism: the same steps, with the loops run as
     /// one task.
     func measureAsync<T: AsyncBenchTransport>(_ transport: T.Type, size: Int, into result: inout BenchResult) throws(BenchError) {
-        let label = "\(T.name) \(size) B"
-        let name = "ipc-bench-\(getpid())-\(T.name)-\(size)"
-        var spawn = Spawn(executable, arguments: ["bench-peer", T.name, "--size", String(size), "--parent", String(getpid())])
-        if let cpu = placement.child { spawn.arguments += ["--cpu", String(cpu)] }
-        if let peerFault, peerFault.applies(to: T.name) { spawn.arguments += ["--fault", peerFault.description] }
-        let peer = BenchPeer(spawn: spawn, run: label, size: size, watchdogSeconds: watchdogSeconds, ledger: ledger)
+        let (label, name, peer) = makePeer(mechanism: T.name, size: size)
         defer { ledger.removeAll() }
 
         let endpoint: T

@@ -19,17 +19,23 @@ struct BenchSession {
     /// Records the objects each run makes, and removes them after it.
     let ledger: BenchLedger
 
+    /// The run's label, the name its objects are made under, and the peer (the
+    /// child `ipc bench-peer` to be started, pinned and watched) for `mechanism` at `size`.
+    func makePeer(mechanism: String, size: Int) -> (label: String, name: String, peer: BenchPeer) {
+        let label = "\(mechanism) \(size) B"
+        let name = "ipc-bench-\(getpid())-\(mechanism)-\(size)"
+        var spawn = Spawn(executable, arguments: ["bench-peer", mechanism, "--size", String(size), "--parent", String(getpid())])
+        if let cpu = placement.child { spawn.arguments += ["--cpu", String(cpu)] }
+        if let peerFault, peerFault.applies(to: mechanism) { spawn.arguments += ["--fault", peerFault.description] }
+        return (label, name, BenchPeer(spawn: spawn, run: label, size: size, watchdogSeconds: watchdogSeconds, ledger: ledger))
+    }
+
     /// Runs `T` at `size`: make the kernel objects, start the child with them,
     /// measure latency (at the latency sizes) and throughput, send QUIT, reap the
     /// child, remove the objects. A child that dies or stalls becomes a
     /// `BenchError`, never a hang; `result` keeps what was measured before.
     func measure<T: BenchTransport & ~Copyable>(_ transport: T.Type, size: Int, into result: inout BenchResult) throws(BenchError) {
-        let label = "\(T.name) \(size) B"
-        let name = "ipc-bench-\(getpid())-\(T.name)-\(size)"
-        var spawn = Spawn(executable, arguments: ["bench-peer", T.name, "--size", String(size), "--parent", String(getpid())])
-        if let cpu = placement.child { spawn.arguments += ["--cpu", String(cpu)] }
-        if let peerFault, peerFault.applies(to: T.name) { spawn.arguments += ["--fault", peerFault.description] }
-        let peer = BenchPeer(spawn: spawn, run: label, size: size, watchdogSeconds: watchdogSeconds, ledger: ledger)
+        let (label, name, peer) = makePeer(mechanism: T.name, size: size)
         defer { ledger.removeAll() }
 
         // The endpoint outlives `diagnose`, which stops the watchdog: the watchdog

@@ -47,7 +47,7 @@ extension PeerCommands {
             case "mq":
                 let queue = try PosixMessageQueue.create(name, permissions: mode)
                 try queue.send(Array("hello".utf8), priority: 0)
-            case "pshm": _ = try SharedMemory.create(name, size: 4096, permissions: mode)
+            case "pshm": _ = try PosixSharedMemory.create(name, size: 4096, permissions: mode)
             default: _ = try PosixSemaphore.create(name, value: 3, permissions: mode)
             }
             return 0
@@ -64,7 +64,7 @@ extension PeerCommands {
                 _ = read(0, &byte, 1)
                 try queue.close()
             case "pshm":
-                let mapping = try SharedMemory.open(args[1], access: .readOnly).map()
+                let mapping = try PosixSharedMemory.open(args[1], access: .readOnly).map()
                 print("open")
                 fflush(nil)
                 _ = read(0, &byte, 1)

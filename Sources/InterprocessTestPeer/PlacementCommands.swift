@@ -39,7 +39,7 @@ extension PeerCommands {
                 _ = readLine()
             }
             do {
-                let mapping = try SharedMemory.open(args[0]).map()
+                let mapping = try PosixSharedMemory.open(args[0]).map()
                 let placed = try PlacedMapping.create(test.layout, in: mapping) { placed in
                     if args[3] == "hold" {
                         say("initialising")
@@ -58,7 +58,7 @@ extension PeerCommands {
         "placed-open": { args in
             let test = try PlacementTestLayout(type: args[1], version: UInt32(args[2])!)
             do {
-                let mapping = try SharedMemory.open(args[0]).map()
+                let mapping = try PosixSharedMemory.open(args[0]).map()
                 let placed = try PlacedMapping.open(test.layout, in: mapping, until: .after(.milliseconds(Int(args[3])!)))
                 say("ok \(try placed.withAtomic(test.marker) { $0.load(ordering: .relaxed) })")
             } catch let error as IPCError {
@@ -70,12 +70,12 @@ extension PeerCommands {
         // post or wait on its semaphore.
         "mapped-sem": { args in
             let test = try PlacementTestLayout(type: "mapped-sem", version: 1)
-            let placed = try PlacedMapping.open(test.layout, in: SharedMemory.open(args[0]).map(), until: .after(.seconds(30)))
+            let placed = try PlacedMapping.open(test.layout, in: PosixSharedMemory.open(args[0]).map(), until: .after(.seconds(30)))
             return try placed.withSemaphore(test.semaphore) { semaphore in
                 switch args[1] {
                 case "post": try semaphore.post()
                 case "wait":
-                    if try !semaphore.wait(until: .after(.seconds(30))) { return 2 }
+                    do { try semaphore.wait(timeout: .seconds(30)) } catch let error as IPCError where error.isTimeout { return 2 }
                 default: return 64
                 }
                 return 0

@@ -22,13 +22,12 @@ extension PeerCommands {
                 if word == "hold" { hold = true } else { timeout = Int(word.dropFirst("timeout=".count)) }
                 rest = rest.dropFirst()
             }
-            let status = reportOutcomeOrTimeout { () throws(IPCError) -> Bool in
+            let status = reportOutcomeOrTimeout { () throws(IPCError) in
                 let set = try SystemVSemaphoreSet(id: CInt(args[0]))
                 var operations: [SystemVSemaphoreSet.Operation] = []
                 for text in rest { operations.append(try .init(parsing: text)) }
-                if let timeout { return try set.perform(operations, until: .after(.milliseconds(timeout))) }
+                if let timeout { return try set.perform(operations, timeout: .milliseconds(timeout)) }
                 try set.perform(operations)
-                return true
             }
             if hold { waitForEndOfInput() }
             return status
@@ -96,12 +95,13 @@ extension PeerCommands {
     ]
 }
 
-/// Like `reportOutcome`, and prints timeout when `body` returns false.
-private func reportOutcomeOrTimeout(_ body: () throws(IPCError) -> Bool) -> Int32 {
+/// Like `reportOutcome`, and prints timeout when `body` timed out (`ETIMEDOUT`).
+private func reportOutcomeOrTimeout(_ body: () throws(IPCError) -> Void) -> Int32 {
     do {
-        print(try body() ? "ok" : "timeout")
+        try body()
+        print("ok")
     } catch {
-        print(error.errnoName)
+        print(error.isTimeout ? "timeout" : error.errnoName)
     }
     fflush(nil)
     return 0

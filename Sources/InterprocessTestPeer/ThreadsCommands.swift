@@ -15,9 +15,13 @@ extension PeerCommands {
         // its first word while it holds 0, until woken or the time passes; print
         // "woken" or "timed out".
         "futex-wait": { args in
-            let mapping = try SharedMemory.open(args[0]).map()
-            let woken = try mapping.futexWait(at: 0, expecting: 0, until: .after(.milliseconds(Int64(args[1])!)))
-            say(woken ? "woken" : "timed out")
+            let mapping = try PosixSharedMemory.open(args[0]).map()
+            do {
+                try mapping.futexWait(at: 0, expecting: 0, timeout: .milliseconds(Int64(args[1])!))
+                say("woken")
+            } catch let error as IPCError where error.isTimeout {
+                say("timed out")
+            }
             return 0
         },
         // interrupt-chain: install a SIGURG handler of the program's own, make the
@@ -95,11 +99,11 @@ extension PeerCommands {
                             // A reactor read.
                             started.value.add(1, ordering: .relaxed)
                             let owned = OwnedDescriptor(adopting: FileDescriptor(rawValue: dup(reader)))
-                            try await owned.ready(for: .readable)
+                            try await owned.waitAsync(for: .readable)
                         } else {
                             // A semaphore wait on a worker of the library's waiting engine.
                             started.value.add(1, ordering: .relaxed)
-                            _ = try await engineWaits.semaphore.wait(until: .after(.seconds(60)))
+                            _ = try await engineWaits.semaphore.waitAsync(until: .after(.seconds(60)))
                         }
                     }
                 }
@@ -190,7 +194,7 @@ func asyncReadThroughReactor() throws -> Bool {
     }
     let bytes = try runAsync { () async throws -> [UInt8] in
         let owned = OwnedDescriptor(adopting: FileDescriptor(rawValue: reader))
-        return try await owned.read(upTo: 1)
+        return try await owned.readAsync(upTo: 1)
     }
     LibraryThread.join(helper)
     return bytes == [7] && wrote.value.load(ordering: .relaxed) == 1

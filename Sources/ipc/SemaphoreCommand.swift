@@ -33,8 +33,9 @@ struct SemaphoreCommand: ParsableCommand {
             if waiting.nowait {
                 if try !semaphore.tryWait() { throw fail("\(name) is zero: would block", .notNow) }
             } else if let timeout = waiting.timeout, let deadline = waiting.deadline() {
-                if try !semaphore.wait(until: deadline) {
-                    throw fail("timed out after \(timeout) s waiting for \(name)", .notNow)
+                do throws(IPCError) { try semaphore.wait(until: deadline) } catch {
+                    if error.isTimeout { throw fail("timed out after \(timeout) s waiting for \(name)", .notNow) }
+                    throw error
                 }
             } else {
                 try semaphore.wait()

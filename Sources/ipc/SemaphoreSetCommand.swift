@@ -86,8 +86,9 @@ struct SemaphoreSetCommand: ParsableCommand {
             if waiting.nowait {
                 if try !set.tryPerform(list) { throw fail("\(text) would block", .notNow) }
             } else if let timeout = waiting.timeout, let deadline = waiting.deadline() {
-                if try !set.perform(list, until: deadline) {
-                    throw fail("timed out after \(timeout) s waiting to perform \(text)", .notNow)
+                do throws(IPCError) { try set.perform(list, until: deadline) } catch {
+                    if error.isTimeout { throw fail("timed out after \(timeout) s waiting to perform \(text)", .notNow) }
+                    throw error
                 }
             } else {
                 try set.perform(list)

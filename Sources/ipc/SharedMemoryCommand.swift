@@ -35,7 +35,7 @@ struct SharedMemoryCommand: ParsableCommand {
 
         func run() throws {
             if systemV.sysv { return try SystemVSharedMemoryCommand.create(systemV, size: size, mode: mode) }
-            _ = try SharedMemory.create(name!.exact, size: size, permissions: mode.permissions)
+            _ = try PosixSharedMemory.create(name!.exact, size: size, permissions: mode.permissions)
         }
     }
 
@@ -56,7 +56,7 @@ struct SharedMemoryCommand: ParsableCommand {
         func run() throws {
             if systemV.sysv { return try SystemVSharedMemoryCommand.write(systemV, offset: offset) }
             let name = name!
-            let memory = try SharedMemory.open(name.exact)
+            let memory = try PosixSharedMemory.open(name.exact)
             let size = try memory.size
             if grow {
                 let capacity = try memory.filesystemCapacity ?? Int.max
@@ -79,7 +79,7 @@ struct SharedMemoryCommand: ParsableCommand {
         }
 
         /// Maps the pages `chunk` lands on, only those, and copies it there.
-        private func write(_ chunk: UnsafeRawBufferPointer, at position: Int, of memory: borrowing SharedMemory) throws(IPCError) {
+        private func write(_ chunk: UnsafeRawBufferPointer, at position: Int, of memory: borrowing PosixSharedMemory) throws(IPCError) {
             let window = try memory.map(covering: position..<(position + chunk.count))
             try window.write(chunk, at: position - window.offset)
         }
@@ -101,7 +101,7 @@ struct SharedMemoryCommand: ParsableCommand {
         func run() throws {
             if systemV.sysv { return try SystemVSharedMemoryCommand.read(systemV, offset: offset, length: length) }
             let name = name!
-            let memory = try SharedMemory.open(name.exact, access: .readOnly)
+            let memory = try PosixSharedMemory.open(name.exact, access: .readOnly)
             let range = try selectedRange(offset: offset, length: length, size: try memory.size, object: name.description)
             try copyToStandardOutput(range) { (chunk, position) throws(IPCError) in
                 let window = try memory.map(covering: position..<(position + chunk.count))
@@ -122,7 +122,7 @@ struct SharedMemoryCommand: ParsableCommand {
         func run() throws {
             if systemV.sysv { return try SystemVSharedMemoryCommand.stat(systemV, json: json) }
             let name = name!
-            let info = try SharedMemory.open(name.exact, access: .readOnly).info()
+            let info = try PosixSharedMemory.open(name.exact, access: .readOnly).info()
             let mode = "0" + String(info.permissions.rawValue, radix: 8)
             if json {
                 try printResult(JSONValue.object([
@@ -146,7 +146,7 @@ struct SharedMemoryCommand: ParsableCommand {
 
         func run() throws {
             if systemV.sysv { return try SystemVSharedMemoryCommand.remove(systemV) }
-            try SharedMemory.unlink(name!.exact)
+            try PosixSharedMemory.unlink(name!.exact)
         }
     }
 }

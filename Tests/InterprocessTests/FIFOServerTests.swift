@@ -51,8 +51,8 @@ private func run(_ spawn: Spawn) async throws -> (status: ChildStatus, output: S
     spawn.inherit(writer.descriptor, as: 1)
     var child = try spawn.start()
     try writer.close()
-    let output = try await reader.readToEnd()
-    let status = try await child.wait()
+    let output = try await reader.readToEndAsync()
+    let status = try await child.waitAsync()
     return (status, String(decoding: output, as: UTF8.self).trimmingCharacters(in: .newlines))
 }
 
@@ -78,7 +78,7 @@ struct FIFOServerTests {
         var rogue = try spawn.start()
         try rogueInput.reader.close()
         try rogueStdout.close()
-        #expect(try await fromRogue.read(upTo: 5) == Array("sent\n".utf8))
+        #expect(try await fromRogue.readAsync(upTo: 5) == Array("sent\n".utf8))
 
         // Then the honest clients, whose requests come after the rogue's.
         let start = Deadline.now
@@ -90,10 +90,10 @@ struct FIFOServerTests {
             try clients.start(client)
         }
         try output.writer.close()
-        let replies = String(decoding: try await output.reader.readToEnd(), as: UTF8.self)
+        let replies = String(decoding: try await output.reader.readToEndAsync(), as: UTF8.self)
         let elapsed = Deadline.now.nanoseconds - start.nanoseconds
         while !clients.isEmpty {
-            #expect(try await clients.waitAny().status == .exited(0))
+            #expect(try await clients.waitAnyAsync().status == .exited(0))
         }
         #expect(Set(replies.split(separator: "\n").map(String.init)) == Set((0..<5).map { "CLIENT \($0)" }))
         // A server that waited for the rogue would take the whole 60 s reply timeout.
@@ -101,7 +101,7 @@ struct FIFOServerTests {
 
         await stop(server)
         try rogueInput.writer.close()
-        #expect(try await rogue.wait() == .exited(0))
+        #expect(try await rogue.waitAsync() == .exited(0))
     }
 
     @Test("malformed requests are skipped and the server keeps serving")
@@ -137,7 +137,7 @@ struct FIFOServerTests {
         let server = try await startServer(replyTimeout: .seconds(5))
         let replyPath = FIFOServer.replyPath(server: server.path, pid: getpid())
 
-        #expect(try await FIFOClient.call(server.path, Array("async hello".utf8)) == Array("ASYNC HELLO".utf8))
+        #expect(try await FIFOClient.callAsync(server.path, Array("async hello".utf8)) == Array("ASYNC HELLO".utf8))
 
         let largest = [UInt8](repeating: 0x61, count: FIFOClient.maxPayloadLength)
         let path = server.path

@@ -126,7 +126,7 @@ struct FIFOTests {
         #expect(ready == Array("ready\n".utf8))
 
         // No writer: the peer is still waiting in its open.
-        #expect(try child.wait(until: .after(.milliseconds(300))) == nil)
+        #expect(try timesOut { _ = try child.wait(until: .after(.milliseconds(300))) })
 
         let writer = try FIFO.openForWriting(path)  // blocking; the peer is the reader
         try FIFO.unlink(path)                       // both ends are open: they keep working
@@ -162,11 +162,11 @@ struct FIFOTests {
         var child = try spawn.start()
         try output.writer.close()
 
-        let writer = try await FIFO.openForWriting(path)
-        try await writer.write(all: Array("async".utf8))
+        let writer = try await FIFO.openForWritingAsync(path)
+        try await writer.writeAsync(all: Array("async".utf8))
         try writer.close()
-        #expect(try await child.wait() == .exited(0))
-        #expect(String(decoding: try await output.reader.readToEnd(), as: UTF8.self) == "ready\nasync\n")
+        #expect(try await child.waitAsync() == .exited(0))
+        #expect(String(decoding: try await output.reader.readToEndAsync(), as: UTF8.self) == "ready\nasync\n")
     }
 
     @Test("time-bounded opens with no partner throw ETIMEDOUT, for either end")
@@ -196,7 +196,7 @@ struct FIFOTests {
         defer { TestObjects.remove(.fifo(path)) }
         await #expect(throws: IPCError(.timedOut, operation: "open", object: "\"\(path.string)\"",
                                        detail: "no process opened the FIFO for writing in time")) {
-            _ = try await FIFO.openForReading(path, until: .after(.milliseconds(50)))
+            _ = try await FIFO.openForReadingAsync(path, until: .after(.milliseconds(50)))
         }
     }
 
@@ -206,7 +206,7 @@ struct FIFOTests {
         try FIFO.create(at: path)
         defer { TestObjects.remove(.fifo(path)) }
         let task = Task {
-            if forWriting { _ = try await FIFO.openForWriting(path) } else { _ = try await FIFO.openForReading(path) }
+            if forWriting { _ = try await FIFO.openForWritingAsync(path) } else { _ = try await FIFO.openForReadingAsync(path) }
         }
         // Cancel once a worker is inside openat(2), i.e. the open is really
         // waiting for a partner.

@@ -17,7 +17,7 @@ struct FaultInjectionTests {
         defer { TestObjects.remove(.systemV(.messageQueue, id: queue.id)) }
         let (outcome, calls) = await FaultInjection.recordingCalls(scope: .anyThread(object: queue.id)) {
             await FaultInjection.inject(EIO, into: "msgrcv", scope: .libraryThreads(object: queue.id)) {
-                await withTimeout { try await queue.receive() }
+                await withTimeout { try await queue.receiveAsync() }
             }
         }
         let error = try #require(outcome.error as? IPCError, "got \(outcome)")

@@ -64,7 +64,7 @@ struct MemoryMappingTests {
     func privateMapping() throws {
         let name = TestObjects.sharedMemoryName()
         defer { TestObjects.remove(.sharedMemory(name)) }
-        let memory = try SharedMemory.create(name, size: page)
+        let memory = try PosixSharedMemory.create(name, size: page)
         let shared = try memory.map()
         try shared.write(Array("original".utf8), at: 0)
         let copy = try memory.map(.readWrite, sharing: .private)
@@ -89,7 +89,7 @@ struct MemoryMappingTests {
         try mapping.store(UInt32(7), at: 0)
         #expect(try mapping.load(UInt32.self, at: 0) == 7)
 
-        let readOnly = try SharedMemory.anonymous(size: page)
+        let readOnly = try PosixSharedMemory.anonymous(size: page)
         let atomics = try readOnly.map(.read)
         let atomic = #expect(throws: IPCError.self) { try atomics.withAtomic(UInt32.self, at: 0) { $0.load(ordering: .relaxed) } }
         #expect(atomic?.errno == .permissionDenied)
@@ -99,7 +99,7 @@ struct MemoryMappingTests {
     func growAndRemap() throws {
         let name = TestObjects.sharedMemoryName()
         defer { TestObjects.remove(.sharedMemory(name)) }
-        let memory = try SharedMemory.create(name, size: page)
+        let memory = try PosixSharedMemory.create(name, size: page)
         var mapping = try memory.map()
         try mapping.write(Array("first".utf8), at: 0)
         let tooFar = #expect(throws: IPCError.self) { try mapping.write([1], at: page) }
@@ -128,7 +128,7 @@ struct MemoryMappingTests {
 
     @Test("zero-size, out-of-range and misaligned accesses are errors")
     func badAccesses() throws {
-        let memory = try SharedMemory.anonymous(size: page)
+        let memory = try PosixSharedMemory.anonymous(size: page)
         let mapping = try memory.map()
         let empty = #expect(throws: IPCError.self) { _ = try mapping.read(count: 0, from: 0) }
         #expect(empty?.errno == .invalidArgument)
@@ -152,7 +152,7 @@ struct MemoryMappingTests {
         #expect(zeroLength?.errno == .invalidArgument)
         let oddOffset = #expect(throws: IPCError.self) { _ = try memory.map(offset: 100, length: 10) }
         #expect(oddOffset?.errno == .invalidArgument)
-        let nothing = try SharedMemory.anonymous(size: 0)
+        let nothing = try PosixSharedMemory.anonymous(size: 0)
         let emptyObject = #expect(throws: IPCError.self) { _ = try nothing.map() }
         #expect(emptyObject?.errno == .invalidArgument)
         #expect(emptyObject?.detail?.contains("set its size first") == true)
@@ -162,7 +162,7 @@ struct MemoryMappingTests {
 
     @Test("spans and typed values read and write the mapped bytes")
     func spansAndValues() throws {
-        let mapping = try SharedMemory.anonymous(size: page).map()
+        let mapping = try PosixSharedMemory.anonymous(size: page).map()
         try mapping.withMutableBytes(in: 16..<32) { span in
             span.storeBytes(of: UInt64(0x0102_0304_0506_0708), toByteOffset: 0, as: UInt64.self)
             span.storeBytes(of: 0xFF, toByteOffset: 15, as: UInt8.self)
@@ -183,7 +183,7 @@ struct MemoryMappingTests {
     func atomicCounterAcrossProcesses() throws {
         let name = TestObjects.sharedMemoryName()
         defer { TestObjects.remove(.sharedMemory(name)) }
-        let mapping = try SharedMemory.create(name, size: page).map()
+        let mapping = try PosixSharedMemory.create(name, size: page).map()
         var first = try TestPeer.spawn("shm-atomic-add", name, "128", "20000").start()
         var second = try TestPeer.spawn("shm-atomic-add", name, "128", "20000").start()
         for _ in 0..<20000 {
@@ -199,7 +199,7 @@ struct MemoryMappingTests {
     func truncatedUnderAccess() throws {
         let name = TestObjects.sharedMemoryName()
         defer { TestObjects.remove(.sharedMemory(name)) }
-        let memory = try SharedMemory.create(name, size: 3 * page)
+        let memory = try PosixSharedMemory.create(name, size: 3 * page)
         var mapping = try memory.map()
         try mapping.write(Array("kept".utf8), at: 0)
         try mapping.write(Array("lost".utf8), at: 2 * page)
@@ -259,7 +259,7 @@ struct MemoryMappingTests {
 
     @Test("anonymous shared memory reaches a spawned child through its descriptor (H2)")
     func anonymousMemoryInChild() throws {
-        let memory = try SharedMemory.anonymous(size: page, label: "ipct-h2")
+        let memory = try PosixSharedMemory.anonymous(size: page, label: "ipct-h2")
         let mapping = try memory.map()
         try mapping.write(Array("from parent".utf8), at: 100)
 
@@ -277,7 +277,7 @@ struct MemoryMappingTests {
     func mappingsDoNotCrossExec() throws {
         let name = TestObjects.sharedMemoryName()
         defer { TestObjects.remove(.sharedMemory(name)) }
-        let mapping = try SharedMemory.create(name, size: page).map()
+        let mapping = try PosixSharedMemory.create(name, size: page).map()
         try mapping.store(UInt8(1), at: 0)
         let path = "/dev/shm" + name
         #expect(String(decoding: try readFile("/proc/self/maps"), as: UTF8.self).contains(path))
@@ -287,7 +287,7 @@ struct MemoryMappingTests {
     @Test("the mapping is unmapped when its value goes away, or by unmap()")
     func unmapping() throws {
         let label = TestObjects.name("ipct-unmap")
-        let memory = try SharedMemory.anonymous(size: page, label: label)
+        let memory = try PosixSharedMemory.anonymous(size: page, label: label)
         func mapped() -> Bool { (try? String(decoding: readFile("/proc/self/maps"), as: UTF8.self).contains("memfd:\(label) ")) ?? false }
         do {
             let mapping = try memory.map()

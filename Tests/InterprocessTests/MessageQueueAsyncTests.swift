@@ -15,7 +15,7 @@ struct MessageQueueAsyncTests {
             let queue = try PosixMessageQueue.create(name, access: .readOnly, maxMessages: 2, messageSize: 32)
             defer { TestObjects.remove(.queue(name)) }
             let raw = queue.descriptor.rawValue
-            let task = Task { [queue = consume queue] in try await queue.receive() }
+            let task = Task { [queue = consume queue] in try await queue.receiveAsync() }
             while !Reactor.isWaiting(on: raw) { await Task.yield() }
             let sender = try TestPeer.run(TestPeer.spawn("mq-send", name, "12", "async hello"))
             #expect(sender.status == .exited(0))
@@ -31,7 +31,7 @@ struct MessageQueueAsyncTests {
             defer { TestObjects.remove(.queue(name)) }
             let waiter = try queue.messages()
             let raw = waiter.source.queue.descriptor.rawValue
-            let task = Task { try await waiter.source.queue.receive() }
+            let task = Task { try await waiter.source.queue.receiveAsync() }
             while !Reactor.isWaiting(on: raw) { await Task.yield() }
             let cancelledAt = ContinuousClock.now
             task.cancel()
@@ -39,7 +39,7 @@ struct MessageQueueAsyncTests {
             let elapsed = ContinuousClock.now - cancelledAt
             #expect(elapsed < .seconds(5), "cancellation took \(elapsed)")
             #expect(!Reactor.isWaiting(on: raw))
-            try await queue.send([1], priority: 1)
+            try await queue.sendAsync([1], priority: 1)
             #expect(try queue.attributes.currentMessages == 1, "the cancelled receive took nothing")
         }
     }
@@ -49,9 +49,9 @@ struct MessageQueueAsyncTests {
         try await TestObjects.withQueueName { name in
             let queue = try PosixMessageQueue.create(name, access: .writeOnly, maxMessages: 1, messageSize: 16)
             defer { TestObjects.remove(.queue(name)) }
-            try await queue.send(Array("first".utf8), priority: 1)
+            try await queue.sendAsync(Array("first".utf8), priority: 1)
             let raw = queue.descriptor.rawValue
-            let task = Task { [queue = consume queue] in try await queue.send(Array("second".utf8), priority: 2) }
+            let task = Task { [queue = consume queue] in try await queue.sendAsync(Array("second".utf8), priority: 2) }
             while !Reactor.isWaiting(on: raw) { await Task.yield() }
             #expect(try TestPeer.run(TestPeer.spawn("mq-receive", name)).output == "1 first")
             try await task.value
@@ -96,9 +96,9 @@ struct MessageQueueAsyncTests {
         try await TestObjects.withQueueName { name in
             let queue = try PosixMessageQueue.create(name, maxMessages: 1, messageSize: 8)
             defer { TestObjects.remove(.queue(name)) }
-            try await queue.ready(for: .writable)
-            try await queue.send([1])
-            try await queue.ready(for: .readable)
+            try await queue.waitAsync(for: .writable)
+            try await queue.sendAsync([1])
+            try await queue.waitAsync(for: .readable)
             #expect(try queue.tryReceive() == .init(bytes: [1], priority: 0))
         }
     }

@@ -84,7 +84,7 @@ struct OwnedDescriptorTests {
         // test's descriptor waiting in the reactor meanwhile.
         let reader = HeldDescriptor(try pipe.reader.descriptor.duplicate())
         let raw = reader.descriptor.rawValue
-        let task = Task { _ = try await reader.descriptor.read(upTo: 16) }
+        let task = Task { _ = try await reader.descriptor.readAsync(upTo: 16) }
         // Cancel only once the read is really suspended in the reactor.
         while !Reactor.isWaiting(on: raw) { await Task.yield() }
         let cancelledAt = ContinuousClock.now
@@ -100,9 +100,9 @@ struct OwnedDescriptorTests {
         let pipe = try Pipe()
         let one = try pipe.reader.descriptor.duplicate()
         let two = try pipe.reader.descriptor.duplicate()
-        let first = Task { [one = consume one] in try await one.ready(for: .readable) }
-        let second = Task { [two = consume two] in try await two.ready(for: .readable) }
-        try await pipe.writer.write(all: [42])
+        let first = Task { [one = consume one] in try await one.waitAsync(for: .readable) }
+        let second = Task { [two = consume two] in try await two.waitAsync(for: .readable) }
+        try await pipe.writer.writeAsync(all: [42])
         try await first.value
         try await second.value
     }
@@ -119,11 +119,11 @@ struct OwnedDescriptorTests {
                 spawn.inherit(pipe.reader.descriptor, as: 0)
                 var child = try spawn.start()
                 try pipe.writer.close()
-                _ = try await child.wait()
+                _ = try await child.waitAsync()
                 let idle = try Pipe()
                 let reader = try idle.reader.descriptor.duplicate()
                 let task = Task { [reader = consume reader] in
-                    _ = try await reader.read(upTo: 1)
+                    _ = try await reader.readAsync(upTo: 1)
                 }
                 task.cancel()
                 _ = try? await task.value

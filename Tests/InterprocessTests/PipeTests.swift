@@ -179,7 +179,7 @@ struct PipeTests {
         let raw = try pipe.reader.descriptor.duplicate().release().rawValue
         let task = Task {
             let reader = PipeReader(OwnedDescriptor(adopting: FileDescriptor(rawValue: raw)))
-            return try await reader.read(upTo: 16)
+            return try await reader.readAsync(upTo: 16)
         }
         // Cancel only once the read is really suspended in the reactor.
         let waiting = Deadline.after(.seconds(30))

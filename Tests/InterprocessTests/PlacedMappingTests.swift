@@ -45,7 +45,7 @@ struct PlacedMappingTests {
         #expect(layout.size == tail.range.upperBound)
 
         // Created objects start with their values; byte regions keep the object's bytes.
-        let placed = try PlacedMapping.create(layout, in: SharedMemory.anonymous(size: layout.size).map())
+        let placed = try PlacedMapping.create(layout, in: PosixSharedMemory.anonymous(size: layout.size).map())
         #expect(try placed.withAtomic(flag) { $0.load(ordering: .relaxed) } == 5)
         #expect(try placed.withAtomic(counter) { $0.load(ordering: .relaxed) } == 9)
         #expect(try placed.withSemaphore(semaphore) { try $0.value } == 2)
@@ -70,7 +70,7 @@ struct PlacedMappingTests {
         let name = TestObjects.sharedMemoryName()
         defer { TestObjects.remove(.sharedMemory(name)) }
         let test = try PlacementTestLayout()
-        let memory = try SharedMemory.create(name, size: test.layout.size)
+        let memory = try PosixSharedMemory.create(name, size: test.layout.size)
 
         let initialiser = try PeerSession("placed-create", [name, "placement-test", "1", "hold"])
         #expect(try initialiser.line() == "initialising")
@@ -97,7 +97,7 @@ struct PlacedMappingTests {
         let name = TestObjects.sharedMemoryName()
         defer { TestObjects.remove(.sharedMemory(name)) }
         let test = try PlacementTestLayout()
-        let memory = try SharedMemory.create(name, size: test.layout.size)
+        let memory = try PosixSharedMemory.create(name, size: test.layout.size)
 
         let initialiser = try PeerSession("placed-create", [name, "placement-test", "1", "hold"])
         #expect(try initialiser.line() == "initialising")
@@ -131,7 +131,7 @@ struct PlacedMappingTests {
         // A header claimed by this very pid, recorded with another start time: the
         // claimant was an earlier process with the same pid, and it is gone.
         let test = try PlacementTestLayout()
-        let memory = try SharedMemory.anonymous(size: test.layout.size)
+        let memory = try PosixSharedMemory.anonymous(size: test.layout.size)
         let mapping = try memory.map()
         try mapping.writePlacementHeader(test.layout, initialiser: ProcessIdentity(pid: me.pid, startTime: me.startTime + 1, pidNamespace: me.pidNamespace))
         try mapping.store(UInt32(me.pid), at: PlacementHeader.stateOffset)
@@ -147,7 +147,7 @@ struct PlacedMappingTests {
     func failedInitialisation() throws {
         struct Refused: Error {}
         let test = try PlacementTestLayout()
-        let memory = try SharedMemory.anonymous(size: test.layout.size)
+        let memory = try PosixSharedMemory.anonymous(size: test.layout.size)
         #expect(throws: Refused.self) { _ = try PlacedMapping.create(test.layout, in: memory.map()) { _ in throw Refused() } }
         #expect(try memory.map().load(UInt32.self, at: PlacementHeader.stateOffset) == 0)
         let placed = try PlacedMapping.create(test.layout, in: memory.map())
@@ -159,7 +159,7 @@ struct PlacedMappingTests {
         let name = TestObjects.sharedMemoryName()
         defer { TestObjects.remove(.sharedMemory(name)) }
         let test = try PlacementTestLayout()
-        let memory = try SharedMemory.create(name, size: test.layout.size)
+        let memory = try PosixSharedMemory.create(name, size: test.layout.size)
         let racers = try (0..<4).map { _ in try PeerSession("placed-create", [name, "placement-test", "1", "barrier"]) }
         for racer in racers { #expect(try racer.line() == "waiting") }
         for racer in racers { try racer.send("go") }
@@ -179,7 +179,7 @@ struct PlacedMappingTests {
         let name = TestObjects.sharedMemoryName()
         defer { TestObjects.remove(.sharedMemory(name)) }
         let test = try PlacementTestLayout()
-        let memory = try SharedMemory.create(name, size: test.layout.size + 4096)
+        let memory = try PosixSharedMemory.create(name, size: test.layout.size + 4096)
         _ = try PlacedMapping.create(test.layout, in: memory.map())
 
         func refusal(_ layout: SharedLayout) -> IPCError? {
@@ -209,7 +209,7 @@ struct PlacedMappingTests {
     @Test("a mapping smaller than the layout is refused before anything is touched")
     func tooSmallMapping() throws {
         let test = try PlacementTestLayout()
-        let memory = try SharedMemory.anonymous(size: test.layout.size - 1)
+        let memory = try PosixSharedMemory.anonymous(size: test.layout.size - 1)
         let create = #expect(throws: IPCError.self) { _ = try PlacedMapping.create(test.layout, in: memory.map()) }
         #expect(create?.errno == .outOfRange)
         let open = #expect(throws: IPCError.self) { _ = try PlacedMapping.open(test.layout, in: memory.map(), until: .now) }
@@ -220,7 +220,7 @@ struct PlacedMappingTests {
     @Test("an empty object that nobody creates times out the opener")
     func nobodyCreates() throws {
         let test = try PlacementTestLayout()
-        let memory = try SharedMemory.anonymous(size: test.layout.size)
+        let memory = try PosixSharedMemory.anonymous(size: test.layout.size)
         let error = #expect(throws: IPCError.self) { _ = try PlacedMapping.open(test.layout, in: memory.map(), until: .after(.milliseconds(50))) }
         #expect(error?.errno == .timedOut)
         #expect(error?.detail?.contains("nobody began") == true)
@@ -229,11 +229,11 @@ struct PlacedMappingTests {
     @Test("junk in the segment (random bytes, or a header with some fields right) is refused, never a crash or a hang")
     func junkRefused() throws {
         let test = try PlacementTestLayout()
-        let memory = try SharedMemory.anonymous(size: test.layout.size)
+        let memory = try PosixSharedMemory.anonymous(size: test.layout.size)
         var generator = SystemRandomNumberGenerator()
         let refusals: Set<Errno> = [.invalidArgument, .previousOwnerDied, .timedOut, .protocolWrongTypeForSocket, .protocolNotSupported, .fileExists]
 
-        func expectRefused(_ bytes: [UInt8], _ what: String, in memory: borrowing SharedMemory) throws {
+        func expectRefused(_ bytes: [UInt8], _ what: String, in memory: borrowing PosixSharedMemory) throws {
             try memory.map().write(bytes, at: 0)
             let open = #expect(throws: IPCError.self, "open of \(what)") {
                 _ = try PlacedMapping.open(test.layout, in: memory.map(), until: .after(.milliseconds(1)))
@@ -250,7 +250,7 @@ struct PlacedMappingTests {
         }
 
         // A valid header, then one field at a time made wrong.
-        let good = try SharedMemory.anonymous(size: test.layout.size)
+        let good = try PosixSharedMemory.anonymous(size: test.layout.size)
         _ = try PlacedMapping.create(test.layout, in: good.map())
         let header = try good.map().read(count: test.layout.size, from: 0)
         func withField(_ offset: Int, _ bytes: [UInt8]) -> [UInt8] {

@@ -245,7 +245,7 @@ struct PosixMessageQueueTests {
         try TestObjects.withQueueName { name in
             let queue = try PosixMessageQueue.create(name, maxMessages: 3, messageSize: 100)
             defer { TestObjects.remove(.queue(name)) }
-            #expect(try queue.attributes == MessageQueueAttributes(isNonBlocking: false, maxMessages: 3, messageSize: 100, currentMessages: 0))
+            #expect(try queue.attributes == PosixMessageQueue.Attributes(isNonBlocking: false, maxMessages: 3, messageSize: 100, currentMessages: 0))
             try queue.send([1])
             try queue.send([2])
             #expect(try queue.attributes.currentMessages == 2)

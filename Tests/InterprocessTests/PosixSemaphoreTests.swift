@@ -62,7 +62,7 @@ struct PosixSemaphoreTests {
         defer { TestObjects.remove(.semaphore(name)) }
         let semaphore = try PosixSemaphore.create(name)
         #expect(try TestPeer.run(TestPeer.spawn("sem-post", name, "3")).status == .exited(0))
-        for _ in 0..<3 { #expect(try semaphore.wait(until: .after(.seconds(30)))) }
+        for _ in 0..<3 { try semaphore.wait(timeout: .seconds(30)) }
         #expect(try semaphore.tryWait() == false)
 
         var waiter = try TestPeer.spawn("sem-wait", name, "30000").start()
@@ -77,12 +77,12 @@ struct PosixSemaphoreTests {
         defer { TestObjects.remove(.semaphore(name)) }
         let semaphore = try PosixSemaphore.create(name)
         let start = Deadline.now
-        #expect(try semaphore.wait(until: .after(.milliseconds(50))) == false)
+        #expect(try timesOut { try semaphore.wait(until: .after(.milliseconds(50))) })
         #expect(Deadline.now.nanoseconds - start.nanoseconds >= 50_000_000)
-        #expect(try semaphore.wait(until: .now) == false, "a past deadline does not block")
+        #expect(try timesOut { try semaphore.wait(until: .now) }, "a past deadline does not block")
 
         var poster = try TestPeer.spawn("sem-post", name, "1").start()
-        #expect(try semaphore.wait(until: .after(.seconds(30))))
+        try semaphore.wait(timeout: .seconds(30))
         #expect(try poster.wait() == .exited(0))
     }
 
@@ -158,9 +158,9 @@ struct PosixSemaphoreTests {
         defer { TestObjects.remove(.semaphore(name)) }
         let semaphore = try PosixSemaphore.create(name)
         async let poster = TestPeer.run(TestPeer.spawn("sem-post", name, "1")).status
-        try await semaphore.wait()
+        try await semaphore.waitAsync()
         #expect(try await poster == .exited(0))
-        #expect(try await semaphore.wait(until: .after(.milliseconds(20))) == false)
+        #expect(try await timesOut { try await semaphore.waitAsync(until: .after(.milliseconds(20))) })
     }
 
     @Test("cancelling an async wait ends it promptly and takes nothing")
@@ -170,7 +170,7 @@ struct PosixSemaphoreTests {
         let semaphore = try PosixSemaphore.create(name)
         let waiting = Task {
             let semaphore = try PosixSemaphore.open(name)
-            try await semaphore.wait()
+            try await semaphore.waitAsync()
         }
         try await waitUntilWaiting(onNamed: semaphore)
         let start = Deadline.now
@@ -201,7 +201,7 @@ struct PosixSemaphoreTests {
         #expect(String(decoding: said, as: UTF8.self) == "ready\n")
         #expect(try semaphore.value == 0)
         try peer.signal(SIGUSR1)
-        #expect(try semaphore.wait(until: .after(.seconds(30))), "the handler posted")
+        try semaphore.wait(timeout: .seconds(30))  // the handler posted
         #expect(try peer.wait() == .exited(0))
     }
 }

@@ -15,9 +15,9 @@ struct SharedMemoryJunkTests {
         try DevShmFixture.fifo(String(name.dropFirst()))
         defer { TestObjects.remove(.devShmFile(String(name.dropFirst()))) }
         for attempt: () throws -> Void in [
-            { _ = try SharedMemory.open(name, access: .readOnly) },
-            { _ = try SharedMemory.open(name) },
-            { _ = try SharedMemory.openOrCreate(name, size: 16) },
+            { _ = try PosixSharedMemory.open(name, access: .readOnly) },
+            { _ = try PosixSharedMemory.open(name) },
+            { _ = try PosixSharedMemory.openOrCreate(name, size: 16) },
         ] {
             let error = #expect(throws: IPCError.self) { try attempt() }
             #expect(error?.errno == .invalidArgument)
@@ -31,7 +31,7 @@ struct SharedMemoryJunkTests {
         let name = TestObjects.posixName("ipct-shm-junk")
         try DevShmFixture.directory(String(name.dropFirst()))
         defer { TestObjects.remove(.devShmFile(String(name.dropFirst()))) }
-        let error = #expect(throws: IPCError.self) { _ = try SharedMemory.open(name, access: .readOnly) }
+        let error = #expect(throws: IPCError.self) { _ = try PosixSharedMemory.open(name, access: .readOnly) }
         #expect(error?.errno == .isDirectory)
         #expect(error?.detail == "is a directory, not a shared memory object")
     }
@@ -43,10 +43,10 @@ struct SharedMemoryJunkTests {
         defer { TestObjects.remove(.devShmFile(String(directory.dropFirst()))) }
         try DevShmFixture.socket(String(socket.dropFirst()))
         defer { TestObjects.remove(.devShmFile(String(socket.dropFirst()))) }
-        let readWrite = #expect(throws: IPCError.self) { _ = try SharedMemory.open(directory) }
+        let readWrite = #expect(throws: IPCError.self) { _ = try PosixSharedMemory.open(directory) }
         #expect(readWrite?.detail == "is a directory, not a shared memory object", "\(String(describing: readWrite))")
-        for access in [SharedMemory.Access.readOnly, .readWrite] {
-            let error = #expect(throws: IPCError.self) { _ = try SharedMemory.open(socket, access: access) }
+        for access in [PosixSharedMemory.Access.readOnly, .readWrite] {
+            let error = #expect(throws: IPCError.self) { _ = try PosixSharedMemory.open(socket, access: access) }
             #expect(error?.detail == "is a socket, not a shared memory object", "\(String(describing: error))")
         }
     }
@@ -54,11 +54,11 @@ struct SharedMemoryJunkTests {
     @Test("a symbolic link is not followed: ELOOP, saying it is a link")
     func symbolicLink() throws {
         let name = TestObjects.posixName("ipct-shm-junk"), target = TestObjects.posixName("ipct-shm-junk")
-        let memory = try SharedMemory.create(target, size: 16)
+        let memory = try PosixSharedMemory.create(target, size: 16)
         defer { TestObjects.remove(.sharedMemory(target)) }
         try DevShmFixture.symlink(String(name.dropFirst()), to: "/dev/shm" + target)
         defer { TestObjects.remove(.devShmFile(String(name.dropFirst()))) }
-        let error = #expect(throws: IPCError.self) { _ = try SharedMemory.open(name, access: .readOnly) }
+        let error = #expect(throws: IPCError.self) { _ = try PosixSharedMemory.open(name, access: .readOnly) }
         #expect(error?.errno == .tooManySymbolicLinkLevels)
         #expect(error?.detail?.contains("symbolic link") == true)
         #expect(try memory.size == 16)
@@ -68,9 +68,9 @@ struct SharedMemoryJunkTests {
     func descriptorFlags() throws {
         let name = TestObjects.posixName("ipct-shm-junk")
         defer { TestObjects.remove(.sharedMemory(name)) }
-        let memory = try SharedMemory.create(name, size: 16)
+        let memory = try PosixSharedMemory.create(name, size: 16)
         #expect(fcntl(memory.descriptor.rawValue, F_GETFL) & O_NONBLOCK == 0)
-        let opened = try SharedMemory.open(name, access: .readOnly)
+        let opened = try PosixSharedMemory.open(name, access: .readOnly)
         #expect(fcntl(opened.descriptor.rawValue, F_GETFL) & O_NONBLOCK == 0)
     }
 }

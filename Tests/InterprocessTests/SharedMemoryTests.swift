@@ -15,7 +15,7 @@ struct SharedMemoryTests {
     func createOpenInfoUnlink() throws {
         let name = TestObjects.sharedMemoryName()
         defer { TestObjects.remove(.sharedMemory(name)) }
-        let memory = try SharedMemory.create(name, size: 8192)
+        let memory = try PosixSharedMemory.create(name, size: 8192)
         #expect(try memory.size == 8192)
         let info = try memory.info()
         #expect(info.size == 8192)
@@ -24,19 +24,19 @@ struct SharedMemoryTests {
         #expect(info.permissions == [.ownerRead, .ownerWrite], "0600 by default")
         #expect(devShmContains(String(name.dropFirst())))
 
-        let again = #expect(throws: IPCError.self) { _ = try SharedMemory.create(name) }
+        let again = #expect(throws: IPCError.self) { _ = try PosixSharedMemory.create(name) }
         #expect(again?.errno == .fileExists)
         #expect(again?.description.hasPrefix("shm_open(\"\(name)\"): file exists (EEXIST)") == true)
 
-        let opened = try SharedMemory.open(name)
+        let opened = try PosixSharedMemory.open(name)
         try opened.resize(to: 100)
         #expect(try memory.size == 100, "both descriptors see one object")
 
-        try SharedMemory.unlink(name)
+        try PosixSharedMemory.unlink(name)
         #expect(!devShmContains(String(name.dropFirst())))
-        let missing = #expect(throws: IPCError.self) { _ = try SharedMemory.open(name) }
+        let missing = #expect(throws: IPCError.self) { _ = try PosixSharedMemory.open(name) }
         #expect(missing?.errno == .noSuchFileOrDirectory)
-        let twice = #expect(throws: IPCError.self) { try SharedMemory.unlink(name) }
+        let twice = #expect(throws: IPCError.self) { try PosixSharedMemory.unlink(name) }
         #expect(twice?.errno == .noSuchFileOrDirectory)
     }
 
@@ -44,10 +44,10 @@ struct SharedMemoryTests {
     func openOrCreate() throws {
         let name = TestObjects.sharedMemoryName()
         defer { TestObjects.remove(.sharedMemory(name)) }
-        let first = try SharedMemory.openOrCreate(name, size: 4096, permissions: [.ownerRead, .ownerWrite, .groupRead])
+        let first = try PosixSharedMemory.openOrCreate(name, size: 4096, permissions: [.ownerRead, .ownerWrite, .groupRead])
         #expect(try first.info().permissions == [.ownerRead, .ownerWrite, .groupRead])
         try first.resize(to: 12288)
-        let second = try SharedMemory.openOrCreate(name, size: 4096)
+        let second = try PosixSharedMemory.openOrCreate(name, size: 4096)
         #expect(try second.size == 12288, "an existing object keeps its size")
     }
 
@@ -55,9 +55,9 @@ struct SharedMemoryTests {
     func closeOnExec() throws {
         let name = TestObjects.sharedMemoryName()
         defer { TestObjects.remove(.sharedMemory(name)) }
-        let memory = try SharedMemory.create(name, size: 4096)
+        let memory = try PosixSharedMemory.create(name, size: 4096)
         #expect(try memory.descriptor.isCloseOnExec)
-        let anonymous = try SharedMemory.anonymous(size: 4096)
+        let anonymous = try PosixSharedMemory.anonymous(size: 4096)
         #expect(try anonymous.descriptor.isCloseOnExec)
     }
 
@@ -66,7 +66,7 @@ struct SharedMemoryTests {
         let name = TestObjects.sharedMemoryName()
         defer { TestObjects.remove(.sharedMemory(name)) }
         #expect(try TestPeer.run(TestPeer.spawn("shm-create-and-exit", name, "still here")).status == .exited(0))
-        let memory = try SharedMemory.open(name)
+        let memory = try PosixSharedMemory.open(name)
         #expect(try memory.map().read(count: 10, from: 0) == Array("still here".utf8))
     }
 
@@ -74,12 +74,12 @@ struct SharedMemoryTests {
     func unlinkWhileOpen() throws {
         let name = TestObjects.sharedMemoryName()
         defer { TestObjects.remove(.sharedMemory(name)) }
-        let memory = try SharedMemory.create(name, size: 4096)
+        let memory = try PosixSharedMemory.create(name, size: 4096)
         let mapping = try memory.map()
         try mapping.write(Array("old".utf8), at: 0)
-        try SharedMemory.unlink(name)
+        try PosixSharedMemory.unlink(name)
         #expect(try mapping.read(count: 3, from: 0) == Array("old".utf8))
-        let fresh = try SharedMemory.create(name, size: 4096)
+        let fresh = try PosixSharedMemory.create(name, size: 4096)
         #expect(try fresh.map().load(UInt8.self, at: 0) == 0, "a new object, not the unlinked one")
         try memory.resize(to: 8192)
         #expect(try fresh.size == 4096)
@@ -89,7 +89,7 @@ struct SharedMemoryTests {
     func permissionDenied() throws {
         let name = TestObjects.sharedMemoryName()
         defer { TestObjects.remove(.sharedMemory(name)) }
-        _ = try SharedMemory.create(name, size: 4096)
+        _ = try PosixSharedMemory.create(name, size: 4096)
         #expect(try TestPeer.run(TestPeer.spawn("as-user", "65534", "shm-open-status", name)).output == "EACCES")
         #expect(try TestPeer.run(TestPeer.spawn("shm-open-status", name)).output == "ok")
     }
@@ -98,16 +98,16 @@ struct SharedMemoryTests {
     func badNames() throws {
         for (name, errno) in [("noslash", Errno.invalidArgument), ("/a/b", .invalidArgument), ("/", .invalidArgument),
                               ("/..", .invalidArgument), ("/" + String(repeating: "x", count: 254), .fileNameTooLong)] {
-            let error = #expect(throws: IPCError.self) { _ = try SharedMemory.create(name, size: 4096) }
+            let error = #expect(throws: IPCError.self) { _ = try PosixSharedMemory.create(name, size: 4096) }
             #expect(error?.errno == errno, "\(name)")
             #expect(error?.detail != nil)
         }
         let base = TestObjects.name("ipct-long")
         let longest = "/" + base + String(repeating: "y", count: PosixIPCName.sharedMemoryMaximum - base.count)
         defer { TestObjects.remove(.sharedMemory(longest)) }
-        _ = try SharedMemory.create(longest, size: 1)
-        try SharedMemory.unlink(longest)
-        let negative = #expect(throws: IPCError.self) { _ = try SharedMemory.anonymous(size: -1) }
+        _ = try PosixSharedMemory.create(longest, size: 1)
+        try PosixSharedMemory.unlink(longest)
+        let negative = #expect(throws: IPCError.self) { _ = try PosixSharedMemory.anonymous(size: -1) }
         #expect(negative?.errno == .invalidArgument)
     }
 
@@ -117,7 +117,7 @@ struct SharedMemoryTests {
         let name = TestObjects.sharedMemoryName()
         let error = #expect(throws: IPCError.self) {
             try FaultInjection.inject(ENOSPC, into: "ftruncate") { () throws(IPCError) in
-                _ = try SharedMemory.create(name, size: 4096)
+                _ = try PosixSharedMemory.create(name, size: 4096)
             }
         }
         #expect(error?.errno == .noSpace)

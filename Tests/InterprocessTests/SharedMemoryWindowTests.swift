@@ -5,13 +5,13 @@ import Testing
 import Glibc
 #endif
 
-/// `SharedMemory.map(covering:)` and `filesystemCapacity` (SPEC H3, H5).
-@Suite("SharedMemory windows")
+/// `PosixSharedMemory.map(covering:)` and `filesystemCapacity` (SPEC H3, H5).
+@Suite("PosixSharedMemory windows")
 struct SharedMemoryWindowTests {
     @Test("map(covering:) maps only the pages of the range; byte i is at i - offset")
     func window() throws {
         let page = MemoryMapping.pageSize
-        let memory = try SharedMemory.anonymous(size: 4 * page)
+        let memory = try PosixSharedMemory.anonymous(size: 4 * page)
         try memory.map().write(Array("marker".utf8), at: 2 * page + 10)
         let window = try memory.map(covering: (2 * page + 10)..<(2 * page + 16))
         #expect(window.offset == 2 * page)
@@ -30,7 +30,7 @@ struct SharedMemoryWindowTests {
     func capacity() throws {
         let name = TestObjects.sharedMemoryName()
         defer { TestObjects.remove(.sharedMemory(name)) }
-        let memory = try SharedMemory.create(name, size: 16)
+        let memory = try PosixSharedMemory.create(name, size: 16)
         var info = statvfs()
         #expect(statvfs("/dev/shm", &info) == 0)
         #expect(try memory.filesystemCapacity == Int(info.f_blocks) * Int(info.f_frsize))

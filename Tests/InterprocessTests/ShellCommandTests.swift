@@ -70,8 +70,8 @@ struct ShellCommandTests {
 
     @Test("an async run; cancelling it ends it promptly")
     func asyncRun() async throws {
-        #expect(try await ShellCommand("exit 6").run() == .exited(6))
-        let task = Task { try await ShellCommand("exec sleep 60").run() }
+        #expect(try await ShellCommand("exit 6").runAsync() == .exited(6))
+        let task = Task { try await ShellCommand("exec sleep 60").runAsync() }
         task.cancel()
         let outcome = await result(of: task, within: .seconds(30))
         #expect(outcome != nil)

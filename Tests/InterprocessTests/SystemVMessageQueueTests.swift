@@ -233,7 +233,7 @@ struct SystemVMessageQueueTests {
     func asyncReceive() async throws {
         let queue = try SystemVMessageQueue.create(key: .private)
         defer { TestObjects.remove(.systemV(.messageQueue, id: queue.id)) }
-        let task = Task { try await queue.receive(type: -10) }
+        let task = Task { try await queue.receiveAsync(type: -10) }
         #expect(await workerBlocked(inSyscall: SyscallNumber.msgrcv, on: queue) != nil, "no worker blocked in msgrcv")
         #expect(try TestPeer.run(TestPeer.spawn("svmsg-send", "\(queue.id)", "10", "async hello")).output == "ok")
         #expect(try await task.value == .init(bytes: Array("async hello".utf8), type: 10))
@@ -243,7 +243,7 @@ struct SystemVMessageQueueTests {
     func asyncReceiveCancelled() async throws {
         let queue = try SystemVMessageQueue.create(key: .private)
         defer { TestObjects.remove(.systemV(.messageQueue, id: queue.id)) }
-        let task = Task { try await queue.receive() }
+        let task = Task { try await queue.receiveAsync() }
         let worker = try #require(await workerBlocked(inSyscall: SyscallNumber.msgrcv, on: queue), "no worker blocked in msgrcv")
         task.cancel()
         let outcome = await result(of: task, within: .seconds(60))
@@ -259,14 +259,14 @@ struct SystemVMessageQueueTests {
         let queue = try SystemVMessageQueue.create(key: .private)
         defer { TestObjects.remove(.systemV(.messageQueue, id: queue.id)) }
         try queue.setMaximumBytes(5)
-        try await queue.send(Array("first".utf8), type: 1)
-        let task = Task { try await queue.send(Array("again".utf8), type: 2) }
+        try await queue.sendAsync(Array("first".utf8), type: 1)
+        let task = Task { try await queue.sendAsync(Array("again".utf8), type: 2) }
         #expect(await workerBlocked(inSyscall: SyscallNumber.msgsnd, on: queue) != nil, "no worker blocked in msgsnd")
         #expect(try TestPeer.run(TestPeer.spawn("svmsg-recv", "\(queue.id)", "0")).output == "1 first")
         try await task.value
         #expect(try queue.status().messageCount == 1)
 
-        let cancelled = Task { try await queue.send(Array("never".utf8), type: 3) }
+        let cancelled = Task { try await queue.sendAsync(Array("never".utf8), type: 3) }
         #expect(await workerBlocked(inSyscall: SyscallNumber.msgsnd, on: queue) != nil, "no worker blocked in msgsnd")
         cancelled.cancel()
         let outcome = await result(of: cancelled, within: .seconds(60))

@@ -152,8 +152,10 @@ struct SystemVSemaphoreSetTests {
         }
         #expect(wouldBlock?.isWouldBlock == true)
         #expect(try set.values() == [1, 0], "member 0 was not taken")
-        #expect(try set.perform([.take(from: 0), .take(from: 1, flags: .noWait)], until: .after(.seconds(30))) == false,
-                "one .noWait operation makes the whole list answer at once")
+        let noWait = #expect(throws: IPCError.self, "one .noWait operation makes the whole list answer at once") {
+            try set.perform([.take(from: 0), .take(from: 1, flags: .noWait)], until: .after(.seconds(30)))
+        }
+        #expect(noWait?.isWouldBlock == true)
         #expect(try set.tryPerform([.take(from: 0), .add(2, to: 1)]))
         #expect(try set.values() == [0, 2])
         #expect(try set.tryPerform(.take(2, from: 1)))
@@ -235,9 +237,9 @@ struct SystemVSemaphoreSetTests {
         let set = try makeSemaphoreSet([0])
         defer { TestObjects.remove(.systemV(.semaphoreSet, id: set.id)) }
         let start = Deadline.now
-        #expect(try set.perform([.take(from: 0)], until: .after(.milliseconds(50))) == false)
+        #expect(try timesOut { try set.perform([.take(from: 0)], until: .after(.milliseconds(50))) })
         #expect(Deadline.now.nanoseconds - start.nanoseconds >= 50_000_000)
-        #expect(try set.perform(.take(from: 0), until: .now) == false, "a past deadline does not block")
+        #expect(try timesOut { try set.perform(.take(from: 0), until: .now) }, "a past deadline does not block")
         #expect(try TestPeer.run(TestPeer.spawn("semset-op", "\(set.id)", "timeout=50", "0:-1")).output == "timeout")
         #expect(try set.value(of: 0) == 0)
 
@@ -382,8 +384,8 @@ struct SystemVSemaphoreSetAsyncTests {
     func asyncPerform() async throws {
         let set = try makeSemaphoreSet([0, 0])
         defer { TestObjects.remove(.systemV(.semaphoreSet, id: set.id)) }
-        #expect(try await set.perform([.take(from: 0)], until: .after(.milliseconds(20))) == false)
-        let task = Task { try await set.perform([.take(from: 0), .take(from: 1)]) }
+        #expect(try await timesOut { try await set.performAsync([.take(from: 0)], until: .after(.milliseconds(20))) })
+        let task = Task { try await set.performAsync([.take(from: 0), .take(from: 1)]) }
         #expect(try await eventually { try set.waitingForIncrease(of: 0) == 1 })
         #expect(try TestPeer.run(TestPeer.spawn("semset-op", "\(set.id)", "0:+1", "1:+1")).output == "ok")
         let outcome = await result(of: task, within: .seconds(30))
@@ -391,8 +393,8 @@ struct SystemVSemaphoreSetAsyncTests {
         try outcome?.get()
         #expect(try set.values() == [0, 0])
         // Operations that can be performed at once need no thread.
-        try await set.perform(.add(to: 1))
-        #expect(try await set.perform(.take(from: 1), until: .now))
+        try await set.performAsync(.add(to: 1))
+        try await set.performAsync(.take(from: 1), until: .now)
     }
 
     @Test("cancelling an async operation blocked in semop ends it promptly with CancellationError, changes nothing, and its worker leaves semop")
@@ -410,7 +412,7 @@ struct SystemVSemaphoreSetAsyncTests {
         #expect(throws: CancellationError.self) { try outcome?.get() }
         #expect(await leftCall(worker, semop, firstArgument: hexArgument(set.id)), "the worker is still in semop")
         #expect(try set.waitingForIncrease(of: 0) == 0)
-        try await set.perform(.add(to: 0))
+        try await set.performAsync(.add(to: 0))
         #expect(try set.value(of: 0) == 1, "the cancelled operation took nothing")
     }
 
@@ -418,7 +420,7 @@ struct SystemVSemaphoreSetAsyncTests {
     func asyncRemoved() async throws {
         let set = try makeSemaphoreSet([0])
         defer { TestObjects.remove(.systemV(.semaphoreSet, id: set.id)) }
-        let task = Task { try await set.perform(.take(from: 0)) }
+        let task = Task { try await set.performAsync(.take(from: 0)) }
         #expect(try await eventually { try set.waitingForIncrease(of: 0) == 1 })
         #expect(try TestPeer.run(Spawn(IPCTool.path, arguments: ["semset", "rm", "--id", "\(set.id)"])).status == .exited(0))
         let outcome = await result(of: task, within: .seconds(30))

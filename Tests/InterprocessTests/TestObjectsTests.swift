@@ -26,7 +26,7 @@ struct TestObjectsTests {
         let fifo = FilePath(TestObjects.temporaryPath("ipct-fixture-fifo")), file = TestObjects.temporaryPath("ipct-fixture-file")
         let junk = String(TestObjects.posixName("ipct-fixture-junk").dropFirst())
         _ = try PosixMessageQueue.create(queue)
-        _ = try SharedMemory.create(PosixIPCName(memory))
+        _ = try PosixSharedMemory.create(PosixIPCName(memory))
         _ = try PosixSemaphore.create(semaphore)
         try FIFO.create(at: fifo)
         try DevShmFixture.file(junk, [1])

@@ -36,21 +36,21 @@ struct UnixListenerTests {
         #expect(listener.address.path == path)
         let peer = try CapturedPeer(TestPeer.spawn("socket-client", "\(kind)", path.string, "ping"))
 
-        let connection = try await listener.accept()
+        let connection = try await listener.acceptAsync()
         #expect(connection.kind == kind)
         #expect(try connection.isCloseOnExecForTest)
         var request: [UInt8] = []
         if kind == .stream {
             while true {
-                let part = try await connection.read(upTo: 64)
+                let part = try await connection.readAsync(upTo: 64)
                 if part.isEmpty { break }
                 request += part
             }
         } else {
-            request = try await connection.receive(upTo: 64)
+            request = try await connection.receiveAsync(upTo: 64)
         }
         #expect(String(decoding: request, as: UTF8.self) == "ping")
-        try await connection.send(Array("PONG".utf8))
+        try await connection.sendAsync(Array("PONG".utf8))
         try connection.close()
 
         let (status, output) = try peer.finish()
@@ -219,7 +219,7 @@ struct UnixListenerTests {
         #expect(error?.errno == .timedOut)
 
         let raw = listener.descriptor.rawValue
-        let task = Task { [listener = consume listener] in _ = try await listener.accept() }
+        let task = Task { [listener = consume listener] in _ = try await listener.acceptAsync() }
         while !Reactor.isWaiting(on: raw) { await Task.yield() }
         let cancelledAt = ContinuousClock.now
         task.cancel()

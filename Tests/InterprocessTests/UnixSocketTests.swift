@@ -152,7 +152,7 @@ struct UnixSocketTests {
     func connectWithFullBacklog() async throws {
         let path = TestObjects.socketPath()
         let listener = try UnixListener(path: path, options: .init(removeOnClose: true), backlog: 0)
-        let first = try await UnixSocket.connect(to: path)  // fills the backlog of 0 (+1)
+        let first = try await UnixSocket.connectAsync(to: path)  // fills the backlog of 0 (+1)
         let started = ContinuousClock.now
         let error = #expect(throws: IPCError.self) {
             _ = try UnixSocket.connect(to: path, until: .after(.milliseconds(200)))
@@ -160,13 +160,13 @@ struct UnixSocketTests {
         #expect(error?.errno == .timedOut)
         #expect(ContinuousClock.now - started < .seconds(10))
 
-        let task = Task { _ = try await UnixSocket.connect(to: path) }
+        let task = Task { _ = try await UnixSocket.connectAsync(to: path) }
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }
 
         // Once the listener accepts, room returns and connect succeeds.
         let accepted = try listener.accept(until: socketTestDeadline())
-        let second = try await UnixSocket.connect(to: path)
+        let second = try await UnixSocket.connectAsync(to: path)
         try first.close()
         try accepted.close()
         try second.close()
@@ -177,7 +177,7 @@ struct UnixSocketTests {
         let pair = try UnixSocket.pair(.seqPacket)
         let raw = pair.first.descriptor.rawValue
         let task = Task { [socket = consume pair] in
-            _ = try await socket.first.receive(upTo: 16)
+            _ = try await socket.first.receiveAsync(upTo: 16)
         }
         while !Reactor.isWaiting(on: raw) { await Task.yield() }
         let cancelledAt = ContinuousClock.now
@@ -207,12 +207,12 @@ struct UnixSocketTests {
         spawn.inherit(pair.second.descriptor, as: 3)
         var child = try spawn.start()
         try pair.second.close()
-        try await pair.first.write(all: Array("async".utf8))
+        try await pair.first.writeAsync(all: Array("async".utf8))
         var reply: [UInt8] = []
-        while reply.count < 5 { reply += try await pair.first.read(upTo: 16) }
+        while reply.count < 5 { reply += try await pair.first.readAsync(upTo: 16) }
         #expect(reply == Array("async".utf8))
         try pair.first.shutdown(.write)
-        #expect(try await child.wait() == .exited(0))
+        #expect(try await child.waitAsync() == .exited(0))
     }
 
     @Test("adopting a descriptor reads its kind; a non-socket is ENOTSOCK")
@@ -232,18 +232,18 @@ struct UnixSocketTests {
             let before = openDescriptorNumbers()
             for kind in [UnixSocket.Kind.stream, .seqPacket, .datagram] {
                 let pair = try UnixSocket.pair(kind)
-                try await pair.first.send([1, 2, 3])
-                _ = try? await pair.second.receive(upTo: 1)  // EMSGSIZE on message kinds
+                try await pair.first.sendAsync([1, 2, 3])
+                _ = try? await pair.second.receiveAsync(upTo: 1)  // EMSGSIZE on message kinds
             }
             for _ in 0..<10 {
                 let path = TestObjects.socketPath()
                 let listener = try UnixListener(path: path, options: .init(removeOnClose: true))
-                let client = try await UnixSocket.connect(to: path)
-                let server = try await listener.accept()
-                try await client.write(all: [1])
-                _ = try await server.read(upTo: 1)
-                _ = try? await UnixSocket.connect(to: TestObjects.socketPath())
-                let waiter = Task { [server = consume server] in _ = try await server.read(upTo: 1) }
+                let client = try await UnixSocket.connectAsync(to: path)
+                let server = try await listener.acceptAsync()
+                try await client.writeAsync(all: [1])
+                _ = try await server.readAsync(upTo: 1)
+                _ = try? await UnixSocket.connectAsync(to: TestObjects.socketPath())
+                let waiter = Task { [server = consume server] in _ = try await server.readAsync(upTo: 1) }
                 waiter.cancel()
                 _ = try? await waiter.value
                 try client.close()

@@ -19,9 +19,9 @@ struct UnnamedSemaphoreTests {
         #expect(try semaphore.value == 1)
         try semaphore.wait()
         #expect(try semaphore.tryWait() == false)
-        #expect(try semaphore.wait(until: .after(.milliseconds(10))) == false)
+        #expect(try timesOut { try semaphore.wait(until: .after(.milliseconds(10))) })
         try semaphore.post()
-        #expect(try semaphore.wait(until: .after(.seconds(1))))
+        try semaphore.wait(timeout: .seconds(1))
         let tooBig = #expect(throws: IPCError.self) { _ = try UnnamedSemaphore(value: UnnamedSemaphore.maximumValue + 1) }
         #expect(tooBig?.errno == .invalidArgument)
     }
@@ -29,12 +29,12 @@ struct UnnamedSemaphoreTests {
     @Test("a post from another thread wakes an async wait; cancellation ends one promptly")
     func asyncWaitAndCancel() async throws {
         let shared = try Shared(0)
-        async let woken: Void = shared.semaphore.wait()
+        async let woken: Void = shared.semaphore.waitAsync()
         try await waitUntilWaiting(on: shared.semaphore.operations.semaphore)
         try shared.semaphore.post()
         try await woken
 
-        let waiting = Task { try await shared.semaphore.wait() }
+        let waiting = Task { try await shared.semaphore.waitAsync() }
         try await waitUntilWaiting(on: shared.semaphore.operations.semaphore)
         waiting.cancel()
         let outcome = await waiting.result
@@ -43,7 +43,7 @@ struct UnnamedSemaphoreTests {
 
         let cancelledFirst = Task {
             withUnsafeCurrentTask { $0?.cancel() }
-            try await shared.semaphore.wait()
+            try await shared.semaphore.waitAsync()
         }
         let early = await cancelledFirst.result
         #expect(throws: CancellationError.self) { try early.get() }
@@ -53,7 +53,7 @@ struct UnnamedSemaphoreTests {
     func manyWaiters() async throws {
         let shared = try Shared(0)
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<8 { group.addTask { try await shared.semaphore.wait() } }
+            for _ in 0..<8 { group.addTask { try await shared.semaphore.waitAsync() } }
             for _ in 0..<8 { try shared.semaphore.post() }
             try await group.waitForAll()
         }

@@ -93,7 +93,7 @@ extension OwnedDescriptor {
     /// Throws `ETIMEDOUT` when nothing arrived in time.
     public func read(into buffer: UnsafeMutableRawBufferPointer, until deadline: Deadline) throws(IPCError) -> Int {
         while true {
-            guard try wait(for: .readable, until: deadline) else {
+            guard try waitForReadiness(rawValue, .readable, until: deadline) else {
                 throw IPCError(.timedOut, operation: "read", object: IPCError.describe(fd: rawValue))
             }
             // Another reader may have taken the data: then wait again.
@@ -101,12 +101,15 @@ extension OwnedDescriptor {
         }
     }
 
+    /// `read(…until:)` with a deadline `timeout` from now.
+    public func read(into buffer: UnsafeMutableRawBufferPointer, timeout: Duration) throws(IPCError) -> Int { try read(into: buffer, until: .after(timeout)) }
+
     /// Writes every byte of `buffer`, waiting at most until `deadline` for room.
     /// Throws `ETIMEDOUT` with the count written so far in the detail.
     public func write(all buffer: UnsafeRawBufferPointer, until deadline: Deadline) throws(IPCError) {
         var done = 0
         while done < buffer.count {
-            guard try wait(for: .writable, until: deadline) else {
+            guard try waitForReadiness(rawValue, .writable, until: deadline) else {
                 throw IPCError(.timedOut, operation: "write", object: IPCError.describe(fd: rawValue),
                                detail: "\(done) of \(buffer.count) bytes written")
             }
@@ -114,24 +117,27 @@ extension OwnedDescriptor {
         }
     }
 
+    /// `write(…until:)` with a deadline `timeout` from now.
+    public func write(all buffer: UnsafeRawBufferPointer, timeout: Duration) throws(IPCError) { try write(all: buffer, until: .after(timeout)) }
+
     // MARK: async
 
     /// Reads up to `buffer.count` bytes, suspending (not blocking a thread) until
     /// data or end of file arrives. Throws `CancellationError` promptly when the
     /// task is cancelled.
-    public func read(into buffer: UnsafeMutableRawBufferPointer) async throws -> Int {
+    public func readAsync(into buffer: UnsafeMutableRawBufferPointer) async throws -> Int {
         while true {
-            try await ready(for: .readable)
+            try await waitAsync(for: .readable)
             if let n = try nonBlockingRead(into: buffer) { return n }
         }
     }
 
     /// Reads up to `maxCount` bytes into a new array, suspending until data or end
     /// of file (empty array) arrives.
-    public func read(upTo maxCount: Int) async throws -> [UInt8] {
+    public func readAsync(upTo maxCount: Int) async throws -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: maxCount)
         while true {
-            try await ready(for: .readable)
+            try await waitAsync(for: .readable)
             let n = try withRawBuffer(&bytes) { (b) throws(IPCError) in try nonBlockingRead(into: b) }
             if let n {
                 bytes.removeSubrange(n...)
@@ -141,10 +147,10 @@ extension OwnedDescriptor {
     }
 
     /// Writes every byte of `bytes`, suspending while there is no room.
-    public func write(all bytes: [UInt8]) async throws {
+    public func writeAsync(all bytes: [UInt8]) async throws {
         var done = 0
         while done < bytes.count {
-            try await ready(for: .writable)
+            try await waitAsync(for: .writable)
             var rest = Array(bytes[done...])
             let n = try withRawBuffer(&rest) { (b) throws(IPCError) in try nonBlockingWrite(UnsafeRawBufferPointer(b)) }
             done += n ?? 0

@@ -81,7 +81,7 @@ final class Reactor: Sendable {
     }
 
     /// Suspends until `fd` is ready for `readiness`.
-    func wait(_ fd: CInt, for readiness: Readiness) async throws {
+    func waitAsync(_ fd: CInt, for readiness: Readiness) async throws {
         let token = state.withSanitizedLock(owner: self) { s -> UInt64 in
             let t = s.nextToken
             s.nextToken += 1
@@ -212,9 +212,9 @@ extension OwnedDescriptor {
     /// Suspends the task until the descriptor is ready for `readiness`, without
     /// blocking a thread of the cooperative pool. Throws `CancellationError` as soon
     /// as the task is cancelled. Hang-up and error conditions count as ready.
-    public func ready(for readiness: Readiness) async throws {
+    public func waitAsync(for readiness: Readiness) async throws {
         try Task.checkCancellation()
         if isReady(rawValue, readiness) { return }
-        try await Reactor.shared.wait(rawValue, for: readiness)
+        try await Reactor.shared.waitAsync(rawValue, for: readiness)
     }
 }

@@ -14,13 +14,28 @@ public struct Readiness: OptionSet, Sendable, Hashable {
 }
 
 extension OwnedDescriptor {
-    /// Waits until the descriptor is ready for `readiness`, or the deadline passes.
+    /// Waits until the descriptor is ready for `readiness`, or the deadline passes
+    /// (`ETIMEDOUT`).
     ///
-    /// Returns false when the deadline passed first. Hang-up and error conditions
-    /// count as ready: the next read or write reports them. Interrupted waits
-    /// resume with the time that is left. The corresponding C function is `ppoll`.
-    public func wait(for readiness: Readiness, until deadline: Deadline) throws(IPCError) -> Bool {
-        try waitForReadiness(rawValue, readiness, until: deadline)
+    /// Hang-up and error conditions count as ready: the next read or write reports
+    /// them. Interrupted waits resume with the time that is left. The corresponding
+    /// C function is `ppoll`.
+    public func wait(for readiness: Readiness, until deadline: Deadline) throws(IPCError) {
+        if try !waitForReadiness(rawValue, readiness, until: deadline) {
+            throw IPCError(.timedOut, operation: "ppoll", object: IPCError.describe(fd: rawValue),
+                           detail: "not ready before the deadline")
+        }
+    }
+
+    /// `wait(for:until:)` with a deadline `timeout` from now.
+    public func wait(for readiness: Readiness, timeout: Duration) throws(IPCError) {
+        try wait(for: readiness, until: .after(timeout))
+    }
+
+    /// Whether the descriptor is ready for `readiness` now, without waiting
+    /// (`ppoll` with a zero timeout).
+    public func tryWait(for readiness: Readiness) throws(IPCError) -> Bool {
+        try waitForReadiness(rawValue, readiness, until: .now)
     }
 }
 

@@ -35,7 +35,7 @@ extension IPCInventory {
     public static func remove(_ kind: Kind, name: PosixIPCName) throws(IPCError) {
         switch kind {
         case .posixQueue: try PosixMessageQueue.unlink(name)
-        case .posixSharedMemory: try SharedMemory.unlink(name)
+        case .posixSharedMemory: try PosixSharedMemory.unlink(name)
         case .posixSemaphore: try PosixSemaphore.unlink(name)
         case .recordLock: try refuseLock(kind, object: "\"\(name)\"")
         default:

@@ -3,7 +3,8 @@
 
 extension MemoryMapping {
     /// `Futex.wait` on the `UInt32` at `offset`: sleeps while it holds `value`, until
-    /// woken or `deadline` (nil: none). True: re-check the word; false: timed out.
+    /// woken or `deadline` (nil: none), then the caller re-checks the word;
+    /// `ETIMEDOUT` when the deadline passed.
     ///
     /// Use `withAtomic(UInt32.self, at: offset)` for the atomic operations on the
     /// same word. Throws like `withAtomic` (`EINVAL` misaligned, `ERANGE` past the end,
@@ -11,24 +12,35 @@ extension MemoryMapping {
     ///
     /// ```swift
     /// while try mapping.withAtomic(UInt32.self, at: 0, { $0.load(ordering: .acquiring) }) == 0 {
-    ///     _ = try mapping.futexWait(at: 0, expecting: 0, until: .after(.seconds(1)))
+    ///     try mapping.futexWait(at: 0, expecting: 0, timeout: .seconds(1))
     /// }
     /// ```
-    public func futexWait(at offset: Int, expecting value: UInt32, until deadline: Deadline?) throws(IPCError) -> Bool {
+    public func futexWait(at offset: Int, expecting value: UInt32, until deadline: Deadline?) throws(IPCError) {
         let word = try futexWord("futexWait", offset)
-        let result = try Futex.wait(word, expecting: value, until: deadline)
+        do { try Futex.wait(word, expecting: value, until: deadline) } catch { try checkAfterAccess("futexWait"); throw error }
         try checkAfterAccess("futexWait")
-        return result
+    }
+
+    /// `futexWait(at:expecting:until:)` with a deadline `timeout` from now.
+    public func futexWait(at offset: Int, expecting value: UInt32, timeout: Duration) throws(IPCError) {
+        try futexWait(at: offset, expecting: value, until: .after(timeout))
     }
 
     /// The async form of `futexWait(at:expecting:until:)` (`Futex.wait(_:expecting:until:) async`):
     /// suspends the task while the word holds `value`; throws `CancellationError`
     /// promptly when the task is cancelled.
-    public func futexWait(at offset: Int, expecting value: UInt32, until deadline: Deadline?) async throws -> Bool {
+    public func futexWaitAsync(at offset: Int, expecting value: UInt32, until deadline: Deadline?) async throws {
         let word = try futexWord("futexWait", offset)
-        let result = try await Futex.wait(word, expecting: value, until: deadline)
+        do { try await Futex.waitAsync(word, expecting: value, until: deadline) } catch {
+            try checkAfterAccess("futexWait")
+            throw error
+        }
         try checkAfterAccess("futexWait")
-        return result
+    }
+
+    /// `futexWaitAsync(at:expecting:until:)` with a deadline `timeout` from now.
+    public func futexWaitAsync(at offset: Int, expecting value: UInt32, timeout: Duration) async throws {
+        try await futexWaitAsync(at: offset, expecting: value, until: .after(timeout))
     }
 
     /// `Futex.wake` on the `UInt32` at `offset`: wakes at most `count` waiters (in

@@ -23,7 +23,7 @@ import Glibc
 /// so its attachments are not watched, and they cannot be remapped or grown.
 ///
 /// ```swift
-/// let memory = try SharedMemory.create("/counter", size: 4096)
+/// let memory = try PosixSharedMemory.create("/counter", size: 4096)
 /// let mapping = try memory.map()
 /// try mapping.withAtomic(UInt64.self, at: 0) { $0.add(1, ordering: .relaxed) }
 /// ```
@@ -31,7 +31,7 @@ import Glibc
 /// Across `exec` and `posix_spawn` (SPEC L3): a new program never inherits a
 /// mapping, because `exec` replaces the address space. A child shares memory with
 /// its parent by mapping the same object: by name, or through a descriptor the
-/// parent hands it (`SharedMemory.anonymous` plus `Spawn.inherit`). `fork` would
+/// parent hands it (`PosixSharedMemory.anonymous` plus `Spawn.inherit`). `fork` would
 /// inherit shared mappings, but the library never forks a threaded process.
 public struct MemoryMapping: ~Copyable, @unchecked Sendable {
     /// What the mapped pages allow.
@@ -200,7 +200,7 @@ public struct MemoryMapping: ~Copyable, @unchecked Sendable {
     /// Maps `length` bytes of zero-filled anonymous memory (`MAP_ANONYMOUS`).
     ///
     /// It is shared with nobody else: a child started with `posix_spawn` does not
-    /// inherit it. For memory shared with a child, use `SharedMemory.anonymous`
+    /// inherit it. For memory shared with a child, use `PosixSharedMemory.anonymous`
     /// and hand the child its descriptor.
     ///
     /// The corresponding C function is `mmap`.

@@ -60,7 +60,12 @@ extension PlacedMapping {
                 throw invalidState(value, mapping, operation)
             }
             let slice = Deadline.after(livenessInterval)
-            _ = try Futex.wait(word, expecting: observed, until: min(slice, deadline))
+            do { try Futex.wait(word, expecting: observed, until: min(slice, deadline)) } catch where error.isTimeout {}
         }
+    }
+
+    /// `open(…until:)` with a deadline `timeout` from now.
+    public static func open(_ layout: SharedLayout, in mapping: consuming MemoryMapping, timeout: Duration) throws(IPCError) -> PlacedMapping {
+        try open(layout, in: mapping, until: .after(timeout))
     }
 }

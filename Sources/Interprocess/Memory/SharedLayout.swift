@@ -20,7 +20,7 @@ import Glibc
 /// let items = try layout.semaphore(value: 0)
 /// let head = try layout.atomic(UInt64.self)
 /// let slots = try layout.bytes(count: 64 * 1024, alignment: 64)
-/// let memory = try SharedMemory.create("/orders", size: layout.size)
+/// let memory = try PosixSharedMemory.create("/orders", size: layout.size)
 /// let placed = try PlacedMapping.create(layout, in: memory.map())
 /// ```
 public struct SharedLayout: Sendable, Equatable {

@@ -10,33 +10,33 @@ extension PosixMessageQueue {
     /// Suspends until the queue has a message (`.readable`) or room (`.writable`),
     /// without blocking a thread. Throws `CancellationError` as soon as the task is
     /// cancelled.
-    public func ready(for readiness: Readiness) async throws {
+    public func waitAsync(for readiness: Readiness) async throws {
         try Task.checkCancellation()
         if isReady(handle.raw, readiness) { return }
-        try await Reactor.shared.wait(handle.raw, for: readiness)
+        try await Reactor.shared.waitAsync(handle.raw, for: readiness)
     }
 
     /// Receives the oldest message of the highest priority, suspending while the
     /// queue is empty. Throws `CancellationError` promptly when the task is
     /// cancelled (no message is taken then).
-    public func receive() async throws -> Message {
+    public func receiveAsync() async throws -> Message {
         while true {
             try Task.checkCancellation()
             // Another receiver may take the message between readiness and the call:
             // then wait again.
             if let message = try tryReceive() { return message }
-            try await ready(for: .readable)
+            try await waitAsync(for: .readable)
         }
     }
 
     /// Sends `message` with `priority`, suspending while the queue is full. Throws
     /// `CancellationError` promptly when the task is cancelled (nothing is sent then).
-    public func send(_ message: [UInt8], priority: UInt32 = 0) async throws {
+    public func sendAsync(_ message: [UInt8], priority: UInt32 = 0) async throws {
         try checkSend(message.count, priority, "mq_send")
         while true {
             try Task.checkCancellation()
             if try trySend(message, priority: priority) { return }
-            try await ready(for: .writable)
+            try await waitAsync(for: .writable)
         }
     }
 
@@ -78,7 +78,7 @@ extension PosixMessageQueue {
             /// The next message; never nil. Throws `CancellationError` when the task
             /// is cancelled.
             public mutating func next() async throws -> Message? {
-                try await source.queue.receive()
+                try await source.queue.receiveAsync()
             }
         }
     }

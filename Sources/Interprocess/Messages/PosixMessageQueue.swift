@@ -286,11 +286,11 @@ extension PosixMessageQueue {
 extension PosixMessageQueue {
     /// The queue's attributes now: non-blocking flag, capacity, message size and the
     /// number of messages waiting. The corresponding C function is `mq_getattr`.
-    public var attributes: MessageQueueAttributes {
+    public var attributes: Attributes {
         get throws(IPCError) {
             var attributes = mq_attr()
             if system_mq_getattr(handle.raw, &attributes) != 0 { throw IPCError.last("mq_getattr", object: object) }
-            return MessageQueueAttributes(attributes)
+            return Attributes(attributes)
         }
     }
 
@@ -349,10 +349,16 @@ extension PosixMessageQueue {
         }
     }
 
+    /// `send(…until:)` with a deadline `timeout` from now.
+    public func send(_ message: UnsafeRawBufferPointer, priority: UInt32 = 0, timeout: Duration) throws(IPCError) { try send(message, priority: priority, until: .after(timeout)) }
+
     /// Sends `message`, waiting at most until `deadline` for room.
     public func send(_ message: [UInt8], priority: UInt32 = 0, until deadline: Deadline) throws(IPCError) {
         try withMessageBytes(message) { (bytes) throws(IPCError) in try send(bytes, priority: priority, until: deadline) }
     }
+
+    /// `send(…until:)` with a deadline `timeout` from now.
+    public func send(_ message: [UInt8], priority: UInt32 = 0, timeout: Duration) throws(IPCError) { try send(message, priority: priority, until: .after(timeout)) }
 
     /// Sends `message` if the queue has room now; returns false when it is full.
     ///
@@ -434,10 +440,18 @@ extension PosixMessageQueue {
         }
     }
 
+    /// `receive(…until:)` with a deadline `timeout` from now.
+    public func receive(into buffer: UnsafeMutableRawBufferPointer, timeout: Duration) throws(IPCError) -> (count: Int, priority: UInt32) {
+        try receive(into: buffer, until: .after(timeout))
+    }
+
     /// Receives a message, waiting at most until `deadline`.
     public func receive(until deadline: Deadline) throws(IPCError) -> Message {
         try receivingMessage { (buffer) throws(IPCError) in try receive(into: buffer, until: deadline) }!
     }
+
+    /// `receive(…until:)` with a deadline `timeout` from now.
+    public func receive(timeout: Duration) throws(IPCError) -> Message { try receive(until: .after(timeout)) }
 
     /// Receives a message into `buffer` if one is waiting; nil when the queue is
     /// empty. Like `trySend`, it leaves the queue's non-blocking mode alone.

@@ -29,6 +29,9 @@ extension SystemVMessageQueue {
         try sent.get()
     }
 
+    /// `send(…until:)` with a deadline `timeout` from now.
+    public func send(_ bytes: [UInt8], type: Int, timeout: Duration) throws(IPCError) { try send(bytes, type: type, until: .after(timeout)) }
+
     /// Receives the first message `type` selects, waiting at most until `deadline`;
     /// throws `ETIMEDOUT` when none arrived. Otherwise as
     /// `receive(type:maximumSize:truncating:)`.
@@ -44,6 +47,11 @@ extension SystemVMessageQueue {
         return try received.get()
     }
 
+    /// `receive(…until:)` with a deadline `timeout` from now.
+    public func receive(type: Int = 0, maximumSize: Int? = nil, truncating: Bool = false, timeout: Duration) throws(IPCError) -> Message {
+        try receive(type: type, maximumSize: maximumSize, truncating: truncating, until: .after(timeout))
+    }
+
     // MARK: async
 
     /// Sends `bytes` with `type`, suspending while the queue is full, without
@@ -51,7 +59,7 @@ extension SystemVMessageQueue {
     /// promptly when the task is cancelled (nothing is sent then).
     ///
     /// The corresponding C function is `msgsnd`, on a worker of the library's own.
-    public func send(_ bytes: [UInt8], type: Int) async throws {
+    public func sendAsync(_ bytes: [UInt8], type: Int) async throws {
         try Task.checkCancellation()
         if try trySend(bytes, type: type) { return }
         let queue = self
@@ -64,7 +72,7 @@ extension SystemVMessageQueue {
     /// came is returned, not lost. Otherwise as `receive(type:maximumSize:truncating:)`.
     ///
     /// The corresponding C function is `msgrcv`, on a worker of the library's own.
-    public func receive(type: Int = 0, maximumSize: Int? = nil, truncating: Bool = false) async throws -> Message {
+    public func receiveAsync(type: Int = 0, maximumSize: Int? = nil, truncating: Bool = false) async throws -> Message {
         try Task.checkCancellation()
         if let message = try tryReceive(type: type, maximumSize: maximumSize, truncating: truncating) { return message }
         let queue = self

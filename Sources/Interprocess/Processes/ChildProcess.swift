@@ -67,20 +67,27 @@ public struct ChildProcess: ~Copyable, Sendable {
         return terminationStatus
     }
 
-    /// Waits until the child terminates or the deadline passes (nil).
-    public mutating func wait(until deadline: Deadline) throws(IPCError) -> ChildStatus? {
+    /// Waits until the child terminates, or the deadline passes (`ETIMEDOUT`; the
+    /// child keeps running).
+    public mutating func wait(until deadline: Deadline) throws(IPCError) -> ChildStatus {
         if let terminationStatus { return terminationStatus }
-        guard try waitForReadiness(pidfd, .readable, until: deadline) else { return nil }
-        return try tryWait()
+        guard try waitForReadiness(pidfd, .readable, until: deadline), let status = try tryWait() else {
+            throw IPCError(.timedOut, operation: "waitid", object: "pid \(pid)",
+                           detail: "the child was still running at the deadline")
+        }
+        return status
     }
+
+    /// `wait(…until:)` with a deadline `timeout` from now.
+    public mutating func wait(timeout: Duration) throws(IPCError) -> ChildStatus { try wait(until: .after(timeout)) }
 
     /// Suspends until the child terminates, without blocking a thread; throws
     /// `CancellationError` promptly when the task is cancelled (the child keeps
     /// running).
-    public mutating func wait() async throws -> ChildStatus {
+    public mutating func waitAsync() async throws -> ChildStatus {
         while true {
             if let status = try tryWait() { return status }
-            try await Reactor.shared.wait(pidfd, for: .readable)
+            try await Reactor.shared.waitAsync(pidfd, for: .readable)
         }
     }
 
@@ -124,7 +131,7 @@ enum BackgroundReaper {
                 let rc = system_waitid(idtype_t(UInt32(cipc_p_pidfd())), id_t(pidfd), WEXITED | WNOHANG, &event)
                 if rc != 0 && lastErrno == EINTR { continue }
                 if rc != 0 || event.pid != 0 { break }  // reaped, or no longer ours to reap
-                try? await Reactor.shared.wait(pidfd, for: .readable)
+                try? await Reactor.shared.waitAsync(pidfd, for: .readable)
             }
             _ = system_close(pidfd)
         }

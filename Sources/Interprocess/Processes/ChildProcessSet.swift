@@ -56,11 +56,11 @@ public struct ChildProcessSet: ~Copyable, Sendable {
     /// Blocks until a child (in `processGroup`, when given) terminates; reaps it.
     /// Throws `ECHILD` when no child matches.
     public mutating func waitAny(inProcessGroup processGroup: pid_t? = nil) throws(IPCError) -> (pid: pid_t, status: ChildStatus) {
-        try waitAny(inProcessGroup: processGroup, until: .distantFuture)!
+        try waitAny(inProcessGroup: processGroup, until: .distantFuture)
     }
 
-    /// Like `waitAny`, but returns nil when the deadline passes first.
-    public mutating func waitAny(inProcessGroup processGroup: pid_t? = nil, until deadline: Deadline) throws(IPCError) -> (pid: pid_t, status: ChildStatus)? {
+    /// Like `waitAny`, but throws `ETIMEDOUT` when the deadline passes first.
+    public mutating func waitAny(inProcessGroup processGroup: pid_t? = nil, until deadline: Deadline) throws(IPCError) -> (pid: pid_t, status: ChildStatus) {
         while true {
             if let reaped = try tryWaitAny(inProcessGroup: processGroup) { return reaped }
             var entries = children.filter { matches($0.key, processGroup) }
@@ -75,13 +75,21 @@ public struct ChildProcessSet: ~Copyable, Sendable {
             } else {
                 rc = system_ppoll(&entries, entries.count, nil)
             }
-            if rc == 0 { return nil }
+            if rc == 0 {
+                throw IPCError(.timedOut, operation: "waitid", object: processGroup.map { "process group \($0)" },
+                               detail: "no child of this set terminated before the deadline")
+            }
             if rc < 0 && lastErrno != EINTR { throw IPCError.last("ppoll") }
         }
     }
 
+    /// `waitAny(…until:)` with a deadline `timeout` from now.
+    public mutating func waitAny(inProcessGroup processGroup: pid_t? = nil, timeout: Duration) throws(IPCError) -> (pid: pid_t, status: ChildStatus) {
+        try waitAny(inProcessGroup: processGroup, until: .after(timeout))
+    }
+
     /// Suspends until a child (in `processGroup`, when given) terminates; reaps it.
-    public mutating func waitAny(inProcessGroup processGroup: pid_t? = nil) async throws -> (pid: pid_t, status: ChildStatus) {
+    public mutating func waitAnyAsync(inProcessGroup processGroup: pid_t? = nil) async throws -> (pid: pid_t, status: ChildStatus) {
         while true {
             if let reaped = try tryWaitAny(inProcessGroup: processGroup) { return reaped }
             let descriptors = children.filter { matches($0.key, processGroup) }.map { $0.value.child.pidDescriptor.rawValue }
@@ -90,7 +98,7 @@ public struct ChildProcessSet: ~Copyable, Sendable {
             }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for fd in descriptors {
-                    group.addTask { try await Reactor.shared.wait(fd, for: .readable) }
+                    group.addTask { try await Reactor.shared.waitAsync(fd, for: .readable) }
                 }
                 _ = try await group.next()
                 group.cancelAll()

@@ -42,9 +42,14 @@ extension UnixSocket {
         try sendAll(bytes, descriptors: numbers, to: address, until: deadline)
     }
 
+    /// `send(…until:)` with a deadline `timeout` from now.
+    public func send(_ bytes: UnsafeRawBufferPointer, descriptors: [FileDescriptor], to address: UnixSocketAddress? = nil, timeout: Duration) throws(IPCError) {
+        try send(bytes, descriptors: descriptors, to: address, until: .after(timeout))
+    }
+
     /// `send(_:descriptors:to:)`, suspending (not blocking a thread) while there is
     /// no room. The descriptors must stay open until it returns.
-    public func send(_ bytes: [UInt8], descriptors: [FileDescriptor], to address: UnixSocketAddress? = nil) async throws {
+    public func sendAsync(_ bytes: [UInt8], descriptors: [FileDescriptor], to address: UnixSocketAddress? = nil) async throws {
         let numbers = descriptors.map(\.rawValue)
         try withRawBytes(bytes) { (raw) throws(IPCError) in try validate(raw, descriptors: numbers) }
         try await withBytes(bytes) { raw in try await sendAll(raw, descriptors: numbers, to: address) }
@@ -71,6 +76,11 @@ extension UnixSocket {
         try receiveMessage(into: buffer, descriptorLimit: descriptorLimit, .until(deadline))!
     }
 
+    /// `receive(…until:)` with a deadline `timeout` from now.
+    public func receive(into buffer: UnsafeMutableRawBufferPointer, descriptorLimit: Int, timeout: Duration) throws(IPCError) -> ReceivedMessage {
+        try receive(into: buffer, descriptorLimit: descriptorLimit, until: .after(timeout))
+    }
+
     /// `receive(into:descriptorLimit:)` if a message is there now; nil otherwise.
     public func tryReceive(into buffer: UnsafeMutableRawBufferPointer, descriptorLimit: Int) throws(IPCError) -> ReceivedMessage? {
         try receiveMessage(into: buffer, descriptorLimit: descriptorLimit, .never)
@@ -78,7 +88,7 @@ extension UnixSocket {
 
     /// `receive(into:descriptorLimit:)`, suspending (not blocking a thread) until a
     /// message arrives; `CancellationError` when the task is cancelled.
-    public func receive(into buffer: UnsafeMutableRawBufferPointer, descriptorLimit: Int) async throws -> ReceivedMessage {
+    public func receiveAsync(into buffer: UnsafeMutableRawBufferPointer, descriptorLimit: Int) async throws -> ReceivedMessage {
         try await receiveMessage(into: buffer, descriptorLimit: descriptorLimit)
     }
 }
@@ -97,12 +107,15 @@ extension UnixSocket {
         try withMutableBytes(&bytes) { (raw) throws(IPCError) in try receive(into: raw, descriptorLimit: descriptorLimit, until: deadline) }
     }
 
+    /// `receive(…until:)` with a deadline `timeout` from now.
+    public func receive(into bytes: inout [UInt8], descriptorLimit: Int, timeout: Duration) throws(IPCError) -> ReceivedMessage { try receive(into: &bytes, descriptorLimit: descriptorLimit, until: .after(timeout)) }
+
     /// `receive(into:descriptorLimit:)` into `bytes`, suspending until a message
     /// arrives; `CancellationError` when the task is cancelled.
-    public func receive(into bytes: inout [UInt8], descriptorLimit: Int) async throws -> ReceivedMessage {
+    public func receiveAsync(into bytes: inout [UInt8], descriptorLimit: Int) async throws -> ReceivedMessage {
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 16)
         defer { scratch.deallocate() }
-        let message = try await receive(into: UnsafeMutableRawBufferPointer(rebasing: scratch.prefix(bytes.count)), descriptorLimit: descriptorLimit)
+        let message = try await receiveAsync(into: UnsafeMutableRawBufferPointer(rebasing: scratch.prefix(bytes.count)), descriptorLimit: descriptorLimit)
         bytes.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: scratch.prefix(message.count))) }
         return message
     }

@@ -10,7 +10,7 @@ import Glibc
 ///
 /// ```swift
 /// try FIFO.create(at: "/tmp/orders")                      // mode 0600, exclusive
-/// let reader = try await FIFO.openForReading("/tmp/orders") // waits for a writer
+/// let reader = try await FIFO.openForReadingAsync("/tmp/orders") // waits for a writer
 /// ```
 ///
 /// Opening follows the POSIX rules: a blocking open for reading waits until some
@@ -109,9 +109,17 @@ public enum FIFO {
         PipeReader(try openWaiting(Location(path), .reading, until: deadline))
     }
 
+    /// `openForReading(…until:)` with a deadline `timeout` from now.
+    public static func openForReading(_ path: FilePath, timeout: Duration) throws(IPCError) -> PipeReader { try openForReading(path, until: .after(timeout)) }
+
     public static func openForReading(_ path: FilePath, relativeTo directory: borrowing OwnedDescriptor,
                                       until deadline: Deadline) throws(IPCError) -> PipeReader {
         PipeReader(try openWaiting(Location(path, directory.rawValue), .reading, until: deadline))
+    }
+
+    /// `openForReading(…until:)` with a deadline `timeout` from now.
+    public static func openForReading(_ path: FilePath, relativeTo directory: borrowing OwnedDescriptor, timeout: Duration) throws(IPCError) -> PipeReader {
+        try openForReading(path, relativeTo: directory, until: .after(timeout))
     }
 
     /// Opens the write end, waiting at most until `deadline` for a reader; throws
@@ -120,9 +128,17 @@ public enum FIFO {
         PipeWriter(try openWaiting(Location(path), .writing, until: deadline))
     }
 
+    /// `openForWriting(…until:)` with a deadline `timeout` from now.
+    public static func openForWriting(_ path: FilePath, timeout: Duration) throws(IPCError) -> PipeWriter { try openForWriting(path, until: .after(timeout)) }
+
     public static func openForWriting(_ path: FilePath, relativeTo directory: borrowing OwnedDescriptor,
                                       until deadline: Deadline) throws(IPCError) -> PipeWriter {
         PipeWriter(try openWaiting(Location(path, directory.rawValue), .writing, until: deadline))
+    }
+
+    /// `openForWriting(…until:)` with a deadline `timeout` from now.
+    public static func openForWriting(_ path: FilePath, relativeTo directory: borrowing OwnedDescriptor, timeout: Duration) throws(IPCError) -> PipeWriter {
+        try openForWriting(path, relativeTo: directory, until: .after(timeout))
     }
 
     // MARK: open, async
@@ -130,23 +146,39 @@ public enum FIFO {
     /// Opens the read end, suspending until a writer opens the FIFO. The wait runs
     /// on a thread of the library's own; cancelling the task ends it promptly with
     /// `CancellationError`. With a `deadline`, throws `ETIMEDOUT` when it passes.
-    public static func openForReading(_ path: FilePath, until deadline: Deadline = .distantFuture) async throws -> PipeReader {
+    public static func openForReadingAsync(_ path: FilePath, until deadline: Deadline = .distantFuture) async throws -> PipeReader {
         PipeReader(try await openWaiting(Location(path), .reading, until: deadline))
     }
 
-    public static func openForReading(_ path: FilePath, relativeTo directory: borrowing OwnedDescriptor,
+    /// `openForReadingAsync(…until:)` with a deadline `timeout` from now.
+    public static func openForReadingAsync(_ path: FilePath, timeout: Duration) async throws -> PipeReader { try await openForReadingAsync(path, until: .after(timeout)) }
+
+    public static func openForReadingAsync(_ path: FilePath, relativeTo directory: borrowing OwnedDescriptor,
                                       until deadline: Deadline = .distantFuture) async throws -> PipeReader {
         PipeReader(try await openWaiting(Location(path, directory.rawValue), .reading, until: deadline))
     }
 
+    /// `openForReadingAsync(…until:)` with a deadline `timeout` from now.
+    public static func openForReadingAsync(_ path: FilePath, relativeTo directory: borrowing OwnedDescriptor, timeout: Duration) async throws -> PipeReader {
+        try await openForReadingAsync(path, relativeTo: directory, until: .after(timeout))
+    }
+
     /// Opens the write end, suspending until a reader opens the FIFO; cancellable.
-    public static func openForWriting(_ path: FilePath, until deadline: Deadline = .distantFuture) async throws -> PipeWriter {
+    public static func openForWritingAsync(_ path: FilePath, until deadline: Deadline = .distantFuture) async throws -> PipeWriter {
         PipeWriter(try await openWaiting(Location(path), .writing, until: deadline))
     }
 
-    public static func openForWriting(_ path: FilePath, relativeTo directory: borrowing OwnedDescriptor,
+    /// `openForWritingAsync(…until:)` with a deadline `timeout` from now.
+    public static func openForWritingAsync(_ path: FilePath, timeout: Duration) async throws -> PipeWriter { try await openForWritingAsync(path, until: .after(timeout)) }
+
+    public static func openForWritingAsync(_ path: FilePath, relativeTo directory: borrowing OwnedDescriptor,
                                       until deadline: Deadline = .distantFuture) async throws -> PipeWriter {
         PipeWriter(try await openWaiting(Location(path, directory.rawValue), .writing, until: deadline))
+    }
+
+    /// `openForWritingAsync(…until:)` with a deadline `timeout` from now.
+    public static func openForWritingAsync(_ path: FilePath, relativeTo directory: borrowing OwnedDescriptor, timeout: Duration) async throws -> PipeWriter {
+        try await openForWritingAsync(path, relativeTo: directory, until: .after(timeout))
     }
 }
 

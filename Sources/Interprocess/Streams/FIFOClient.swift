@@ -38,22 +38,27 @@ public enum FIFOClient {
         return try WholeStreamRecord.read(from: TimedReader(reader: reply, deadline: deadline), maxLength: maxReplyLength)
     }
 
+    /// `call(…until:)` with a deadline `timeout` from now.
+    public static func call(_ server: FilePath, _ payload: [UInt8], timeout: Duration, maxReplyLength: Int = 1 << 20) throws(IPCError) -> [UInt8] {
+        try call(server, payload, until: .after(timeout), maxReplyLength: maxReplyLength)
+    }
+
     /// Sends `payload` and returns the reply without blocking a thread; cancelling
     /// the task ends the call with `CancellationError`.
-    public static func call(_ server: FilePath, _ payload: [UInt8], maxReplyLength: Int = 1 << 20) async throws -> [UInt8] {
+    public static func callAsync(_ server: FilePath, _ payload: [UInt8], maxReplyLength: Int = 1 << 20) async throws -> [UInt8] {
         var call = try Call(server: server, payload: payload)
         defer { call.end() }
         let reply = try call.replyFIFO()
         let request = try call.serverFIFO()
         var sent = false
         while !sent {
-            try await request.descriptor.ready(for: .writable)
+            try await request.descriptor.waitAsync(for: .writable)
             sent = try tryWrite(atomically: call.line, to: request)
         }
         try request.close()
         var result: [UInt8] = []
         while true {
-            let chunk = try await reply.read(upTo: 65536)
+            let chunk = try await reply.readAsync(upTo: 65536)
             if chunk.isEmpty { return result }
             result += chunk
             if result.count > maxReplyLength {

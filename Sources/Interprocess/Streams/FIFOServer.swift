@@ -92,7 +92,7 @@ public struct FIFOServer: ~Copyable {
         var lines = RequestLines()
         try await withThrowingDiscardingTaskGroup { group in
             while true {
-                let chunk = try await requests.read(upTo: 65536)
+                let chunk = try await requests.readAsync(upTo: 65536)
                 for line in lines.append(chunk) {
                     guard let request = FIFOServer.parse(line) else { continue }
                     guard pending.value.add(1, ordering: .relaxed).newValue <= limit else {
@@ -143,8 +143,8 @@ public struct FIFOServer: ~Copyable {
         // first cancels the other.
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                guard let writer = try? await FIFO.openForWriting(path) else { return }
-                try? await writer.write(all: response)
+                guard let writer = try? await FIFO.openForWritingAsync(path) else { return }
+                try? await writer.writeAsync(all: response)
             }
             group.addTask { try? await Task.sleep(for: timeout) }
             await group.next()

@@ -67,14 +67,17 @@ public struct PipeReader: ~Copyable, ByteStreamReader {
         try descriptor.read(into: buffer, until: deadline)
     }
 
+    /// `read(…until:)` with a deadline `timeout` from now.
+    public func read(into buffer: UnsafeMutableRawBufferPointer, timeout: Duration) throws(IPCError) -> Int { try read(into: buffer, until: .after(timeout)) }
+
     /// Reads without blocking a thread; cancellable.
-    public func read(upTo maxCount: Int) async throws -> [UInt8] { try await descriptor.read(upTo: maxCount) }
+    public func readAsync(upTo maxCount: Int) async throws -> [UInt8] { try await descriptor.readAsync(upTo: maxCount) }
 
     /// Reads until end of file without blocking a thread; cancellable.
-    public func readToEnd() async throws -> [UInt8] {
+    public func readToEndAsync() async throws -> [UInt8] {
         var all: [UInt8] = []
         while true {
-            let part = try await descriptor.read(upTo: 65536)
+            let part = try await descriptor.readAsync(upTo: 65536)
             if part.isEmpty { return all }
             all += part
         }
@@ -134,7 +137,7 @@ public struct PipeWriter: ~Copyable, ByteStreamWriter {
                            detail: "\(buffer.count) bytes is more than PIPE_BUF (\(Pipe.atomicWriteLimit)), the most a pipe writes atomically")
         }
         while true {
-            guard try descriptor.wait(for: .writable, until: deadline) else {
+            guard try waitForReadiness(descriptor.rawValue, .writable, until: deadline) else {
                 throw IPCError(.timedOut, operation: "write", object: IPCError.describe(fd: descriptor.rawValue),
                                detail: "no room for \(buffer.count) bytes in time; nothing written")
             }
@@ -146,6 +149,9 @@ public struct PipeWriter: ~Copyable, ByteStreamWriter {
             }
         }
     }
+
+    /// `write(…until:)` with a deadline `timeout` from now.
+    public func write(atomically buffer: UnsafeRawBufferPointer, timeout: Duration) throws(IPCError) { try write(atomically: buffer, until: .after(timeout)) }
 
     public func write(atomically bytes: [UInt8]) throws(IPCError) {
         var copy = bytes
@@ -163,8 +169,11 @@ public struct PipeWriter: ~Copyable, ByteStreamWriter {
         try descriptor.write(all: buffer, until: deadline)
     }
 
+    /// `write(…until:)` with a deadline `timeout` from now.
+    public func write(all buffer: UnsafeRawBufferPointer, timeout: Duration) throws(IPCError) { try write(all: buffer, until: .after(timeout)) }
+
     /// Writes every byte without blocking a thread; cancellable.
-    public func write(all bytes: [UInt8]) async throws { try await descriptor.write(all: bytes) }
+    public func writeAsync(all bytes: [UInt8]) async throws { try await descriptor.writeAsync(all: bytes) }
 
     public func setNonBlocking(_ enabled: Bool) throws(IPCError) { try descriptor.setNonBlocking(enabled) }
 

@@ -48,20 +48,23 @@ public struct ShellCommand: Sendable {
     /// itself are not killed.
     public func run(until deadline: Deadline) throws(IPCError) -> ChildStatus {
         var child = try spawn.start()
-        if let status = try child.wait(until: deadline) { return status }
+        do { return try child.wait(until: deadline) } catch where error.isTimeout {}
         try? child.signal(SIGKILL)
         _ = try child.wait()
         throw IPCError(.timedOut, operation: "sh -c", object: "pid \(child.pid)",
                        detail: "\(command) did not finish in time and was killed")
     }
 
+    /// `run(…until:)` with a deadline `timeout` from now.
+    public func run(timeout: Duration) throws(IPCError) -> ChildStatus { try run(until: .after(timeout)) }
+
     /// Runs the command without blocking a thread. When the task is cancelled the
     /// shell is killed (`SIGKILL`) and `CancellationError` thrown; the shell is
     /// reaped in the background.
-    public func run() async throws -> ChildStatus {
+    public func runAsync() async throws -> ChildStatus {
         var child = try spawn.start()
         do {
-            return try await child.wait()
+            return try await child.waitAsync()
         } catch {
             try? child.signal(SIGKILL)
             throw error
@@ -132,10 +135,10 @@ public struct ShellCommandOutput: ~Copyable, ByteStreamReader {
 
     /// Closes the pipe and waits for the shell without blocking a thread;
     /// cancelling the task ends the wait (the shell is reaped in the background).
-    public consuming func close() async throws -> ChildStatus {
+    public consuming func closeAsync() async throws -> ChildStatus {
         var child = self.child
         try self.output.close()
-        return try await child.wait()
+        return try await child.waitAsync()
     }
 }
 
@@ -172,9 +175,9 @@ public struct ShellCommandInput: ~Copyable, ByteStreamWriter {
     }
 
     /// Closes the pipe and waits for the shell without blocking a thread.
-    public consuming func close() async throws -> ChildStatus {
+    public consuming func closeAsync() async throws -> ChildStatus {
         var child = self.child
         try self.input.close()
-        return try await child.wait()
+        return try await child.waitAsync()
     }
 }

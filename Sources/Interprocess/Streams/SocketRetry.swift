@@ -24,7 +24,7 @@ extension OwnedDescriptor {
                 var pause = Self.backoff(misses, remaining: deadline.remaining)
                 _ = system_nanosleep(&pause, nil)
             }
-            guard try wait(for: readiness, until: deadline) else {
+            guard try waitForReadiness(rawValue, readiness, until: deadline) else {
                 throw IPCError(.timedOut, operation: operation, object: IPCError.describe(fd: rawValue))
             }
             misses += 1
@@ -44,7 +44,7 @@ extension OwnedDescriptor {
                 let pause = Self.backoff(misses, remaining: .seconds(1))
                 try await Task.sleep(for: .nanoseconds(pause.tv_nsec))
             }
-            try await ready(for: readiness)
+            try await waitAsync(for: readiness)
             misses += 1
         }
     }

@@ -9,7 +9,7 @@ import Glibc
 ///
 /// ```swift
 /// let listener = try UnixListener(path: "/run/app.sock", options: .init(removeOnClose: true))
-/// let connection = try await listener.accept()
+/// let connection = try await listener.acceptAsync()
 /// let credentials = try connection.peerCredentials
 /// ```
 ///
@@ -101,9 +101,12 @@ public struct UnixListener: ~Copyable, Sendable {
         try descriptor.retry(.readable, until: deadline, operation: "accept4") { () throws(IPCError) in try tryAccept() }
     }
 
+    /// `accept(…until:)` with a deadline `timeout` from now.
+    public func accept(timeout: Duration) throws(IPCError) -> UnixSocket { try accept(until: .after(timeout)) }
+
     /// Accepts a connection, suspending (not blocking a thread) until one arrives;
     /// `CancellationError` as soon as the task is cancelled.
-    public func accept() async throws -> UnixSocket {
+    public func acceptAsync() async throws -> UnixSocket {
         try await descriptor.retry(.readable) { () throws(IPCError) in try tryAccept() }
     }
 }

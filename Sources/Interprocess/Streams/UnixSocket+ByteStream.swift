@@ -57,17 +57,20 @@ extension UnixSocket: ByteStreamReader, ByteStreamWriter {
         try descriptor.retry(.readable, until: deadline, operation: "recv") { () throws(IPCError) in try tryRead(into: buffer) }
     }
 
+    /// `read(…until:)` with a deadline `timeout` from now.
+    public func read(into buffer: UnsafeMutableRawBufferPointer, timeout: Duration) throws(IPCError) -> Int { try read(into: buffer, until: .after(timeout)) }
+
     /// Reads, suspending (not blocking a thread) until data or end of file arrives;
     /// `CancellationError` when the task is cancelled.
-    public func read(into buffer: UnsafeMutableRawBufferPointer) async throws -> Int {
+    public func readAsync(into buffer: UnsafeMutableRawBufferPointer) async throws -> Int {
         try await descriptor.retry(.readable) { () throws(IPCError) in try tryRead(into: buffer) }
     }
 
     /// Reads up to `maxCount` bytes, suspending until data or end of file arrives.
-    public func read(upTo maxCount: Int) async throws -> [UInt8] {
+    public func readAsync(upTo maxCount: Int) async throws -> [UInt8] {
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: max(maxCount, 1), alignment: 16)
         defer { scratch.deallocate() }
-        let count = try await read(into: UnsafeMutableRawBufferPointer(rebasing: scratch.prefix(maxCount)))
+        let count = try await readAsync(into: UnsafeMutableRawBufferPointer(rebasing: scratch.prefix(maxCount)))
         return Array(scratch.prefix(count))
     }
 
@@ -99,8 +102,11 @@ extension UnixSocket: ByteStreamReader, ByteStreamWriter {
         try sendAll(buffer, descriptors: [], to: nil, until: deadline)
     }
 
+    /// `write(…until:)` with a deadline `timeout` from now.
+    public func write(all buffer: UnsafeRawBufferPointer, timeout: Duration) throws(IPCError) { try write(all: buffer, until: .after(timeout)) }
+
     /// Writes every byte, suspending (not blocking a thread) while there is no room.
-    public func write(all bytes: [UInt8]) async throws {
-        try await send(bytes)
+    public func writeAsync(all bytes: [UInt8]) async throws {
+        try await sendAsync(bytes)
     }
 }

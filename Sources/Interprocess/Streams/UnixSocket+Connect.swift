@@ -39,14 +39,22 @@ extension UnixSocket {
         return socket
     }
 
+    /// `connect(…until:)` with a deadline `timeout` from now.
+    public static func connect(to address: UnixSocketAddress, kind: Kind = .stream, timeout: Duration) throws(IPCError) -> UnixSocket {
+        try connect(to: address, kind: kind, until: .after(timeout))
+    }
+
     public static func connect(to path: FilePath, kind: Kind = .stream, until deadline: Deadline) throws(IPCError) -> UnixSocket {
         try connect(to: UnixSocketAddress(path: path, operation: "connect"), kind: kind, until: deadline)
     }
 
+    /// `connect(…until:)` with a deadline `timeout` from now.
+    public static func connect(to path: FilePath, kind: Kind = .stream, timeout: Duration) throws(IPCError) -> UnixSocket { try connect(to: path, kind: kind, until: .after(timeout)) }
+
     /// Connects without blocking a thread; while a full backlog keeps the
     /// connection waiting, retries with a backoff of up to 10 ms. Throws
     /// `CancellationError` when the task is cancelled.
-    public static func connect(to address: UnixSocketAddress, kind: Kind = .stream) async throws -> UnixSocket {
+    public static func connectAsync(to address: UnixSocketAddress, kind: Kind = .stream) async throws -> UnixSocket {
         let socket = UnixSocket(try makeDescriptor(kind, nonBlocking: true), kind: kind)
         var pause = Duration.microseconds(100)
         while true {
@@ -61,8 +69,8 @@ extension UnixSocket {
         return socket
     }
 
-    public static func connect(to path: FilePath, kind: Kind = .stream) async throws -> UnixSocket {
-        try await connect(to: UnixSocketAddress(path: path, operation: "connect"), kind: kind)
+    public static func connectAsync(to path: FilePath, kind: Kind = .stream) async throws -> UnixSocket {
+        try await connectAsync(to: UnixSocketAddress(path: path, operation: "connect"), kind: kind)
     }
 
     /// Connects this socket to `address`: for a datagram socket, sets the only
@@ -90,6 +98,9 @@ extension UnixSocket {
             throw IPCError(Errno(rawValue: code), operation: "connect", object: address.errorDescription)
         }
     }
+
+    /// `connect(…until:)` with a deadline `timeout` from now.
+    public func connect(to address: UnixSocketAddress, timeout: Duration) throws(IPCError) { try connect(to: address, until: .after(timeout)) }
 
     func connectOnce(to address: UnixSocketAddress) -> CInt {
         let fd = descriptor.rawValue

@@ -30,8 +30,11 @@ extension UnixSocket {
         try sendAll(message, descriptors: [], to: nil, until: deadline)
     }
 
+    /// `send(…until:)` with a deadline `timeout` from now.
+    public func send(_ message: UnsafeRawBufferPointer, timeout: Duration) throws(IPCError) { try send(message, until: .after(timeout)) }
+
     /// Sends `message`, suspending (not blocking a thread) while there is no room.
-    public func send(_ message: [UInt8]) async throws {
+    public func sendAsync(_ message: [UInt8]) async throws {
         try await withBytes(message) { raw in try await sendAll(raw, descriptors: [], to: nil) }
     }
 
@@ -59,8 +62,11 @@ extension UnixSocket {
         try sendAll(message, descriptors: [], to: address, until: deadline)
     }
 
+    /// `send(…until:)` with a deadline `timeout` from now.
+    public func send(_ message: UnsafeRawBufferPointer, to address: UnixSocketAddress, timeout: Duration) throws(IPCError) { try send(message, to: address, until: .after(timeout)) }
+
     /// Sends one datagram to `address`, suspending while the receiver is full.
-    public func send(_ message: [UInt8], to address: UnixSocketAddress) async throws {
+    public func sendAsync(_ message: [UInt8], to address: UnixSocketAddress) async throws {
         try await withBytes(message) { raw in try await sendAll(raw, descriptors: [], to: address) }
     }
 
@@ -91,17 +97,20 @@ extension UnixSocket {
         try receiveMessage(into: buffer, descriptorLimit: 0, wantSender: false, .until(deadline))!.count
     }
 
+    /// `receive(…until:)` with a deadline `timeout` from now.
+    public func receive(into buffer: UnsafeMutableRawBufferPointer, timeout: Duration) throws(IPCError) -> Int { try receive(into: buffer, until: .after(timeout)) }
+
     /// Receives one message, suspending (not blocking a thread) until it arrives;
     /// `CancellationError` when the task is cancelled.
-    public func receive(into buffer: UnsafeMutableRawBufferPointer) async throws -> Int {
+    public func receiveAsync(into buffer: UnsafeMutableRawBufferPointer) async throws -> Int {
         try await receiveMessage(into: buffer, descriptorLimit: 0, wantSender: false).count
     }
 
     /// Receives one message of at most `maxCount` bytes, suspending until it arrives.
-    public func receive(upTo maxCount: Int) async throws -> [UInt8] {
+    public func receiveAsync(upTo maxCount: Int) async throws -> [UInt8] {
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: max(maxCount, 1), alignment: 16)
         defer { scratch.deallocate() }
-        let count = try await receive(into: UnsafeMutableRawBufferPointer(rebasing: scratch.prefix(maxCount)))
+        let count = try await receiveAsync(into: UnsafeMutableRawBufferPointer(rebasing: scratch.prefix(maxCount)))
         return Array(scratch.prefix(count))
     }
 
@@ -123,6 +132,11 @@ extension UnixSocket {
         return (message.count, message.sender)
     }
 
+    /// `receiveFrom(…until:)` with a deadline `timeout` from now.
+    public func receiveFrom(into buffer: UnsafeMutableRawBufferPointer, timeout: Duration) throws(IPCError) -> (count: Int, sender: UnixSocketAddress) {
+        try receiveFrom(into: buffer, until: .after(timeout))
+    }
+
     /// Receives one datagram of at most `maxCount` bytes and its sender.
     public func receiveFrom(upTo maxCount: Int) throws(IPCError) -> (bytes: [UInt8], sender: UnixSocketAddress) {
         var sender = UnixSocketAddress.unnamed
@@ -135,7 +149,7 @@ extension UnixSocket {
     }
 
     /// Receives one datagram and its sender, suspending until it arrives.
-    public func receiveFrom(upTo maxCount: Int) async throws -> (bytes: [UInt8], sender: UnixSocketAddress) {
+    public func receiveFromAsync(upTo maxCount: Int) async throws -> (bytes: [UInt8], sender: UnixSocketAddress) {
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: max(maxCount, 1), alignment: 16)
         defer { scratch.deallocate() }
         let message = try await receiveMessage(into: UnsafeMutableRawBufferPointer(rebasing: scratch.prefix(maxCount)), descriptorLimit: 0)

@@ -13,9 +13,9 @@ import Glibc
 /// ```swift
 /// var layout = try SharedLayout(type: "jobs", version: 1)
 /// let ready = try layout.semaphore(value: 0)
-/// let placed = try PlacedMapping.create(layout, in: SharedMemory.create("/jobs", size: layout.size).map())
+/// let placed = try PlacedMapping.create(layout, in: PosixSharedMemory.create("/jobs", size: layout.size).map())
 /// try placed.withSemaphore(ready) { try $0.post() }
-/// // another process: PlacedMapping.open(layout, in: SharedMemory.open("/jobs").map(), until: .after(.seconds(5)))
+/// // another process: PlacedMapping.open(layout, in: PosixSharedMemory.open("/jobs").map(), until: .after(.seconds(5)))
 /// ```
 ///
 /// Nothing can initialise it again: `create` over ready objects is `EEXIST`, so no
@@ -42,16 +42,22 @@ public struct MappedSemaphore: ~Copyable, @unchecked Sendable {
     /// The corresponding C function is `sem_trywait`.
     public func tryWait() throws(IPCError) -> Bool { try operations.tryWait() }
 
-    /// Decrements the value, waiting at most until `deadline`; false when the
-    /// deadline passed first. The corresponding C function is `sem_clockwait`.
-    public func wait(until deadline: Deadline) throws(IPCError) -> Bool { try operations.wait(until: deadline) }
+    /// Decrements the value, waiting at most until `deadline`; throws when the
+    /// deadline passed first: `ETIMEDOUT`. The corresponding C function is `sem_clockwait`.
+    public func wait(until deadline: Deadline) throws(IPCError) { try operations.wait(until: deadline) }
+
+    /// `wait(until:)` with a deadline `timeout` from now.
+    public func wait(timeout: Duration) throws(IPCError) { try wait(until: .after(timeout)) }
 
     /// Decrements the value, suspending the task (not a thread of the cooperative
     /// pool) while it is zero; throws `CancellationError` promptly on cancellation.
-    public func wait() async throws { _ = try await operations.wait(until: .distantFuture) }
+    public func waitAsync() async throws { try await operations.waitAsync(until: .distantFuture) }
 
-    /// Like `wait()`, giving up at `deadline`: false when it passed first.
-    public func wait(until deadline: Deadline) async throws -> Bool { try await operations.wait(until: deadline) }
+    /// Like `wait()`, giving up at `deadline`: `ETIMEDOUT` when it passed first.
+    public func waitAsync(until deadline: Deadline) async throws { try await operations.waitAsync(until: deadline) }
+
+    /// `waitAsync(until:)` with a deadline `timeout` from now.
+    public func waitAsync(timeout: Duration) async throws { try await waitAsync(until: .after(timeout)) }
 
     /// Increments the value, waking one waiter in any process; `EOVERFLOW` at
     /// SEM_VALUE_MAX. The corresponding C function is `sem_post` (async-signal-safe).

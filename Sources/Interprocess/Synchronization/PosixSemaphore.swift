@@ -11,7 +11,7 @@ import Glibc
 /// ```swift
 /// let ready = try PosixSemaphore.create("/ready", value: 0)
 /// // another process: try PosixSemaphore.open("/ready").post()
-/// try await ready.wait()
+/// try await ready.waitAsync()
 /// try PosixSemaphore.unlink("/ready")
 /// ```
 ///
@@ -153,35 +153,39 @@ public struct PosixSemaphore: ~Copyable, @unchecked Sendable {
     /// The corresponding C function is `sem_trywait`.
     public func tryWait() throws(IPCError) -> Bool { try checked("sem_trywait") { () throws(IPCError) in try operations.tryWait() } }
 
-    /// Decrements the value, waiting at most until `deadline`; false when the
-    /// deadline passed first. The corresponding C function is `sem_clockwait`
-    /// (on `CLOCK_MONOTONIC`, so changing the wall clock does not matter).
-    public func wait(until deadline: Deadline) throws(IPCError) -> Bool {
+    /// Decrements the value, waiting at most until `deadline`; throws `ETIMEDOUT`
+    /// when the deadline passed first. The corresponding C function is
+    /// `sem_clockwait` (on `CLOCK_MONOTONIC`, so changing the wall clock does not matter).
+    public func wait(until deadline: Deadline) throws(IPCError) {
         try checked("sem_clockwait") { () throws(IPCError) in try operations.wait(until: deadline) }
     }
 
+    /// `wait(until:)` with a deadline `timeout` from now.
+    public func wait(timeout: Duration) throws(IPCError) { try wait(until: .after(timeout)) }
+
     /// Decrements the value, suspending the task (not a thread of the cooperative
     /// pool) while it is zero. Throws `CancellationError` promptly when the task is
-    /// cancelled. See `SemaphoreOperations.wait(until:) async` and `WaitingEngine` for how.
-    public func wait() async throws {
-        do { _ = try await operations.wait(until: .distantFuture) } catch {
+    /// cancelled. See `SemaphoreOperations.waitAsync(until:)` and `WaitingEngine` for how.
+    public func waitAsync() async throws {
+        do { try await operations.waitAsync(until: .distantFuture) } catch {
             try mapping.checkAfterAccess("sem_wait")
             throw error
         }
         try mapping.checkAfterAccess("sem_wait")
     }
 
-    /// Decrements the value, suspending the task at most until `deadline`; false
-    /// when the deadline passed first. Cancellable like `wait()`.
-    public func wait(until deadline: Deadline) async throws -> Bool {
-        let acquired: Bool
-        do { acquired = try await operations.wait(until: deadline) } catch {
+    /// Decrements the value, suspending the task at most until `deadline`; throws
+    /// `ETIMEDOUT` when the deadline passed first. Cancellable like `waitAsync()`.
+    public func waitAsync(until deadline: Deadline) async throws {
+        do { try await operations.waitAsync(until: deadline) } catch {
             try mapping.checkAfterAccess("sem_clockwait")
             throw error
         }
         try mapping.checkAfterAccess("sem_clockwait")
-        return acquired
     }
+
+    /// `waitAsync(until:)` with a deadline `timeout` from now.
+    public func waitAsync(timeout: Duration) async throws { try await waitAsync(until: .after(timeout)) }
 
     /// Increments the value, waking one waiter; `EOVERFLOW` at `maximumValue`.
     /// The corresponding C function is `sem_post` (async-signal-safe).

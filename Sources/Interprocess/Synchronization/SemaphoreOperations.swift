@@ -43,16 +43,11 @@ struct SemaphoreOperations: @unchecked Sendable {
     }
 
     /// Decrements, waiting at most until `deadline` (on the monotonic clock);
-    /// false when the deadline passed first.
-    func wait(until deadline: Deadline) throws(IPCError) -> Bool {
-        if deadline == .distantFuture {
-            try wait()
-            return true
-        }
+    /// `ETIMEDOUT` when the deadline passed first.
+    func wait(until deadline: Deadline) throws(IPCError) {
+        if deadline == .distantFuture { return try wait() }
         var at = deadline.absoluteTimespec
-        if retryingInterrupts({ system_sem_clockwait(semaphore, &at) }) == 0 { return true }
-        if lastErrno == ETIMEDOUT { return false }
-        throw failure("sem_clockwait")
+        if retryingInterrupts({ system_sem_clockwait(semaphore, &at) }) != 0 { throw failure("sem_clockwait") }
     }
 
     /// Increments, waking one waiter. Async-signal-safe underneath (`sem_post`).
@@ -99,14 +94,14 @@ struct SemaphoreOperations: @unchecked Sendable {
     /// Waits without blocking a thread of the cooperative pool: after one
     /// `sem_trywait`, `sem_wait` (or `sem_clockwait` for a deadline, the kernel's
     /// own timeout) runs on a worker of the `WaitingEngine`, which interrupts it
-    /// when the task is cancelled. False when the deadline passed first; throws
-    /// `CancellationError` when the task was cancelled first. A decrement that
-    /// happened as the task was cancelled is returned (true), not lost.
-    func wait(until deadline: Deadline) async throws -> Bool {
+    /// when the task is cancelled. Throws `ETIMEDOUT` when the deadline passed
+    /// first, `CancellationError` when the task was cancelled first. A decrement
+    /// that happened as the task was cancelled is kept (no error), not lost.
+    func waitAsync(until deadline: Deadline) async throws {
         try Task.checkCancellation()
-        if try tryWait() { return true }
-        if deadline.hasPassed { return false }
-        let result = try await WaitingEngine.wait { [self] () -> Result<Bool, IPCError>? in
+        if try tryWait() { return }
+        if deadline.hasPassed { throw failure("sem_clockwait", code: ETIMEDOUT) }
+        let result = try await WaitingEngine.wait { [self] () -> Result<Void, IPCError>? in
             let rc: CInt
             if deadline == .distantFuture {
                 rc = system_sem_wait(semaphore)
@@ -114,12 +109,12 @@ struct SemaphoreOperations: @unchecked Sendable {
                 var at = deadline.absoluteTimespec
                 rc = system_sem_clockwait(semaphore, &at)
             }
-            if rc == 0 { return .success(true) }
+            if rc == 0 { return .success(()) }
             let code = lastErrno
             if code == EINTR { return nil }
-            if code == ETIMEDOUT { return .success(false) }
             return .failure(failure(deadline == .distantFuture ? "sem_wait" : "sem_clockwait", code: code))
         }
-        return try result?.get() ?? false
+        guard let result else { throw failure("sem_clockwait", code: ETIMEDOUT) }
+        try result.get()
     }
 }

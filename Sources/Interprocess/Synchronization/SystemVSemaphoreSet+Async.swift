@@ -19,43 +19,44 @@ extension SystemVSemaphoreSet {
     /// nothing, when the task is cancelled. Otherwise as `perform(_:)`.
     ///
     /// The corresponding C function is `semop`.
-    public func perform(_ operations: [Operation]) async throws {
-        if try await perform(operations, until: .distantFuture) == false {
-            throw wouldBlock("semop")
-        }
+    public func performAsync(_ operations: [Operation]) async throws {
+        try await performAsync(operations, until: .distantFuture)
     }
 
     /// Performs `operations` atomically, waiting at most until `deadline`, without
-    /// blocking a thread of the cooperative pool; false when the deadline passed
-    /// first (or a `.noWait` operation could not be performed at once); throws
-    /// `CancellationError` when the task is cancelled.
+    /// blocking a thread of the cooperative pool; throws `ETIMEDOUT` when the
+    /// deadline passed first (`EAGAIN` when a `.noWait` operation could not be
+    /// performed at once), `CancellationError` when the task is cancelled.
     ///
     /// The corresponding C function is `semtimedop`.
-    public func perform(_ operations: [Operation], until deadline: Deadline) async throws -> Bool {
+    public func performAsync(_ operations: [Operation], until deadline: Deadline) async throws {
         try Task.checkCancellation()
         let list = try withOperations(operations, name: "semop") { (list, count) throws(IPCError) in
             Array(UnsafeBufferPointer(start: list, count: count))
         }
-        return try await performAsync(SembufList(list), until: deadline)
+        try await performAsync(SembufList(list), until: deadline)
     }
 
-    /// Performs one operation; see `perform(_:) async`.
-    public func perform(_ operation: Operation) async throws {
-        if try await perform(operation, until: .distantFuture) == false {
-            throw wouldBlock("semop")
-        }
+    /// `performAsync(_:until:)` with a deadline `timeout` from now.
+    public func performAsync(_ operations: [Operation], timeout: Duration) async throws {
+        try await performAsync(operations, until: .after(timeout))
+    }
+
+    /// Performs one operation; see `performAsync(_:)`.
+    public func performAsync(_ operation: Operation) async throws {
+        try await performAsync(operation, until: .distantFuture)
     }
 
     /// Performs one operation, waiting at most until `deadline`; see
-    /// `perform(_:until:) async`.
-    public func perform(_ operation: Operation, until deadline: Deadline) async throws -> Bool {
+    /// `performAsync(_:until:)`.
+    public func performAsync(_ operation: Operation, until deadline: Deadline) async throws {
         try Task.checkCancellation()
-        return try await performAsync(SembufList([try sembufChecked(operation, operationName: "semop")]), until: deadline)
+        try await performAsync(SembufList([try sembufChecked(operation, operationName: "semop")]), until: deadline)
     }
 
-    private func wouldBlock(_ operation: String) -> IPCError {
-        IPCError(.resourceTemporarilyUnavailable, operation: operation, object: object,
-                 detail: "IPC_NOWAIT: the operations cannot be performed now")
+    /// `performAsync(_:until:)` with a deadline `timeout` from now.
+    public func performAsync(_ operation: Operation, timeout: Duration) async throws {
+        try await performAsync(operation, until: .after(timeout))
     }
 
     /// A checked list of `sembuf`, handed to the waiting thread.
@@ -64,18 +65,19 @@ extension SystemVSemaphoreSet {
         init(_ list: [sembuf]) { self.list = list }
     }
 
-    func performAsync(_ operations: SembufList, until deadline: Deadline) async throws -> Bool {
+    func performAsync(_ operations: SembufList, until deadline: Deadline) async throws {
         // Most operations can be performed at once: no worker for those.
         var first = operations.list
-        let now = try first.withUnsafeMutableBufferPointer { (buffer) throws(IPCError) -> Bool? in
+        let done = try first.withUnsafeMutableBufferPointer { (buffer) throws(IPCError) -> Bool in
             let noWait = Self.containsNoWait(buffer.baseAddress!, buffer.count)
             for i in buffer.indices { buffer[i].sem_flg |= Int16(IPC_NOWAIT) }
             defer { if !noWait { for i in buffer.indices { buffer[i].sem_flg &= ~Int16(IPC_NOWAIT) } } }
             if try performNow(buffer.baseAddress!, buffer.count) { return true }
-            return noWait ? false : nil
+            if noWait { throw wouldBlock("semop") }
+            return false
         }
-        if let now { return now }
-        if deadline.hasPassed { return false }
+        if done { return }
+        if deadline.hasPassed { throw timedOut() }
 
         let set = self
         let result = try await WaitingEngine.wait { () -> Result<Bool, IPCError>? in
@@ -84,7 +86,7 @@ extension SystemVSemaphoreSet {
                 set.attempt(buffer.baseAddress!, buffer.count, until: deadline)
             }
         }
-        return try result?.get() ?? false
+        guard try result?.get() == true else { throw timedOut() }
     }
 
     /// One `semop` (or `semtimedop` until `deadline`): true when performed, false

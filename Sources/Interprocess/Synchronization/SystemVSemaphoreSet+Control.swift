@@ -81,8 +81,8 @@ extension SystemVSemaphoreSet {
     /// The set's permissions, number of members and times.
     ///
     /// The corresponding C function is `semctl` with `IPC_STAT`.
-    public func status() throws(IPCError) -> SystemVSemaphoreSetStatus {
-        SystemVSemaphoreSetStatus(try Self.stat(id: id))
+    public func status() throws(IPCError) -> Status {
+        Status(try Self.stat(id: id))
     }
 
     private func control(_ command: CInt, member: Int, name: StaticString) throws(IPCError) -> CInt {

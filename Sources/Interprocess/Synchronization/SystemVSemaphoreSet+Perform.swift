@@ -56,29 +56,38 @@ extension SystemVSemaphoreSet {
         return try performNow(&buffer, 1)
     }
 
-    /// Performs `operations` atomically, waiting at most until `deadline`; returns
-    /// false, having changed nothing, when the deadline passed first (or, with a
-    /// `.noWait` operation, when they could not be performed at once). A timeout
-    /// is an answer, not an error, as for every `wait(until:)` of the library.
+    /// Performs `operations` atomically, waiting at most until `deadline`; throws
+    /// `ETIMEDOUT`, having changed nothing, when the deadline passed first (and
+    /// `EAGAIN`, with a `.noWait` operation, when they could not be performed at once).
     ///
     /// The deadline is on the monotonic clock; `semtimedop` takes a relative
     /// timeout, recomputed from the deadline after a signal.
     ///
     /// The corresponding C function is `semtimedop`.
-    public func perform(_ operations: [Operation], until deadline: Deadline) throws(IPCError) -> Bool {
+    public func perform(_ operations: [Operation], until deadline: Deadline) throws(IPCError) {
         try withOperations(operations, name: "semtimedop") { (list, count) throws(IPCError) in
             try performTimed(list, count, until: deadline)
         }
     }
 
-    /// Performs one operation, waiting at most until `deadline`; false when it
-    /// passed first. Allocates nothing.
+    /// `perform(_:until:)` with a deadline `timeout` from now.
+    public func perform(_ operations: [Operation], timeout: Duration) throws(IPCError) {
+        try perform(operations, until: .after(timeout))
+    }
+
+    /// Performs one operation, waiting at most until `deadline`; `ETIMEDOUT` when
+    /// it passed first. Allocates nothing.
     ///
     /// The corresponding C function is `semtimedop`.
     @inline(__always)
-    public func perform(_ operation: Operation, until deadline: Deadline) throws(IPCError) -> Bool {
+    public func perform(_ operation: Operation, until deadline: Deadline) throws(IPCError) {
         var buffer = try sembufChecked(operation, operationName: "semtimedop")
-        return try performTimed(&buffer, 1, until: deadline)
+        try performTimed(&buffer, 1, until: deadline)
+    }
+
+    /// `perform(_:until:)` with a deadline `timeout` from now.
+    public func perform(_ operation: Operation, timeout: Duration) throws(IPCError) {
+        try perform(operation, until: .after(timeout))
     }
 
     // MARK: the calls
@@ -96,24 +105,33 @@ extension SystemVSemaphoreSet {
     }
 
     /// semtimedop until `deadline`. Linux reports an expired timeout as `EAGAIN`
-    /// (not `ETIMEDOUT`), like a `.noWait` operation that cannot proceed.
-    func performTimed(_ list: UnsafeMutablePointer<sembuf>, _ count: Int, until deadline: Deadline) throws(IPCError) -> Bool {
-        if deadline == .distantFuture {
-            try performBlocking(list, count)
-            return true
-        }
+    /// (not `ETIMEDOUT`), like a `.noWait` operation that cannot proceed; the
+    /// library tells the two apart.
+    func performTimed(_ list: UnsafeMutablePointer<sembuf>, _ count: Int, until deadline: Deadline) throws(IPCError) {
+        if deadline == .distantFuture { return try performBlocking(list, count) }
         let noWait = Self.containsNoWait(list, count)
         while true {
             var timeout = deadline.remainingTimespec!
-            if system_semtimedop(id, list, count, &timeout) == 0 { return true }
+            if system_semtimedop(id, list, count, &timeout) == 0 { return }
             let code = lastErrno
             if code == EINTR { continue }
             if code == EAGAIN {
-                if noWait || deadline.hasPassed { return false }
+                if noWait { throw wouldBlock("semtimedop") }
+                if deadline.hasPassed { throw timedOut() }
                 continue
             }
             throw failure("semtimedop")
         }
+    }
+
+    func wouldBlock(_ operation: String) -> IPCError {
+        IPCError(.resourceTemporarilyUnavailable, operation: operation, object: object,
+                 detail: "IPC_NOWAIT: the operations cannot be performed now")
+    }
+
+    func timedOut() -> IPCError {
+        IPCError(.timedOut, operation: "semtimedop", object: object,
+                 detail: "the operations could not be performed before the deadline")
     }
 
     static func containsNoWait(_ list: UnsafeMutablePointer<sembuf>, _ count: Int) -> Bool {

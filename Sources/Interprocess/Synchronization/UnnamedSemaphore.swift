@@ -10,7 +10,7 @@ import Glibc
 ///
 /// ```swift
 /// let slots = try UnnamedSemaphore(value: 4)
-/// try await slots.wait()
+/// try await slots.waitAsync()
 /// defer { try? slots.post() }
 /// ```
 public struct UnnamedSemaphore: ~Copyable, @unchecked Sendable {
@@ -47,16 +47,22 @@ public struct UnnamedSemaphore: ~Copyable, @unchecked Sendable {
     /// The corresponding C function is `sem_trywait`.
     public func tryWait() throws(IPCError) -> Bool { try operations.tryWait() }
 
-    /// Decrements the value, waiting at most until `deadline`; false when the
-    /// deadline passed first. The corresponding C function is `sem_clockwait`.
-    public func wait(until deadline: Deadline) throws(IPCError) -> Bool { try operations.wait(until: deadline) }
+    /// Decrements the value, waiting at most until `deadline`; throws when the
+    /// deadline passed first: `ETIMEDOUT`. The corresponding C function is `sem_clockwait`.
+    public func wait(until deadline: Deadline) throws(IPCError) { try operations.wait(until: deadline) }
+
+    /// `wait(until:)` with a deadline `timeout` from now.
+    public func wait(timeout: Duration) throws(IPCError) { try wait(until: .after(timeout)) }
 
     /// Decrements the value, suspending the task (not a thread of the cooperative
     /// pool) while it is zero; throws `CancellationError` promptly on cancellation.
-    public func wait() async throws { _ = try await operations.wait(until: .distantFuture) }
+    public func waitAsync() async throws { try await operations.waitAsync(until: .distantFuture) }
 
-    /// Like `wait()`, giving up at `deadline`: false when it passed first.
-    public func wait(until deadline: Deadline) async throws -> Bool { try await operations.wait(until: deadline) }
+    /// Like `wait()`, giving up at `deadline`: `ETIMEDOUT` when it passed first.
+    public func waitAsync(until deadline: Deadline) async throws { try await operations.waitAsync(until: deadline) }
+
+    /// `waitAsync(until:)` with a deadline `timeout` from now.
+    public func waitAsync(timeout: Duration) async throws { try await waitAsync(until: .after(timeout)) }
 
     /// Increments the value, waking one waiter; `EOVERFLOW` at `maximumValue`.
     /// The corresponding C function is `sem_post` (async-signal-safe).

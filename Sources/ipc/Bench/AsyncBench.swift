@@ -18,8 +18,8 @@ protocol AsyncBenchTransport: AnyObject, Sendable {
     static func note(size: Int) -> String?
     static func initiator(name: String, peer: BenchPeer) throws(IPCError) -> Self
     static func responder(objects: [String]) throws(IPCError) -> Self
-    func send(_ message: UnsafeRawBufferPointer) async throws(BenchError)
-    func receive(into message: UnsafeMutableRawBufferPointer) async throws(BenchError)
+    func sendAsync(_ message: UnsafeRawBufferPointer) async throws(BenchError)
+    func receiveAsync(into message: UnsafeMutableRawBufferPointer) async throws(BenchError)
 }
 
 /// What a task run by `runTask` ended with.
@@ -51,8 +51,8 @@ enum AsyncLoops {
         for _ in 0..<plan.warmupRoundTrips {
             sequence &+= 1
             out.sequence = sequence
-            try await endpoint.send(outgoing)
-            try await endpoint.receive(into: incoming)
+            try await endpoint.sendAsync(outgoing)
+            try await endpoint.receiveAsync(into: incoming)
             try Initiator.check(echo, sequence)
         }
         var histogram = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: Initiator.highestTrackable, numberOfSignificantValueDigits: .three)
@@ -63,8 +63,8 @@ enum AsyncLoops {
             if count >= 1000 && t0 &- start > plan.latencyCapNanoseconds { break }
             sequence &+= 1
             out.sequence = sequence
-            try await endpoint.send(outgoing)
-            try await endpoint.receive(into: incoming)
+            try await endpoint.sendAsync(outgoing)
+            try await endpoint.receiveAsync(into: incoming)
             let t1 = monotonicNanoseconds()
             histogram.record(Swift.min(t1 &- t0, Initiator.highestTrackable))
             t0 = t1
@@ -86,12 +86,12 @@ enum AsyncLoops {
             var messages = 0
             let t0 = monotonicNanoseconds()
             repeat {
-                for _ in 0..<plan.batch { try await endpoint.send(outgoing) }
+                for _ in 0..<plan.batch { try await endpoint.sendAsync(outgoing) }
                 messages += plan.batch
             } while monotonicNanoseconds() &- t0 < limit
             out.tag = BenchTag.sync.rawValue
-            try await endpoint.send(outgoing)
-            try await endpoint.receive(into: ack.bytes)
+            try await endpoint.sendAsync(outgoing)
+            try await endpoint.receiveAsync(into: ack.bytes)
             let t1 = monotonicNanoseconds()
             if ack.tag != BenchTag.sync.rawValue { throw .unknownTag(ack.tag) }
             if repetition >= 0 { rates.append(Double(messages) / (Double(t1 &- t0) / 1e9)) }
@@ -105,24 +105,24 @@ enum AsyncLoops {
 
     static func quit<E: AsyncBenchTransport>(_ endpoint: E, out: borrowing MessageBuffer, in ack: borrowing MessageBuffer) async throws(BenchError) {
         out.tag = BenchTag.quit.rawValue
-        try await endpoint.send(UnsafeRawBufferPointer(out.bytes))
-        try await endpoint.receive(into: ack.bytes)
+        try await endpoint.sendAsync(UnsafeRawBufferPointer(out.bytes))
+        try await endpoint.receiveAsync(into: ack.bytes)
         if ack.tag != BenchTag.quit.rawValue { throw .unknownTag(ack.tag) }
     }
 
     static func serve<E: AsyncBenchTransport>(_ endpoint: E, message: UnsafeMutableRawBufferPointer, fault: BenchPeerFault?) async throws(BenchError) {
         var received = 0
         while true {
-            try await endpoint.receive(into: message)
+            try await endpoint.receiveAsync(into: message)
             received += 1
             if let fault, received >= fault.afterMessages { fault.strike() }
             switch message[0] {
             case BenchTag.ping.rawValue, BenchTag.sync.rawValue:
-                try await endpoint.send(UnsafeRawBufferPointer(message))
+                try await endpoint.sendAsync(UnsafeRawBufferPointer(message))
             case BenchTag.data.rawValue:
                 break
             case BenchTag.quit.rawValue:
-                try await endpoint.send(UnsafeRawBufferPointer(message))
+                try await endpoint.sendAsync(UnsafeRawBufferPointer(message))
                 return
             default:
                 throw .unknownTag(message[0])

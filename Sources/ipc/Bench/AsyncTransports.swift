@@ -1,7 +1,7 @@
 import Interprocess
 
 /// `shm-posix-sem-async`: the ring pair of `shm-posix-sem`, with every semaphore
-/// wait made through `MappedSemaphore.wait(until:) async` (a worker of the
+/// wait made through `MappedSemaphore.waitAsync(timeout:)` (a worker of the
 /// library's waiting engine sleeps in `sem_clockwait`; the task is suspended).
 final class SharedMemorySemaphoreAsyncTransport: AsyncBenchTransport, @unchecked Sendable {
     static let name = "shm-posix-sem-async"
@@ -19,13 +19,13 @@ final class SharedMemorySemaphoreAsyncTransport: AsyncBenchTransport, @unchecked
         Self(try SharedMemorySemaphoreTransport.responder(objects: objects))
     }
 
-    func send(_ message: UnsafeRawBufferPointer) async throws(BenchError) { try await rings.ring.sendAsync(message) }
+    func sendAsync(_ message: UnsafeRawBufferPointer) async throws(BenchError) { try await rings.ring.sendAsync(message) }
 
-    func receive(into message: UnsafeMutableRawBufferPointer) async throws(BenchError) { try await rings.ring.receiveAsync(into: message) }
+    func receiveAsync(into message: UnsafeMutableRawBufferPointer) async throws(BenchError) { try await rings.ring.receiveAsync(into: message) }
 }
 
 extension SharedMemoryRing where Signals == PosixSemaphoreRingSignals {
-    /// `send` with the wait for a free slot made through `MappedSemaphore.wait(until:) async`.
+    /// `send` with the wait for a free slot made through `MappedSemaphore.waitAsync(timeout:)`.
     func sendAsync(_ message: UnsafeRawBufferPointer) async throws(BenchError) {
         try await takeAsync(RingCount(ring: sendRing, of: .spaces))
         let sent = counters[0]
@@ -36,7 +36,7 @@ extension SharedMemoryRing where Signals == PosixSemaphoreRingSignals {
         try BenchError.transporting { () throws(IPCError) in try signals.give(RingCount(ring: sendRing, of: .items), in: segment) }
     }
 
-    /// `receive` with the wait for a filled slot made through `MappedSemaphore.wait(until:) async`.
+    /// `receive` with the wait for a filled slot made through `MappedSemaphore.waitAsync(timeout:)`.
     func receiveAsync(into message: UnsafeMutableRawBufferPointer) async throws(BenchError) {
         try await takeAsync(RingCount(ring: receiveRing, of: .items))
         let received = counters[1]
@@ -52,16 +52,16 @@ extension SharedMemoryRing where Signals == PosixSemaphoreRingSignals {
         if try BenchError.transporting({ () throws(IPCError) in try signals.tryTake(count, in: segment) }) { return }
         let place = signals.semaphores[count.index]
         while true {
-            let taken: Bool
             do {
-                taken = try await segment.withSemaphore(place) { semaphore in try await semaphore.wait(until: .after(.milliseconds(100))) }
+                try await segment.withSemaphore(place) { semaphore in try await semaphore.waitAsync(timeout: .milliseconds(100)) }
+                return
+            } catch let error as IPCError where error.isTimeout {
             } catch let error as IPCError {
                 throw .transport(error)
             } catch {
                 throw .peerClosed
             }
-            if taken { return }
-            if try BenchError.transporting({ () throws(IPCError) in try liveness.wait(for: .readable, until: .now) }) {
+            if try BenchError.transporting({ () throws(IPCError) in try liveness.tryWait(for: .readable) }) {
                 throw .peerClosed
             }
         }
@@ -70,7 +70,7 @@ extension SharedMemoryRing where Signals == PosixSemaphoreRingSignals {
 
 /// `posix-mq-async`: the queues of `posix-mq`, driven through the async forms: a
 /// `mq_timedsend`/`mq_timedreceive` that would block suspends the task on the
-/// queue descriptor's readiness (`ready(for:)`, the library's reactor).
+/// queue descriptor's readiness (`waitAsync(for:)`, the library's reactor).
 final class PosixMQAsyncTransport: AsyncBenchTransport, @unchecked Sendable {
     static let name = "posix-mq-async"
     let queues: PosixMQTransport
@@ -87,9 +87,9 @@ final class PosixMQAsyncTransport: AsyncBenchTransport, @unchecked Sendable {
         Self(try PosixMQTransport.responder(objects: objects))
     }
 
-    func send(_ message: UnsafeRawBufferPointer) async throws(BenchError) {
+    func sendAsync(_ message: UnsafeRawBufferPointer) async throws(BenchError) {
         do {
-            while try !queues.sender.trySend(message, priority: 0) { try await queues.sender.ready(for: .writable) }
+            while try !queues.sender.trySend(message, priority: 0) { try await queues.sender.waitAsync(for: .writable) }
         } catch let error as IPCError {
             throw .transport(error)
         } catch {
@@ -97,7 +97,7 @@ final class PosixMQAsyncTransport: AsyncBenchTransport, @unchecked Sendable {
         }
     }
 
-    func receive(into message: UnsafeMutableRawBufferPointer) async throws(BenchError) {
+    func receiveAsync(into message: UnsafeMutableRawBufferPointer) async throws(BenchError) {
         let count: Int
         do {
             while true {
@@ -105,7 +105,7 @@ final class PosixMQAsyncTransport: AsyncBenchTransport, @unchecked Sendable {
                     count = received.count
                     break
                 }
-                try await queues.receiver.ready(for: .readable)
+                try await queues.receiver.waitAsync(for: .readable)
             }
         } catch let error as IPCError {
             throw .transport(error)

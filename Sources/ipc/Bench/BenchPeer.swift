@@ -69,9 +69,9 @@ final class BenchPeer {
     func finish() throws(BenchError) {
         defer { watchdog?.stop() }
         guard var child = child.take() else { return }
-        let status: ChildStatus?
-        do { status = try child.wait(until: .after(.seconds(10))) } catch { throw .transport(error) }
-        guard let status else {
+        let status: ChildStatus
+        do { status = try child.wait(timeout: .seconds(10)) } catch {
+            guard error.isTimeout else { throw .transport(error) }
             try? child.signal(SIGKILL)
             _ = try? child.wait()
             throw .peerTimedOut(run: run, seconds: 10)
@@ -85,7 +85,7 @@ final class BenchPeer {
         defer { watchdog?.stop() }
         guard var child = child.take() else { return error }
         if case .peerDied = error { return error }
-        if let status = try? child.wait(until: .after(.seconds(2))) {
+        if let status = try? child.wait(timeout: .seconds(2)) {
             watchdog?.stop()
             if watchdog?.hasFired == true { return .peerTimedOut(run: run, seconds: watchdogSeconds) }
             if status != .exited(0) { return .peerDied(run: run, status: status) }

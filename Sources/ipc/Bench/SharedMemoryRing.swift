@@ -91,7 +91,7 @@ struct SharedMemoryRing<Signals: RingSignals & ~Copyable>: ~Copyable {
         while try !BenchError.transporting({ () throws(IPCError) in
             try signals.take(count, until: .after(.milliseconds(100)), in: segment)
         }) {
-            if try BenchError.transporting({ () throws(IPCError) in try liveness.wait(for: .readable, until: .now) }) {
+            if try BenchError.transporting({ () throws(IPCError) in try liveness.tryWait(for: .readable) }) {
                 throw .peerClosed
             }
         }

@@ -19,7 +19,7 @@ struct SharedMemorySemaphoreTransport: ~Copyable, BenchTransport {
     static func initiator(name: String, peer: BenchPeer) throws(IPCError) -> SharedMemorySemaphoreTransport {
         let size = peer.size
         let placement = try SharedMemoryRingLayout(mechanism: Self.name, semaphoresFor: Ring.slots(size: size))
-        let memory = try SharedMemory.anonymous(size: placement.layout.size, label: "ipc-bench")
+        let memory = try PosixSharedMemory.anonymous(size: placement.layout.size, label: "ipc-bench")
         let segment = try PlacedMapping.create(placement.layout, in: memory.map())
         let lifeline = try Pipe()
         peer.inherit(memory.descriptor, as: 3)
@@ -34,7 +34,7 @@ struct SharedMemorySemaphoreTransport: ~Copyable, BenchTransport {
         guard let text = objects.first, let size = Int(text), size > 0, size <= maximumMessageSize! else {
             throw IPCError(.invalidArgument, operation: "shm-posix-sem", detail: "the child needs the message size")
         }
-        let memory = SharedMemory(adopting: InheritedDescriptor.take(3))
+        let memory = PosixSharedMemory(adopting: InheritedDescriptor.take(3))
         let placement = try SharedMemoryRingLayout(mechanism: Self.name, semaphoresFor: Ring.slots(size: size))
         let segment = try PlacedMapping.open(placement.layout, in: memory.map(), until: .after(.seconds(10)))
         return SharedMemorySemaphoreTransport(ring: Ring(
@@ -62,7 +62,10 @@ struct PosixSemaphoreRingSignals: RingSignals {
 
     @inline(__always)
     func take(_ count: RingCount, until deadline: Deadline, in segment: borrowing PlacedMapping) throws(IPCError) -> Bool {
-        try using(count, in: segment) { try $0.wait(until: deadline) }
+        try using(count, in: segment) { semaphore in
+            do { try semaphore.wait(until: deadline) } catch let error as IPCError where error.isTimeout { return false }
+            return true
+        }
     }
 
     @inline(__always)

@@ -80,7 +80,8 @@ struct SystemVSemaphoreRingSignals: RingSignals {
 
     @inline(__always)
     func take(_ count: RingCount, until deadline: Deadline, in segment: borrowing PlacedMapping) throws(IPCError) -> Bool {
-        try set.perform(.take(from: count.index), until: deadline)
+        do { try set.perform(.take(from: count.index), until: deadline) } catch where error.isTimeout { return false }
+        return true
     }
 
     @inline(__always)

@@ -153,7 +153,7 @@ struct InventoryCommandTests {
             #expect(run.status == .exited(0), "ipc rm \(kind) \(name): \(run.stderr)")
         }
         #expect { _ = try PosixMessageQueue.open(queue) } throws: { ($0 as? IPCError)?.errno == .noSuchFileOrDirectory }
-        #expect { _ = try SharedMemory.open(memory) } throws: { ($0 as? IPCError)?.errno == .noSuchFileOrDirectory }
+        #expect { _ = try PosixSharedMemory.open(memory) } throws: { ($0 as? IPCError)?.errno == .noSuchFileOrDirectory }
         #expect { _ = try PosixSemaphore.open(semaphore) } throws: { ($0 as? IPCError)?.errno == .noSuchFileOrDirectory }
         let again = try IPCTool.run(["rm", "pshm", memory])
         #expect(again.status == .exited(1) && again.stderr.contains("ENOENT"))

@@ -76,12 +76,12 @@ struct NameBytesCommandTests {
         let raw = Self.uniqueRawName(), name = PosixIPCName(bytes: raw)
         defer { TestObjects.remove(.sharedMemory(name)) }
         #expect(try Self.runIPC([Array("shm".utf8), Array("create".utf8), raw, Array("--size".utf8), Array("8".utf8)]).status == .exited(0))
-        #expect(try SharedMemory.open(name, access: .readOnly).size == 8)
+        #expect(try PosixSharedMemory.open(name, access: .readOnly).size == 8)
         let stat = try Self.runIPC([Array("shm".utf8), Array("stat".utf8), raw])
         #expect(stat.status == .exited(0))
         #expect(stat.stdout.hasPrefix("name: \(name.description)\n"), "\(stat.stdout)")
         #expect(try Self.runIPC([Array("shm".utf8), Array("rm".utf8), raw]).status == .exited(0))
-        #expect(throws: IPCError.self) { _ = try SharedMemory.open(name) }
+        #expect(throws: IPCError.self) { _ = try PosixSharedMemory.open(name) }
     }
 
     @Test("ipc rm KIND takes a name as raw bytes, for every POSIX kind")
@@ -89,11 +89,11 @@ struct NameBytesCommandTests {
         let queue = Self.uniqueRawName(), memory = Self.uniqueRawName(), semaphore = Self.uniqueRawName()
         defer {
             try? PosixMessageQueue.unlink(PosixIPCName(bytes: queue))
-            try? SharedMemory.unlink(PosixIPCName(bytes: memory))
+            try? PosixSharedMemory.unlink(PosixIPCName(bytes: memory))
             try? PosixSemaphore.unlink(PosixIPCName(bytes: semaphore))
         }
         try PosixMessageQueue.create(PosixIPCName(bytes: queue)).close()
-        _ = try SharedMemory.create(PosixIPCName(bytes: memory), size: 1)
+        _ = try PosixSharedMemory.create(PosixIPCName(bytes: memory), size: 1)
         _ = try PosixSemaphore.create(PosixIPCName(bytes: semaphore))
         for (kind, raw) in [("mq", queue), ("pshm", memory), ("psem", semaphore)] {
             let name = PosixIPCName(bytes: raw)
@@ -102,7 +102,7 @@ struct NameBytesCommandTests {
             #expect(removed.stdout == "removed \(kind) \(name.description)\n", "\(removed.stdout)")
         }
         #expect(throws: IPCError.self) { _ = try PosixMessageQueue.open(PosixIPCName(bytes: queue)) }
-        #expect(throws: IPCError.self) { _ = try SharedMemory.open(PosixIPCName(bytes: memory)) }
+        #expect(throws: IPCError.self) { _ = try PosixSharedMemory.open(PosixIPCName(bytes: memory)) }
         #expect(throws: IPCError.self) { _ = try PosixSemaphore.open(PosixIPCName(bytes: semaphore)) }
     }
 

@@ -14,7 +14,7 @@ struct ResultOutputCommandTests {
         let semaphore = TestObjects.semaphoreName(), memory = TestObjects.sharedMemoryName()
         defer { TestObjects.remove(.semaphore(semaphore)); TestObjects.remove(.sharedMemory(memory)) }
         _ = try PosixSemaphore.create(semaphore, value: 3)
-        _ = try SharedMemory.create(memory, size: 16)
+        _ = try PosixSharedMemory.create(memory, size: 16)
         try TestObjects.withQueueName { queue in
             _ = try PosixMessageQueue.create(queue)
             defer { TestObjects.remove(.queue(queue)) }

@@ -16,7 +16,7 @@ struct SharedMemoryCommandTests {
         let payload: [UInt8] = Array("binary\u{0}bytes\n".utf8) + [0xFF, 0x00, 0x80]
         let write = try IPCTool.run(["shm", "write", name, "--offset", "100"], input: payload)
         #expect(write.status == .exited(0), "\(write.stderr)")
-        #expect(try SharedMemory.open(name).map().read(count: payload.count, from: 100) == payload, "the library sees the CLI's bytes")
+        #expect(try PosixSharedMemory.open(name).map().read(count: payload.count, from: 100) == payload, "the library sees the CLI's bytes")
 
         let read = try IPCTool.run(["shm", "read", name, "--offset", "100", "--length", "\(payload.count)"], input: [])
         #expect(read.status == .exited(0))
@@ -38,7 +38,7 @@ struct SharedMemoryCommandTests {
         let name = TestObjects.sharedMemoryName()
         defer { TestObjects.remove(.sharedMemory(name)) }
         #expect(try IPCTool.run(["shm", "create", name, "--size", "8", "--mode", "640"]).status == .exited(0))
-        #expect(try SharedMemory.open(name).info().permissions.rawValue == 0o640)
+        #expect(try PosixSharedMemory.open(name).info().permissions.rawValue == 0o640)
 
         let exists = try IPCTool.run(["shm", "create", name, "--size", "8"])
         #expect(exists.status == .exited(1))
@@ -49,7 +49,7 @@ struct SharedMemoryCommandTests {
         #expect(tooBig.stderr.contains("stdin has more than 8 bytes"), "\(tooBig.stderr)")
         let grown = try IPCTool.run(["shm", "write", name, "--grow"], input: Array("0123456789".utf8))
         #expect(grown.status == .exited(0), "\(grown.stderr)")
-        #expect(try SharedMemory.open(name).size == 10)
+        #expect(try PosixSharedMemory.open(name).size == 10)
 
         let past = try IPCTool.run(["shm", "read", name, "--offset", "8", "--length", "16"], input: [])
         #expect(past.status == .exited(1))

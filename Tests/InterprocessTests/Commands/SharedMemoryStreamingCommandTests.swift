@@ -31,7 +31,7 @@ struct SharedMemoryStreamingCommandTests {
     func endlessInputIntoSmallObject() throws {
         let name = TestObjects.sharedMemoryName()
         defer { TestObjects.remove(.sharedMemory(name)) }
-        let memory = try SharedMemory.create(name, size: 16)
+        let memory = try PosixSharedMemory.create(name, size: 16)
         try memory.map().write(Array(repeating: 0xAB, count: 16), at: 0)
         let run = try IPCTool.run(["shm", "write", name], stdinFile: "/dev/zero", addressSpaceLimit: streamingAddressSpace, timeout: .seconds(60))
         #expect(!run.timedOut)
@@ -46,7 +46,7 @@ struct SharedMemoryStreamingCommandTests {
         let name = TestObjects.sharedMemoryName()
         defer { TestObjects.remove(.sharedMemory(name)) }
         let size = 4 << 20
-        let memory = try SharedMemory.create(name, size: size)
+        let memory = try PosixSharedMemory.create(name, size: size)
         try memory.map().write(Array(repeating: 0xAB, count: size), at: 0)
         let run = try IPCTool.run(["shm", "write", name, "--offset", "10"], stdinFile: "/dev/zero",
                                   addressSpaceLimit: streamingAddressSpace, timeout: .seconds(60))
@@ -63,7 +63,7 @@ struct SharedMemoryStreamingCommandTests {
     func growingWrite() throws {
         let name = TestObjects.sharedMemoryName()
         defer { TestObjects.remove(.sharedMemory(name)) }
-        let memory = try SharedMemory.create(name, size: 16)
+        let memory = try PosixSharedMemory.create(name, size: 16)
         try memory.map().write(Array(repeating: 0xAB, count: 16), at: 0)
         try withRandomFile(count: 3 << 20 | 123) { path, bytes in
             let run = try IPCTool.run(["shm", "write", name, "--offset", "5", "--grow"], stdinFile: path,
@@ -80,7 +80,7 @@ struct SharedMemoryStreamingCommandTests {
     func growPastTheFilesystem() throws {
         let name = TestObjects.sharedMemoryName()
         defer { TestObjects.remove(.sharedMemory(name)) }
-        let memory = try SharedMemory.create(name, size: 16)
+        let memory = try PosixSharedMemory.create(name, size: 16)
         let capacity = try #require(try memory.filesystemCapacity)
         let run = try IPCTool.run(["shm", "write", name, "--offset", "\(capacity)", "--grow"], input: Array("x".utf8))
         #expect(run.status == .exited(1), "\(run.stderr)")
@@ -94,7 +94,7 @@ struct SharedMemoryStreamingCommandTests {
         let name = TestObjects.sharedMemoryName()
         defer { TestObjects.remove(.sharedMemory(name)) }
         let size = 1 << 30  // sparse: no page is ever allocated
-        let memory = try SharedMemory.create(name, size: size)
+        let memory = try PosixSharedMemory.create(name, size: size)
         try memory.map(covering: (size - 100)..<(size - 84)).write(Array(0..<16), at: (size - 100) % MemoryMapping.pageSize)
         let run = try IPCTool.run(["shm", "read", name, "--offset", "\(size - 100)", "--length", "16"], stdinFile: nil,
                                   addressSpaceLimit: streamingAddressSpace, timeout: .seconds(60))
@@ -108,7 +108,7 @@ struct SharedMemoryStreamingCommandTests {
         let name = TestObjects.sharedMemoryName()
         defer { TestObjects.remove(.sharedMemory(name)) }
         try withRandomFile(count: 3 << 20 | 77) { _, bytes in
-            let memory = try SharedMemory.create(name, size: bytes.count)
+            let memory = try PosixSharedMemory.create(name, size: bytes.count)
             try memory.map().write(bytes, at: 0)
             let run = try IPCTool.run(["shm", "read", name, "--offset", "1001"], stdinFile: nil,
                                       addressSpaceLimit: streamingAddressSpace, timeout: .seconds(60))
@@ -123,7 +123,7 @@ struct SharedMemoryStreamingCommandTests {
         let name = TestObjects.sharedMemoryName()
         defer { TestObjects.remove(.sharedMemory(name)) }
         let size = 192 << 20
-        let memory = try SharedMemory.create(name, size: size)
+        let memory = try PosixSharedMemory.create(name, size: size)
         try memory.map(covering: (size - 3)..<size).write(Array("end".utf8), at: (size - 3) % MemoryMapping.pageSize)
         // Mapping all of it and copying it would take 384 MiB: more than this address space.
         let run = try IPCTool.run(["shm", "read", name], stdinFile: nil, stdoutFile: "/dev/null",
@@ -137,7 +137,7 @@ struct SharedMemoryStreamingCommandTests {
     func offsetPastTheEnd() throws {
         let name = TestObjects.sharedMemoryName()
         defer { TestObjects.remove(.sharedMemory(name)) }
-        _ = try SharedMemory.create(name, size: 16)
+        _ = try PosixSharedMemory.create(name, size: 16)
         let past = try IPCTool.run(["shm", "read", name, "--offset", "17"], input: [])
         #expect(past.status == .exited(1))
         #expect(past.stderr.contains("--offset 17 is past the end of \(name) (16 bytes)"), "\(past.stderr)")
@@ -150,7 +150,7 @@ struct SharedMemoryStreamingCommandTests {
     func readToFullDisk() throws {
         let name = TestObjects.sharedMemoryName()
         defer { TestObjects.remove(.sharedMemory(name)) }
-        _ = try SharedMemory.create(name, size: 16)
+        _ = try PosixSharedMemory.create(name, size: 16)
         let run = try IPCTool.run(["shm", "read", name], stdinFile: nil, stdoutFile: "/dev/full")
         #expect(run.status == .exited(1))
         #expect(run.stderr.contains("write(stdout): no space left on device (ENOSPC)"), "\(run.stderr)")

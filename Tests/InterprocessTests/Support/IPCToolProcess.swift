@@ -36,12 +36,12 @@ final class IPCToolProcess {
 
     /// Waits for the end (killing the process after `timeout`: nil then) and reads its output.
     func finish(timeout: Duration = .seconds(20)) throws -> (status: ChildStatus?, stdout: String, stderr: String) {
-        var status = try child.wait(until: .after(timeout))
-        if status == nil {
+        let timedOut = try timesOut { _ = try child.wait(timeout: timeout) }
+        if timedOut {
             try? child.signal(SIGKILL)
             _ = try child.wait()
-            status = nil
         }
+        let status = timedOut ? nil : child.terminationStatus
         let stdout = try out.readToEnd(), stderr = try err.readToEnd()
         return (status, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
     }

@@ -70,12 +70,12 @@ final class PeerSession {
     /// Closes stdin and waits for the peer to exit.
     func finish(timeout: Duration = .seconds(30)) throws -> ChildStatus {
         try closeInput()
-        guard let status = try child.wait(until: .after(timeout)) else {
+        if try timesOut({ _ = try child.wait(timeout: timeout) }) {
             try child.signal(SIGKILL)
             _ = try child.wait()
             throw PeerSessionEnded(output: "the peer did not exit in \(timeout)")
         }
-        return status
+        return try child.wait()
     }
 }
 

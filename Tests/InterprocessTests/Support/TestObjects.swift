@@ -85,8 +85,8 @@ struct TestObject {
     static func queue(_ name: String) -> TestObject { TestObject { try? PosixMessageQueue.unlink(name) } }
     static func queue(_ name: PosixIPCName) -> TestObject { TestObject { try? PosixMessageQueue.unlink(name) } }
     /// A POSIX shared memory object (`shm_unlink`).
-    static func sharedMemory(_ name: String) -> TestObject { TestObject { try? SharedMemory.unlink(name) } }
-    static func sharedMemory(_ name: PosixIPCName) -> TestObject { TestObject { try? SharedMemory.unlink(name) } }
+    static func sharedMemory(_ name: String) -> TestObject { TestObject { try? PosixSharedMemory.unlink(name) } }
+    static func sharedMemory(_ name: PosixIPCName) -> TestObject { TestObject { try? PosixSharedMemory.unlink(name) } }
     /// A named POSIX semaphore (`sem_unlink`).
     static func semaphore(_ name: String) -> TestObject { TestObject { try? PosixSemaphore.unlink(name) } }
     static func semaphore(_ name: PosixIPCName) -> TestObject { TestObject { try? PosixSemaphore.unlink(name) } }

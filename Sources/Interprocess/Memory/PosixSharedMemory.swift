@@ -9,11 +9,11 @@ import Glibc
 /// held open by this value (SPEC H3, H2).
 ///
 /// ```swift
-/// let memory = try SharedMemory.create("/frames", size: 1 << 20)
+/// let memory = try PosixSharedMemory.create("/frames", size: 1 << 20)
 /// let mapping = try memory.map()
 /// try mapping.store(UInt32(7), at: 0)
 /// // … later, when no process needs the name any more:
-/// try SharedMemory.unlink("/frames")
+/// try PosixSharedMemory.unlink("/frames")
 /// ```
 ///
 /// Lifetime (SPEC L3): a named object lives in /dev/shm until it is unlinked — it
@@ -23,8 +23,8 @@ import Glibc
 /// The descriptor is close-on-exec, so a program started with `exec` does not
 /// inherit it, and mappings never survive `exec`. To share memory with a child,
 /// hand it the descriptor (`Spawn.inherit(memory.descriptor, as: 3)`) and let the
-/// child map it (`SharedMemory(adopting:)`), or let it open the object by name.
-public struct SharedMemory: ~Copyable, Sendable {
+/// child map it (`PosixSharedMemory(adopting:)`), or let it open the object by name.
+public struct PosixSharedMemory: ~Copyable, Sendable {
     /// How the object is opened.
     public enum Access: Sendable {
         case readOnly
@@ -65,7 +65,7 @@ public struct SharedMemory: ~Copyable, Sendable {
     /// `ftruncate`.
     public static func create(
         _ name: PosixIPCName, size: Int = 0, permissions: FilePermissions = [.ownerRead, .ownerWrite]
-    ) throws(IPCError) -> SharedMemory {
+    ) throws(IPCError) -> PosixSharedMemory {
         try name.validate(for: .sharedMemory)
         try checkSize(size, object: name.quoted)
         let memory = try openDescriptor(name, flags: O_RDWR | O_CREAT | O_EXCL, permissions: permissions, access: .readWrite)
@@ -81,7 +81,7 @@ public struct SharedMemory: ~Copyable, Sendable {
     /// Opens an existing object; `ENOENT` when there is none.
     ///
     /// The corresponding C function is `shm_open`.
-    public static func open(_ name: PosixIPCName, access: Access = .readWrite) throws(IPCError) -> SharedMemory {
+    public static func open(_ name: PosixIPCName, access: Access = .readWrite) throws(IPCError) -> PosixSharedMemory {
         try name.validate(for: .sharedMemory)
         return try openDescriptor(name, flags: access == .readOnly ? O_RDONLY : O_RDWR, permissions: [], access: access)
     }
@@ -92,7 +92,7 @@ public struct SharedMemory: ~Copyable, Sendable {
     /// The corresponding C functions are `shm_open` and `ftruncate`.
     public static func openOrCreate(
         _ name: PosixIPCName, size: Int = 0, permissions: FilePermissions = [.ownerRead, .ownerWrite]
-    ) throws(IPCError) -> SharedMemory {
+    ) throws(IPCError) -> PosixSharedMemory {
         try name.validate(for: .sharedMemory)
         try checkSize(size, object: name.quoted)
         // Exclusive creation first, so this call knows whether it created the object.
@@ -115,7 +115,7 @@ public struct SharedMemory: ~Copyable, Sendable {
     ///
     /// The corresponding C functions are `memfd_create` with `MFD_CLOEXEC` and
     /// `ftruncate`.
-    public static func anonymous(size: Int, label: String = "interprocess") throws(IPCError) -> SharedMemory {
+    public static func anonymous(size: Int, label: String = "interprocess") throws(IPCError) -> PosixSharedMemory {
         if label.utf8.count > 249 || label.utf8.contains(0) || label.contains("/") {
             throw IPCError(.invalidArgument, operation: "memfd_create", object: IPCError.describe(path: label),
                            detail: "a label has at most 249 bytes, no NUL and no slash")
@@ -123,7 +123,7 @@ public struct SharedMemory: ~Copyable, Sendable {
         try checkSize(size, object: IPCError.describe(path: label))
         let fd = label.withCString { system_memfd_create($0, cipc_mfd_cloexec()) }
         if fd < 0 { throw IPCError.last("memfd_create", object: IPCError.describe(path: label)) }
-        let memory = SharedMemory(adopting: OwnedDescriptor(adoptingRaw: fd), name: nil, access: .readWrite)
+        let memory = PosixSharedMemory(adopting: OwnedDescriptor(adoptingRaw: fd), name: nil, access: .readWrite)
         if size > 0 { try memory.resize(to: size) }
         return memory
     }
@@ -142,19 +142,19 @@ public struct SharedMemory: ~Copyable, Sendable {
     /// `create` with the name whose bytes are the UTF-8 of `name`.
     public static func create(
         _ name: String, size: Int = 0, permissions: FilePermissions = [.ownerRead, .ownerWrite]
-    ) throws(IPCError) -> SharedMemory {
+    ) throws(IPCError) -> PosixSharedMemory {
         try create(PosixIPCName(name), size: size, permissions: permissions)
     }
 
     /// `open` with the name whose bytes are the UTF-8 of `name`.
-    public static func open(_ name: String, access: Access = .readWrite) throws(IPCError) -> SharedMemory {
+    public static func open(_ name: String, access: Access = .readWrite) throws(IPCError) -> PosixSharedMemory {
         try open(PosixIPCName(name), access: access)
     }
 
     /// `openOrCreate` with the name whose bytes are the UTF-8 of `name`.
     public static func openOrCreate(
         _ name: String, size: Int = 0, permissions: FilePermissions = [.ownerRead, .ownerWrite]
-    ) throws(IPCError) -> SharedMemory {
+    ) throws(IPCError) -> PosixSharedMemory {
         try openOrCreate(PosixIPCName(name), size: size, permissions: permissions)
     }
 
@@ -215,7 +215,7 @@ public struct SharedMemory: ~Copyable, Sendable {
     /// Opens the object's file without waiting for anything: `O_NONBLOCK` (a FIFO
     /// there would wait for a writer), `O_NOFOLLOW`, then only a regular file is
     /// accepted (see `SharedDirectoryFile`).
-    private static func openDescriptor(_ name: PosixIPCName, flags: CInt, permissions: FilePermissions, access: Access) throws(IPCError) -> SharedMemory {
+    private static func openDescriptor(_ name: PosixIPCName, flags: CInt, permissions: FilePermissions, access: Access) throws(IPCError) -> PosixSharedMemory {
         let noun = "shared memory object"
         // glibc's shm_open adds O_CLOEXEC and O_NOFOLLOW itself; say so anyway.
         let fd = name.withCString { system_shm_open($0, flags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, permissions.rawValue) }
@@ -227,6 +227,6 @@ public struct SharedMemory: ~Copyable, Sendable {
         let descriptor = OwnedDescriptor(adoptingRaw: fd)
         _ = try SharedDirectoryFile.requireRegularFile(fd, operation: "shm_open", object: name.quoted, noun: noun)
         try SharedDirectoryFile.clearNonBlocking(fd, object: name.quoted)
-        return SharedMemory(adopting: descriptor, name: name, access: access)
+        return PosixSharedMemory(adopting: descriptor, name: name, access: access)
     }
 }

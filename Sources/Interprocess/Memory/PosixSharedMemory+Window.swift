@@ -5,7 +5,7 @@ import Glibc
 // Mapping only the part of an object that an access touches, and the most an object
 // can hold (SPEC H3, H5).
 
-extension SharedMemory {
+extension PosixSharedMemory {
     /// Maps the pages that hold `range` of the object, and no others: the mapping
     /// starts at `range.lowerBound` rounded down to a multiple of the page size
     /// (its `offset`), so byte `i` of the object is at `i - mapping.offset` in it.

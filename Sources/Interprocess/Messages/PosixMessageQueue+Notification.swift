@@ -6,17 +6,19 @@ import SystemPackage
 import Glibc
 #endif
 
-/// How the kernel tells a process that a message arrived on an empty queue
-/// (SPEC M2; see `PosixMessageQueue.registerNotification(_:)`).
-public enum MessageQueueNotification: Sendable {
-    /// Send `signal` to this process, with `si_code` `SI_MESGQ`, `si_value.sival_int`
-    /// `value`, and the sender's pid and uid in `si_pid` and `si_uid`
-    /// (`SIGEV_SIGNAL`). Block the signal and read it with `sigwaitinfo` or a
-    /// signalfd, or handle it.
-    case signal(CInt, value: CInt = 0)
-    /// Call `handler` on a new thread (`SIGEV_THREAD`; glibc starts it, the library
-    /// names it `ipc-mq-notify` and gives it the mask of `LibraryThread`s).
-    case thread(@Sendable () -> Void)
+extension PosixMessageQueue {
+    /// How the kernel tells a process that a message arrived on an empty queue
+    /// (SPEC M2; see `PosixMessageQueue.registerNotification(_:)`).
+    public enum Notification: Sendable {
+        /// Send `signal` to this process, with `si_code` `SI_MESGQ`, `si_value.sival_int`
+        /// `value`, and the sender's pid and uid in `si_pid` and `si_uid`
+        /// (`SIGEV_SIGNAL`). Block the signal and read it with `sigwaitinfo` or a
+        /// signalfd, or handle it.
+        case signal(CInt, value: CInt = 0)
+        /// Call `handler` on a new thread (`SIGEV_THREAD`; glibc starts it, the library
+        /// names it `ipc-mq-notify` and gives it the mask of `LibraryThread`s).
+        case thread(@Sendable () -> Void)
+    }
 }
 
 extension PosixMessageQueue {
@@ -32,7 +34,7 @@ extension PosixMessageQueue {
     ///
     /// For an async sequence of messages, `messages()` is simpler: it does not use
     /// this registration at all. The corresponding C function is `mq_notify`.
-    public func registerNotification(_ notification: MessageQueueNotification) throws(IPCError) {
+    public func registerNotification(_ notification: Notification) throws(IPCError) {
         switch notification {
         case .signal(let signal, let value):
             guard signal > 0 && signal < cipc_sigrtmax() + 1 else {

@@ -118,8 +118,8 @@ struct FIFOTests {
         let fromPeer = output.reader
         let peerStdout = output.writer
         var spawn = TestPeer.spawn("fifo-read", path.string)
-        spawn.inherit(peerStdout.descriptor, as: 1)
-        var child = try spawn.start()
+        try spawn.inherit(peerStdout.descriptor, as: 1)
+        var child = try (consume spawn).start()  // its duplicate goes: end of file comes
         try peerStdout.close()
         var ready = [UInt8](repeating: 0, count: 6)
         _ = try ready.withUnsafeMutableBytes { try fromPeer.descriptor.read(exactly: $0) }
@@ -158,8 +158,8 @@ struct FIFOTests {
 
         let output = try Pipe()
         var spawn = TestPeer.spawn("fifo-read", path.string)
-        spawn.inherit(output.writer.descriptor, as: 1)
-        var child = try spawn.start()
+        try spawn.inherit(output.writer.descriptor, as: 1)
+        var child = try (consume spawn).start()  // its duplicate goes: end of file comes
         try output.writer.close()
 
         let writer = try await FIFO.openForWriting(path)

@@ -36,10 +36,43 @@ struct SpawnTests {
         let leakyRead = OwnedDescriptor(adopting: FileDescriptor(rawValue: fds[0]))
         let leakyWrite = OwnedDescriptor(adopting: FileDescriptor(rawValue: fds[1]))
         var spawn = TestPeer.spawn("open-fds")
-        spawn.inherit(leakyRead, as: 5)
+        try spawn.inherit(leakyRead, as: 5)
         let output = try TestPeer.run(spawn).output
         #expect(output == "0 1 2 5")
         _ = leakyWrite
+    }
+
+    @Test("the spawn keeps its own duplicate: the caller may close its descriptor at once, and the child still gets that file")
+    func inheritKeepsDuplicate() throws {
+        let pipe = try Pipe()
+        var spawn = TestPeer.spawn("write-records", "3", "7", "1")
+        try spawn.inherit(pipe.writer.descriptor, as: 3)
+        try pipe.writer.close()
+        // The next descriptors opened here take the lowest free numbers: the write
+        // end's among them. Without its own duplicate the spawn would hand one of these.
+        let other = try Pipe()
+        var child = try (consume spawn).start()  // and its duplicate goes: end of file comes
+        #expect(try child.wait() == .exited(0))
+        #expect(try pipe.reader.readToEnd() == [UInt8](repeating: 7, count: Pipe.atomicWriteLimit))
+        try other.writer.close()
+        #expect(try other.reader.readToEnd().isEmpty)
+    }
+
+    @Test("inherit refuses a negative number and a descriptor that is not open, at once")
+    func inheritChecks() throws {
+        let pipe = try Pipe()
+        var spawn = TestPeer.spawn("exit", "0")
+        let negative = #expect(throws: IPCError.self) { try spawn.inherit(pipe.reader.descriptor, as: -1) }
+        #expect(negative?.errno == .badFileDescriptor)
+        // A number above any RLIMIT_NOFILE, so no parallel test can have it open.
+        let stale = OwnedDescriptor(adopting: FileDescriptor(rawValue: 0x3fff_fff0))
+        let closed = #expect(throws: IPCError.self) { try spawn.inherit(stale, as: 3) }
+        #expect(closed?.errno == .badFileDescriptor)
+        _ = stale.release()  // nothing to close
+        #expect(spawn.inheritedNumbers.isEmpty)
+        try spawn.inherit(pipe.reader.descriptor, as: 4)
+        try spawn.inherit(pipe.writer.descriptor, as: 3)
+        #expect(spawn.inheritedNumbers == [3, 4])
     }
 
     @Test("a missing executable is a clear error")

@@ -16,10 +16,16 @@ import Glibc
 ///
 /// ```swift
 /// var spawn = Spawn("/usr/bin/cat", arguments: ["-u"])
-/// spawn.inherit(pipe.reader, as: 0)
+/// try spawn.inherit(pipe.reader.descriptor, as: 0)
 /// var child = try spawn.start()
 /// let status = try child.wait()
 /// ```
+///
+/// A spawn holds a duplicate of each descriptor it hands out, for as long as it (or
+/// a copy) lives, so that it can start more children. Like any other open copy of
+/// a pipe's write end, that one keeps the reader from seeing end of file: let the
+/// spawn go with the start, `try (consume spawn).start()`, when you read a child's
+/// output to its end.
 public struct Spawn: Sendable {
     /// How the child's environment is built.
     public enum Environment: Sendable {
@@ -51,36 +57,42 @@ public struct Spawn: Sendable {
     public var processGroup: ProcessGroup?
     /// Start the child in a new session (`setsid`), detached from the terminal.
     public var newSession = false
-    /// target descriptor number in the child → descriptor of this process.
-    public private(set) var descriptorMap: [CInt: CInt] = [:]
+    /// Descriptor number in the child → this spawn's own duplicate of the
+    /// descriptor it gets there.
+    private var inherited: [CInt: SpawnDescriptor] = [:]
 
     public init(_ executable: String, arguments: [String] = []) {
         self.executable = executable
         self.arguments = arguments
     }
 
-    /// Hands `descriptor` to the child as descriptor number `target`.
-    ///
-    /// The descriptor must stay open until `start()` returns; the child gets its own
-    /// copy, so this process keeps ownership and may close it afterwards.
-    public mutating func inherit(_ descriptor: borrowing OwnedDescriptor, as target: CInt) {
-        descriptorMap[target] = descriptor.rawValue
-    }
+    /// The descriptor numbers the child gets besides 0, 1 and 2 (or instead of
+    /// them), named with `inherit(_:as:)`, in increasing order.
+    public var inheritedNumbers: [CInt] { inherited.keys.sorted() }
 
-    /// Hands an unowned descriptor (for example this process's own 0, 1 or 2) to the
-    /// child as `target`.
-    public mutating func inherit(_ descriptor: FileDescriptor, as target: CInt) {
-        descriptorMap[target] = descriptor.rawValue
+    /// Hands `descriptor` to the child as descriptor number `target`; naming
+    /// `target` again replaces the descriptor named before.
+    ///
+    /// The spawn keeps a duplicate of its own (close-on-exec, shared by the copies
+    /// of this `Spawn` and closed with the last of them), so the caller keeps
+    /// `descriptor` and may close it at once: the child still gets this open file,
+    /// never whatever file reuses the number. The duplicate keeps the file open as
+    /// long as the spawn lives (see the note on end of file above). `EBADF` for a
+    /// negative `target` or a `descriptor` that is not open.
+    ///
+    /// The corresponding C call is `fcntl(fd, F_DUPFD_CLOEXEC, 0)`.
+    public mutating func inherit(_ descriptor: borrowing OwnedDescriptor, as target: CInt) throws(IPCError) {
+        if target < 0 {
+            throw IPCError(.badFileDescriptor, operation: "Spawn.inherit", object: IPCError.describe(path: executable),
+                           detail: "descriptor target \(target) is negative")
+        }
+        inherited[target] = SpawnDescriptor(try descriptor.duplicate())
     }
 
     /// Starts the program. The corresponding C function is `posix_spawn` (or
     /// `posix_spawnp` for a name without a slash).
     public func start() throws(IPCError) -> ChildProcess {
         LibrarySignals.ignoreBrokenPipe()
-        for target in descriptorMap.keys where target < 0 {
-            throw IPCError(.badFileDescriptor, operation: "posix_spawn", object: IPCError.describe(path: executable),
-                           detail: "descriptor target \(target) is negative")
-        }
         var actions = posix_spawn_file_actions_t()
         try check(system_posix_spawn_file_actions_init(&actions), "posix_spawn_file_actions_init")
         defer { _ = system_posix_spawn_file_actions_destroy(&actions) }
@@ -112,6 +124,7 @@ public struct Spawn: Sendable {
     /// its target, so overlapping maps (3→4, 4→3) cannot clobber each other; then
     /// close everything else above stderr.
     private func addDescriptorActions(_ actions: inout posix_spawn_file_actions_t) throws(IPCError) {
+        let descriptorMap = inherited.mapValues { $0.descriptor.rawValue }
         let targets = descriptorMap.keys.sorted()
         let highest = max(targets.last ?? 2, descriptorMap.values.max() ?? 2)
         let scratchBase = highest + 1
@@ -194,4 +207,12 @@ func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePo
     let pointers = strings.map { strdup($0) } + [nil]
     defer { for p in pointers { free(p) } }
     return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}
+
+/// A descriptor a `Spawn` hands to its child: the spawn's own duplicate, shared by
+/// its copies (a `Spawn` is a copyable value) and closed with the last of them.
+final class SpawnDescriptor: Sendable {
+    let descriptor: OwnedDescriptor
+
+    init(_ descriptor: consuming OwnedDescriptor) { self.descriptor = descriptor }
 }

@@ -101,7 +101,7 @@ struct ReadmeExamplesTests {
     static func startInBackground(_ command: String, directory: String, line: ReadmeExamples.Line) throws -> pid_t {
         let out = try Interprocess.Pipe()
         var spawn = shell("exec " + command, directory: directory)
-        spawn.inherit(out.writer.descriptor, as: 1)
+        try spawn.inherit(out.writer.descriptor, as: 1)
         let child = try spawn.start()
         try out.writer.close()
         var entry = pollfd(fd: out.reader.descriptor.rawValue, events: Int16(POLLIN), revents: 0)

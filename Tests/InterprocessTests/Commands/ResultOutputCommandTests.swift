@@ -42,9 +42,9 @@ struct ResultOutputCommandTests {
         let closed = try Pipe(), err = try Pipe()
         try closed.reader.close()
         var spawn = Spawn(IPCTool.path, arguments: arguments)
-        spawn.inherit(closed.writer.descriptor, as: 1)
-        spawn.inherit(err.writer.descriptor, as: 2)
-        var child = try spawn.start()
+        try spawn.inherit(closed.writer.descriptor, as: 1)
+        try spawn.inherit(err.writer.descriptor, as: 2)
+        var child = try (consume spawn).start()  // its duplicates go: end of file comes
         try closed.writer.close()
         try err.writer.close()
         let stderr = try err.reader.readToEnd()

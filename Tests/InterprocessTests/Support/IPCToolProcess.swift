@@ -23,9 +23,9 @@ final class IPCToolProcess {
             let numbers = ignored.map(String.init).joined(separator: " ")
             spawn = Spawn("/bin/sh", arguments: ["-c", "trap '' \(numbers) && exec \"$0\" \"$@\"", IPCTool.path] + arguments)
         }
-        spawn.inherit(out.writer.descriptor, as: 1)
-        spawn.inherit(err.writer.descriptor, as: 2)
-        child = try spawn.start()
+        try spawn.inherit(out.writer.descriptor, as: 1)
+        try spawn.inherit(err.writer.descriptor, as: 2)
+        child = try (consume spawn).start()  // its duplicates go: end of file comes
         try out.writer.close()
         try err.writer.close()
         self.out = out.reader

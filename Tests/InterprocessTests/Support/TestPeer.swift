@@ -29,8 +29,8 @@ enum TestPeer {
     static func run(_ spawn: Spawn) throws -> (status: ChildStatus, output: String) {
         let pipe = try Pipe()
         var spawn = spawn
-        spawn.inherit(pipe.writer.descriptor, as: 1)
-        var child = try spawn.start()
+        try spawn.inherit(pipe.writer.descriptor, as: 1)
+        var child = try (consume spawn).start()  // its duplicate goes: end of file comes
         try pipe.writer.close()
         let output = try pipe.reader.readToEnd()
         let status = try child.wait()

@@ -3,10 +3,9 @@
 //   fifo-echo serve PATH        serve on the well-known FIFO PATH (Ctrl-C to stop)
 //   fifo-echo call PATH TEXT    send TEXT, print the reply: TEXT in upper case
 import Interprocess
-import SystemPackage
 
 #if canImport(Glibc)
-import Glibc
+import Glibc  // write, fflush and exit: the C library itself, not this one's API
 #endif
 
 let arguments = Array(CommandLine.arguments.dropFirst())

@@ -61,14 +61,14 @@ extension PeerCommands {
         },
         // fd-map-read FD OFFSET COUNT: map the inherited descriptor FD and print bytes.
         "fd-map-read": { args in
-            let memory = PosixSharedMemory(adopting: OwnedDescriptor(adopting: FileDescriptor(rawValue: CInt(args[0]))))
+            let memory = PosixSharedMemory(adopting: try OwnedDescriptor(inheritedNumber: CInt(args[0])))
             let bytes = try memory.map().read(count: Int(args[2])!, from: Int(args[1])!)
             print(String(decoding: bytes, as: UTF8.self))
             return 0
         },
         // fd-map-write FD OFFSET TEXT: map the inherited descriptor FD and write TEXT.
         "fd-map-write": { args in
-            let memory = PosixSharedMemory(adopting: OwnedDescriptor(adopting: FileDescriptor(rawValue: CInt(args[0]))))
+            let memory = PosixSharedMemory(adopting: try OwnedDescriptor(inheritedNumber: CInt(args[0])))
             try memory.map().write(Array(args[2].utf8), at: Int(args[1])!)
             return 0
         },

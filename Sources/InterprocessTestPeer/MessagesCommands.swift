@@ -61,7 +61,7 @@ extension PeerCommands {
         // mq-receive-fd FD: adopt the inherited queue descriptor FD, receive one
         // message and print "PRIORITY TEXT".
         "mq-receive-fd": { args in
-            let queue = try PosixMessageQueue(adopting: FileDescriptor(rawValue: CInt(args[0])))
+            let queue = try PosixMessageQueue(adopting: OwnedDescriptor(inheritedNumber: CInt(args[0])))
             say(describe(try queue.receive(until: .after(.seconds(30)))))
             return 0
         },

@@ -1,3 +1,4 @@
+import CInterprocess
 import Interprocess
 import SystemPackage
 
@@ -80,15 +81,29 @@ extension PeerCommands {
         // closed) and send their read ends over socket FD in one message "fds".
         "send-pipe-readers": { args in
             let socket = try adoptSocket(args[0])
-            var readers: [FileDescriptor] = []
+            var readers = OwnedDescriptors()
             for i in 0..<Int(args[1])! {
                 let pipe = try Pipe()
                 try pipe.writer.write(all: Array("pipe \(i)".utf8))
                 try pipe.writer.close()
-                readers.append(try pipe.reader.descriptor.duplicate().release())
+                readers.append(try pipe.reader.descriptor.duplicate())
             }
-            defer { for fd in readers { try? fd.close() } }
             try socket.send(Array("fds".utf8), descriptors: readers)
+            return 0
+        },
+        // adopt-inherited FD TEXT: adopt socket FD by number, say whether it was
+        // close-on-exec before and after ("cloexec false true"), and send TEXT on it;
+        // or say the errno name when adopting fails.
+        "adopt-inherited": { args in
+            let number = CInt(args[0])
+            let before = cipc_fcntl_void(number, F_GETFD)
+            do throws(IPCError) {
+                let socket = try UnixSocket(adopting: OwnedDescriptor(inheritedNumber: number))
+                say("cloexec \(before >= 0 && before & FD_CLOEXEC != 0) \(try socket.descriptor.isCloseOnExec)")
+                try socket.send(Array(args[1].utf8))
+            } catch {
+                say(error.errnoName)
+            }
             return 0
         },
         // send-messages FD SIZE…: send one message per SIZE, message I filled with
@@ -117,7 +132,7 @@ extension PeerCommands {
     ]
 
     private static func adoptSocket(_ fd: String) throws(IPCError) -> UnixSocket {
-        try UnixSocket(adopting: OwnedDescriptor(adopting: FileDescriptor(rawValue: CInt(fd))))
+        try UnixSocket(adopting: OwnedDescriptor(inheritedNumber: CInt(fd)))
     }
 
     private static func kind(_ name: String) -> UnixSocket.Kind {

@@ -11,7 +11,7 @@ extension PeerCommands {
         // write-records FD ID COUNT: COUNT atomic writes of PIPE_BUF bytes, each
         // filled with the byte ID.
         "write-records": { args in
-            let writer = PipeWriter(OwnedDescriptor(adopting: FileDescriptor(rawValue: CInt(args[0]))))
+            let writer = try PipeWriter(adopting: OwnedDescriptor(inheritedNumber: CInt(args[0])))
             let record = [UInt8](repeating: UInt8(args[1])!, count: Pipe.atomicWriteLimit)
             for _ in 0..<Int(args[2])! { try writer.write(atomically: record) }
             return 0
@@ -87,7 +87,7 @@ extension PeerCommands {
         // write-frames delimited|length|whole RECORD…: write the records to stdout
         // with the library's framing writers.
         "write-frames": { args in
-            let out = PipeWriter(OwnedDescriptor(adopting: FileDescriptor(rawValue: 1)))
+            let out = try PipeWriter(adopting: OwnedDescriptor(inheritedNumber: 1))
             let records = args.dropFirst().map { Array($0.utf8) }
             switch args[0] {
             case "delimited":

@@ -29,7 +29,7 @@ struct ChildProcessTests {
     func stopAndContinue() throws {
         let gate = try Pipe()
         var spawn = TestPeer.spawn("stop-then-exit", "4", "3")
-        spawn.inherit(gate.reader.descriptor, as: 3)
+        try spawn.inherit(gate.reader.descriptor, as: 3)
         var child = try spawn.start()
         #expect(try child.nextChange() == .stopped(SIGSTOP))
         let status = child.terminationStatus
@@ -46,7 +46,7 @@ struct ChildProcessTests {
     func nonBlockingAndTimed() throws {
         let pipe = try Pipe()
         var spawn = TestPeer.spawn("wait-for-eof", "3")
-        spawn.inherit(pipe.reader.descriptor, as: 3)
+        try spawn.inherit(pipe.reader.descriptor, as: 3)
         var child = try spawn.start()
         #expect(try child.tryWait() == nil)
         #expect(try timesOut { _ = try child.wait(until: .after(.milliseconds(20))) })
@@ -59,7 +59,7 @@ struct ChildProcessTests {
     func asyncWait() async throws {
         let pipe = try Pipe()
         var spawn = TestPeer.spawn("wait-for-eof", "3")
-        spawn.inherit(pipe.reader.descriptor, as: 3)
+        try spawn.inherit(pipe.reader.descriptor, as: 3)
         let child = try spawn.start()
         let pid = child.pid
 
@@ -83,7 +83,7 @@ struct ChildProcessTests {
         let gate = try Pipe()
 
         var leader = TestPeer.spawn("wait-for-eof", "3")
-        leader.inherit(gate.reader.descriptor, as: 3)
+        try leader.inherit(gate.reader.descriptor, as: 3)
         leader.processGroup = .new
         let leaderPid = try set.start(leader)
 
@@ -92,7 +92,7 @@ struct ChildProcessTests {
         let memberPid = try set.start(member)
 
         var outsider = TestPeer.spawn("wait-for-eof", "3")
-        outsider.inherit(gate.reader.descriptor, as: 3)
+        try outsider.inherit(gate.reader.descriptor, as: 3)
         let outsiderPid = try set.start(outsider)
 
         let first = try set.waitAny(inProcessGroup: leaderPid)

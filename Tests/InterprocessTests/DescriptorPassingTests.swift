@@ -15,7 +15,7 @@ struct DescriptorPassingTests {
         let pipe = try Pipe()
         // The peer gets only the socket: the pipe can reach it only over SCM_RIGHTS.
         var spawn = TestPeer.spawn("write-through-received", "3", "through the socket")
-        spawn.inherit(pair.second.descriptor, as: 3)
+        try spawn.inherit(pair.second.descriptor, as: 3)
         var child = try spawn.start()
         try pair.second.close()
 
@@ -31,7 +31,7 @@ struct DescriptorPassingTests {
     func receiveFromPeer(kind: UnixSocket.Kind) throws {
         let pair = try UnixSocket.pair(kind)
         var spawn = TestPeer.spawn("send-pipe-readers", "3", "3")
-        spawn.inherit(pair.second.descriptor, as: 3)
+        try spawn.inherit(pair.second.descriptor, as: 3)
         var child = try spawn.start()
         try pair.second.close()
 
@@ -48,7 +48,8 @@ struct DescriptorPassingTests {
             #expect(try file.isCloseOnExec)
             #expect(String(decoding: try file.readToEnd(), as: UTF8.self) == "pipe \(i)")
         }
-        #expect(message.descriptors[0] == nil)
+        let firstTaken = !message.descriptors.hasDescriptor(at: 0)
+        #expect(firstTaken)
         #expect(message.descriptors.remaining == 0)
     }
 
@@ -56,10 +57,11 @@ struct DescriptorPassingTests {
     func controlTruncation() async {
         await #expect(processExitsWith: .success) {
           let pipe = try Pipe()
+          var three = OwnedDescriptors()
+          for _ in 0..<3 { three.append(try pipe.reader.descriptor.duplicate()) }
           let before = openDescriptorNumbers()
           for kind in [UnixSocket.Kind.stream, .seqPacket, .datagram] {
             let pair = try UnixSocket.pair(kind)
-            let three = [pipe.reader.descriptor.unowned, pipe.writer.descriptor.unowned, pipe.reader.descriptor.unowned]
             try pair.first.send(Array("x".utf8), descriptors: three)
             var buffer = [UInt8](repeating: 0, count: 16)
             do {
@@ -88,12 +90,13 @@ struct DescriptorPassingTests {
         await #expect(processExitsWith: .success) {
             let pair = try UnixSocket.pair(.seqPacket)
             let pipe = try Pipe()
+            var many = OwnedDescriptors()
+            for _ in 0..<253 { many.append(try pipe.reader.descriptor.duplicate()) }
             let before = openDescriptorNumbers()
-            let many = [FileDescriptor](repeating: pipe.reader.descriptor.unowned, count: 253)
             try pair.first.send([], descriptors: many)
             var buffer = [UInt8](repeating: 0, count: 16)
             var message = try pair.second.receive(into: &buffer, descriptorLimit: 253)
-            let received = Set((0..<message.descriptors.count).compactMap { message.descriptors[$0]?.rawValue })
+            let received = Set((0..<message.descriptors.count).compactMap { message.descriptors.withDescriptor(at: $0) { $0.rawValue } })
             // Numbers are checked by kind, not against `before`: the harness may close
             // a descriptor of its own and the kernel may reuse its number here.
             if received.count != 253 || !received.allSatisfy(isLibraryKind) { exit(2) }
@@ -110,12 +113,14 @@ struct DescriptorPassingTests {
         let stream = try UnixSocket.pair(.stream)
         let pipe = try Pipe()
         try FaultInjection.inject(EIO, into: "sendmsg") { () throws(IPCError) in
-            let tooMany = [FileDescriptor](repeating: pipe.reader.descriptor.unowned, count: 254)
+            var tooMany = OwnedDescriptors()
+            for _ in 0..<254 { tooMany.append(try pipe.reader.descriptor.duplicate()) }
             let error1 = #expect(throws: IPCError.self) { try stream.first.send([1], descriptors: tooMany) }
             #expect(error1?.errno == .invalidArgument)
-            let error2 = #expect(throws: IPCError.self) { try stream.first.send([], descriptors: [pipe.reader.descriptor.unowned]) }
+            let error2 = #expect(throws: IPCError.self) { try stream.first.send([], descriptor: pipe.reader.descriptor) }
             #expect(error2?.errno == .invalidArgument)
-            let error3 = #expect(throws: IPCError.self) { try stream.first.send([1], descriptors: [FileDescriptor(rawValue: -1)]) }
+            let invalid = OwnedDescriptor(adopting: FileDescriptor(rawValue: -1))
+            let error3 = #expect(throws: IPCError.self) { try stream.first.send([1], descriptor: invalid) }
             #expect(error3?.errno == .badFileDescriptor)
         }
         var buffer = [UInt8](repeating: 0, count: 4)
@@ -131,7 +136,7 @@ struct DescriptorPassingTests {
         let receiver = try UnixSocket.bind(to: path, options: .init(removeOnClose: true))
         let sender = try UnixSocket(.datagram)
         let pipe = try Pipe()
-        try sender.send(Array("p".utf8), descriptors: [pipe.writer.descriptor.unowned], to: receiver.localAddress)
+        try sender.send(Array("p".utf8), descriptor: pipe.writer.descriptor, to: receiver.localAddress)
         var buffer = [UInt8](repeating: 0, count: 4)
         var message = try receiver.receive(into: &buffer, descriptorLimit: 2, until: socketTestDeadline())
         #expect(message.sender.isUnnamed)

@@ -48,7 +48,7 @@ private func run(_ spawn: Spawn) async throws -> (status: ChildStatus, output: S
     let reader = pipe.reader
     let writer = pipe.writer
     var spawn = spawn
-    spawn.inherit(writer.descriptor, as: 1)
+    try spawn.inherit(writer.descriptor, as: 1)
     var child = try spawn.start()
     try writer.close()
     let output = try await reader.readToEndAsync()
@@ -73,8 +73,8 @@ struct FIFOServerTests {
         let fromRogue = rogueOutput.reader
         let rogueStdout = rogueOutput.writer
         var spawn = TestPeer.spawn("fifo-rogue", server.path.string)
-        spawn.inherit(rogueInput.reader.descriptor, as: 0)
-        spawn.inherit(rogueStdout.descriptor, as: 1)
+        try spawn.inherit(rogueInput.reader.descriptor, as: 0)
+        try spawn.inherit(rogueStdout.descriptor, as: 1)
         var rogue = try spawn.start()
         try rogueInput.reader.close()
         try rogueStdout.close()
@@ -86,7 +86,7 @@ struct FIFOServerTests {
         var clients = ChildProcessSet()
         for i in 0..<5 {
             var client = TestPeer.spawn("fifo-call", server.path.string, "client \(i)")
-            client.inherit(output.writer.descriptor, as: 1)
+            try client.inherit(output.writer.descriptor, as: 1)
             try clients.start(client)
         }
         try output.writer.close()

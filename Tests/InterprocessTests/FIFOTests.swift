@@ -118,7 +118,7 @@ struct FIFOTests {
         let fromPeer = output.reader
         let peerStdout = output.writer
         var spawn = TestPeer.spawn("fifo-read", path.string)
-        spawn.inherit(peerStdout.descriptor, as: 1)
+        try spawn.inherit(peerStdout.descriptor, as: 1)
         var child = try spawn.start()
         try peerStdout.close()
         var ready = [UInt8](repeating: 0, count: 6)
@@ -158,7 +158,7 @@ struct FIFOTests {
 
         let output = try Pipe()
         var spawn = TestPeer.spawn("fifo-read", path.string)
-        spawn.inherit(output.writer.descriptor, as: 1)
+        try spawn.inherit(output.writer.descriptor, as: 1)
         var child = try spawn.start()
         try output.writer.close()
 

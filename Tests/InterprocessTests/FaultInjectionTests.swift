@@ -56,9 +56,12 @@ struct FaultInjectionTests {
 
     @Test("a failed spawn file action stops the spawn with its own error, no child started")
     func spawnFileActionChecked() throws {
+        let pipe = try Pipe()
         var spawn = Spawn("/bin/true")
-        spawn.inherit(FileDescriptor(rawValue: 1 << 30), as: 3)
-        let bad = #expect(throws: IPCError.self) { _ = try spawn.start() }
+        try spawn.inherit(pipe.reader.descriptor, as: 3)
+        let bad = FaultInjection.inject(EBADF, into: "posix_spawn_file_actions_adddup2") { () -> IPCError? in
+            do throws(IPCError) { _ = try spawn.start(); return nil } catch { return error }
+        }
         #expect(bad?.errno == .badFileDescriptor)
         #expect(bad?.operation == "posix_spawn_file_actions_adddup2")
 

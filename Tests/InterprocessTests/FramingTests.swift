@@ -12,7 +12,7 @@ private func peerOutput(_ command: String, _ arguments: String...) throws -> Pip
     let pipe = try Pipe()
     var spawn = TestPeer.spawn(command)
     spawn.arguments += arguments
-    spawn.inherit(pipe.writer.descriptor, as: 1)
+    try spawn.inherit(pipe.writer.descriptor, as: 1)
     var child = try spawn.start()
     try pipe.writer.close()
     #expect(try child.wait() == .exited(0))

@@ -264,11 +264,11 @@ struct MemoryMappingTests {
         try mapping.write(Array("from parent".utf8), at: 100)
 
         var reader = TestPeer.spawn("fd-map-read", "3", "100", "11")
-        reader.inherit(memory.descriptor, as: 3)
+        try reader.inherit(memory.descriptor, as: 3)
         #expect(try TestPeer.run(reader).output == "from parent")
 
         var writer = TestPeer.spawn("fd-map-write", "3", "200", "from child")
-        writer.inherit(memory.descriptor, as: 3)
+        try writer.inherit(memory.descriptor, as: 3)
         #expect(try TestPeer.run(writer).status == .exited(0))
         #expect(try mapping.read(count: 10, from: 200) == Array("from child".utf8))
     }

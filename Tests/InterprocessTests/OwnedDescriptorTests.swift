@@ -40,6 +40,47 @@ struct OwnedDescriptorTests {
         _ = stale.release()  // nothing to close
     }
 
+    @Test("a child adopts a socket it inherited by number: it works, and is close-on-exec from then on")
+    func adoptInheritedNumber() throws {
+        let pair = try UnixSocket.pair(.seqPacket)
+        var spawn = TestPeer.spawn("adopt-inherited", "5", "by number")
+        try spawn.inherit(pair.second.descriptor, as: 5)
+        let run = try TestPeer.run(spawn)
+        #expect(run.status == .exited(0))
+        // Inherited without FD_CLOEXEC (it crossed exec), close-on-exec once adopted.
+        #expect(run.output == "cloexec false true")
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let n = try buffer.withUnsafeMutableBytes { try pair.first.receive(into: $0, until: .after(.seconds(30))) }
+        #expect(Array(buffer[..<n]) == Array("by number".utf8))
+    }
+
+    @Test("adopting a number that is not open is EBADF naming it: in a child not handed it, and here")
+    func adoptNumberNotOpen() throws {
+        // The child gets 0, 1 and 2 only: 5 is closed there whatever this process has open.
+        let run = try TestPeer.run(TestPeer.spawn("adopt-inherited", "5", "nothing"))
+        #expect(run.status == .exited(0))
+        #expect(run.output == "EBADF")
+
+        // A number above any RLIMIT_NOFILE, so no parallel test can have it open.
+        let error = #expect(throws: IPCError.self) { _ = try OwnedDescriptor(inheritedNumber: 0x3fff_fff0) }
+        #expect(error?.errno == .badFileDescriptor)
+        #expect(error?.description == "fcntl(F_GETFD)(fd \(0x3fff_fff0)): bad file descriptor (EBADF): "
+                + "descriptor \(0x3fff_fff0) is not open: this process was not handed it")
+        let negative = #expect(throws: IPCError.self) { _ = try OwnedDescriptor(inheritedNumber: -1) }
+        #expect(negative?.errno == .badFileDescriptor)
+    }
+
+    @Test("adopting an open number makes it close-on-exec and owns it")
+    func adoptNumberHere() throws {
+        var fds: [CInt] = [0, 0]
+        #expect(pipe(&fds) == 0)  // not close-on-exec, as an inherited descriptor is
+        let writer = OwnedDescriptor(adopting: FileDescriptor(rawValue: fds[1]))
+        let reader = try OwnedDescriptor(inheritedNumber: fds[0])
+        #expect(try reader.isCloseOnExec)
+        try writer.write(all: [42])
+        #expect(try reader.read(upTo: 1) == [42])
+    }
+
     #if IPC_FAULT_INJECTION
     @Test("EINTR is retried transparently")
     func interruptedCallsAreRetried() throws {
@@ -116,7 +157,7 @@ struct OwnedDescriptorTests {
             for _ in 0..<20 {
                 let pipe = try Pipe()
                 var spawn = TestPeer.spawn("copy-fd", "0", "1")
-                spawn.inherit(pipe.reader.descriptor, as: 0)
+                try spawn.inherit(pipe.reader.descriptor, as: 0)
                 var child = try spawn.start()
                 try pipe.writer.close()
                 _ = try await child.waitAsync()

@@ -19,8 +19,8 @@ struct PipeTests {
         let control = try Pipe()
         // The child holds a copy of the write end as fd 4 until fd 3 reaches EOF.
         var spawn = TestPeer.spawn("wait-for-eof", "3")
-        spawn.inherit(control.reader.descriptor, as: 3)
-        spawn.inherit(writer.descriptor, as: 4)
+        try spawn.inherit(control.reader.descriptor, as: 3)
+        try spawn.inherit(writer.descriptor, as: 4)
         var child = try spawn.start()
         try control.reader.close()
         try writer.close()
@@ -43,7 +43,7 @@ struct PipeTests {
         let reader = pipe.reader
         let writer = pipe.writer
         var spawn = TestPeer.spawn("exit", "0")
-        spawn.inherit(reader.descriptor, as: 3)
+        try spawn.inherit(reader.descriptor, as: 3)
         var child = try spawn.start()
         try reader.close()
         #expect(try child.wait() == .exited(0))  // the last reader is gone
@@ -80,7 +80,7 @@ struct PipeTests {
         var children = ChildProcessSet()
         for id in 1...writers {
             var spawn = TestPeer.spawn("write-records", "3", "\(id)", "\(records)")
-            spawn.inherit(writer.descriptor, as: 3)
+            try spawn.inherit(writer.descriptor, as: 3)
             try children.start(spawn)
         }
         try writer.close()
@@ -120,7 +120,7 @@ struct PipeTests {
 
         // The flags belong to the open file description: a child's copy sees them.
         var spawn = TestPeer.spawn("status-flags", "3")
-        spawn.inherit(pipe.writer.descriptor, as: 3)
+        try spawn.inherit(pipe.writer.descriptor, as: 3)
         #expect(try TestPeer.run(spawn).output == "\(flags)")
 
         try pipe.writer.setNonBlocking(false)
@@ -178,7 +178,7 @@ struct PipeTests {
         let pipe = try Pipe()
         let raw = try pipe.reader.descriptor.duplicate().release().rawValue
         let task = Task {
-            let reader = PipeReader(OwnedDescriptor(adopting: FileDescriptor(rawValue: raw)))
+            let reader = PipeReader(adopting: OwnedDescriptor(adopting: FileDescriptor(rawValue: raw)))
             return try await reader.readAsync(upTo: 16)
         }
         // Cancel only once the read is really suspended in the reactor.

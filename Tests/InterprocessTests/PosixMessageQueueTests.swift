@@ -388,7 +388,7 @@ struct PosixMessageQueueTests {
             try PosixMessageQueue.unlink(name)  // the child cannot open it by name: only the descriptor reaches it
             try queue.send(Array("handed over".utf8), priority: 8)
             var spawn = TestPeer.spawn("mq-receive-fd", "3")
-            spawn.inherit(queue.descriptor, as: 3)
+            try spawn.inherit(queue.descriptor, as: 3)
             let run = try TestPeer.run(spawn)
             #expect(run.status == .exited(0))
             #expect(run.output == "8 handed over")
@@ -399,10 +399,13 @@ struct PosixMessageQueueTests {
     @Test("adopting a descriptor that is not a queue is EBADF and closes it")
     func adoptingOtherDescriptors() throws {
         let pipe = try Pipe()
-        let raw = pipe.reader.descriptor.release()
-        let error = #expect(throws: IPCError.self) { _ = try PosixMessageQueue(adopting: raw) }
-        #expect(error?.errno == .badFileDescriptor)
-        #expect(fcntl(raw.rawValue, F_GETFD) == -1, "adopted, so closed")
+        let reader = try pipe.reader.descriptor.duplicate()
+        let raw = reader.rawValue
+        var failure: IPCError?
+        do { _ = try PosixMessageQueue(adopting: reader) } catch { failure = error }
+        #expect(failure?.errno == .badFileDescriptor)
+        #expect(failure?.detail == "the descriptor is not a message queue")
+        #expect(fcntl(raw, F_GETFD) == -1, "adopted, so closed")
     }
 }
 

@@ -189,7 +189,7 @@ struct PosixSemaphoreTests {
         let semaphore = try PosixSemaphore.create(name)
         let output = try Pipe()
         var spawn = TestPeer.spawn("sem-post-on-signal", name, "\(SIGUSR1)")
-        spawn.inherit(output.writer.descriptor, as: 1)
+        try spawn.inherit(output.writer.descriptor, as: 1)
         var peer = try spawn.start()
         try output.writer.close()
         var said: [UInt8] = []

@@ -15,7 +15,7 @@ struct UnixSocketTests {
     func pairEcho(kind: UnixSocket.Kind) throws {
         let pair = try UnixSocket.pair(kind)
         var spawn = TestPeer.spawn("socket-echo", "3")
-        spawn.inherit(pair.second.descriptor, as: 3)
+        try spawn.inherit(pair.second.descriptor, as: 3)
         var child = try spawn.start()
         try pair.second.close()
         let socket = pair.first
@@ -51,7 +51,7 @@ struct UnixSocketTests {
     func boundariesAndTruncation(kind: UnixSocket.Kind) throws {
         let pair = try UnixSocket.pair(kind)
         var spawn = TestPeer.spawn("send-messages", "3", "1", "100", "3000", "5000", "7", "0")
-        spawn.inherit(pair.second.descriptor, as: 3)
+        try spawn.inherit(pair.second.descriptor, as: 3)
         var child = try spawn.start()
         try pair.second.close()
         let socket = pair.first
@@ -81,7 +81,7 @@ struct UnixSocketTests {
         // MSG_NOSIGNAL keeps it alive.
         let pair = try UnixSocket.pair(kind)
         var spawn = TestPeer.spawn("write-after-eof", "3")
-        spawn.inherit(pair.second.descriptor, as: 3)
+        try spawn.inherit(pair.second.descriptor, as: 3)
         var child = try spawn.start()
         try pair.second.close()
         try pair.first.close()
@@ -204,7 +204,7 @@ struct UnixSocketTests {
     func asyncForms() async throws {
         let pair = try UnixSocket.pair(.stream)
         var spawn = TestPeer.spawn("socket-echo", "3")
-        spawn.inherit(pair.second.descriptor, as: 3)
+        try spawn.inherit(pair.second.descriptor, as: 3)
         var child = try spawn.start()
         try pair.second.close()
         try await pair.first.writeAsync(all: Array("async".utf8))

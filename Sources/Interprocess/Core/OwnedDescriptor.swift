@@ -8,15 +8,46 @@ import Glibc
 /// when the value goes out of scope.
 ///
 /// Every descriptor the library opens is close-on-exec. To give one to a child
-/// process, name it in the spawn's descriptor map (`Spawn`), which is the only way
-/// a descriptor crosses `exec`; or `release()` it to take ownership yourself.
+/// process, name it in the spawn's descriptor map (`Spawn.inherit(_:as:)`), which
+/// is the only way a descriptor crosses `exec`; or `release()` it to take
+/// ownership yourself.
+///
+/// Ownership rules of the whole API: what keeps or hands over a descriptor takes an
+/// `OwnedDescriptor` — `consuming` when it keeps it, `borrowing` when it only uses or
+/// copies it (`Spawn.inherit`, `UnixSocket.send(_:descriptor:)`) — and types expose
+/// theirs as a borrowed `descriptor`. A descriptor from outside enters through one
+/// of the two initialisers below, and a typed owner adopts it with
+/// `init(adopting: consuming OwnedDescriptor, …)` (`UnixSocket`,
+/// `PosixMessageQueue`, `PipeReader`…).
 public struct OwnedDescriptor: ~Copyable, Sendable {
     /// The descriptor number. Valid while this value lives; do not close it.
     public let rawValue: CInt
 
-    /// Takes ownership of `descriptor`.
+    /// Takes ownership of `descriptor`, unchecked: the caller must own it (nothing
+    /// else may close it or hand it to another owner), and it is closed when this
+    /// value ends. For a descriptor a parent process handed down by number, use
+    /// `init(inheritedNumber:)`, which checks it.
     public init(adopting descriptor: FileDescriptor) {
         self.rawValue = descriptor.rawValue
+    }
+
+    /// Takes ownership of descriptor `number`, which the parent process handed to
+    /// this one (for example with `Spawn.inherit(_:as:)`): checks that it is open
+    /// (`EBADF` naming the number otherwise) and makes it close-on-exec: it crossed
+    /// `exec` without the flag, and would otherwise leak into any program this
+    /// process starts by other means than `Spawn` (`system`, another library).
+    ///
+    /// The corresponding C calls are `fcntl(fd, F_GETFD)` and `fcntl(fd, F_SETFD,
+    /// FD_CLOEXEC)`.
+    public init(inheritedNumber number: CInt) throws(IPCError) {
+        if number < 0 || system_fcntl(number, F_GETFD) < 0 {
+            let code = number < 0 ? EBADF : lastErrno
+            throw IPCError(Errno(rawValue: code), operation: "fcntl(F_GETFD)", object: IPCError.describe(fd: number),
+                           detail: code == EBADF ? "descriptor \(number) is not open: this process was not handed it" : nil)
+        }
+        let owned = OwnedDescriptor(adoptingRaw: number)
+        try owned.setCloseOnExec(true)
+        self = owned
     }
 
     init(adoptingRaw raw: CInt) {

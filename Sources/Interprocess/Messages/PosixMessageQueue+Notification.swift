@@ -42,7 +42,7 @@ extension PosixMessageQueue {
             }
             if system_mq_notify_signal(handle.raw, signal, value) != 0 { throw notifyFailure() }
         case .thread(let handler):
-            let token = MessageQueueThreadNotifications.add(handle.raw, handler)
+            let token = MessageQueueThreadNotifications.add(handle.notifications.id, handler)
             if system_mq_notify_thread(handle.raw, messageQueueNotificationCallback, token) != 0 {
                 let error = notifyFailure()
                 MessageQueueThreadNotifications.remove(token)
@@ -55,7 +55,7 @@ extension PosixMessageQueue {
     /// call is `mq_notify(queue, NULL)`.
     public func removeNotification() throws(IPCError) {
         if system_mq_notify_remove(handle.raw) != 0 { throw notifyFailure() }
-        MessageQueueThreadNotifications.forget(handle.raw)
+        MessageQueueThreadNotifications.forget(handle.notifications.id)
     }
 
     private func notifyFailure() -> IPCError {
@@ -65,12 +65,21 @@ extension PosixMessageQueue {
     }
 }
 
+/// Names the thread notifications registered through one queue handle, and forgets
+/// them when the handle ends. They are kept by this name rather than by descriptor
+/// number, which another queue may reuse as soon as the descriptor is closed.
+struct MessageQueueNotificationOwner: ~Copyable, Sendable {
+    let id = MessageQueueThreadNotifications.newOwner()
+
+    deinit { MessageQueueThreadNotifications.forget(id) }
+}
+
 /// The handlers of thread notifications, by token. The kernel hands the token back
 /// when it notifies; a token whose registration was removed (or whose descriptor
 /// was closed) finds nothing and calls nothing.
 enum MessageQueueThreadNotifications {
     private struct Entry {
-        var descriptor: mqd_t
+        var owner: UInt64
         var handler: @Sendable () -> Void
     }
 
@@ -78,10 +87,13 @@ enum MessageQueueThreadNotifications {
     /// Lets `forget` skip the lock when no thread notification was ever registered.
     private static let count = Atomic<Int>(0)
     private static let nextToken = Atomic<UInt64>(1)
+    private static let nextOwner = Atomic<UInt64>(1)
 
-    static func add(_ descriptor: mqd_t, _ handler: @escaping @Sendable () -> Void) -> UInt64 {
+    static func newOwner() -> UInt64 { nextOwner.wrappingAdd(1, ordering: .relaxed).oldValue }
+
+    static func add(_ owner: UInt64, _ handler: @escaping @Sendable () -> Void) -> UInt64 {
         let token = nextToken.wrappingAdd(1, ordering: .relaxed).oldValue
-        entries.withLock { $0[token] = Entry(descriptor: descriptor, handler: handler) }
+        entries.withLock { $0[token] = Entry(owner: owner, handler: handler) }
         count.add(1, ordering: .relaxed)
         return token
     }
@@ -91,11 +103,11 @@ enum MessageQueueThreadNotifications {
         if removed != nil { count.subtract(1, ordering: .relaxed) }
     }
 
-    /// Drops the registrations made through `descriptor` (removed or closed).
-    static func forget(_ descriptor: mqd_t) {
+    /// Drops the registrations made through the handle `owner` (removed or closed).
+    static func forget(_ owner: UInt64) {
         guard count.load(ordering: .relaxed) > 0 else { return }
         let removed = entries.withLock { entries -> Int in
-            let tokens = entries.filter { $0.value.descriptor == descriptor }.map(\.key)
+            let tokens = entries.filter { $0.value.owner == owner }.map(\.key)
             for token in tokens { entries[token] = nil }
             return tokens.count
         }

@@ -38,7 +38,8 @@ import Glibc
 /// this value ends, and at exit; it is close-on-exec, so a program started with
 /// `exec` or `Spawn` does not inherit it unless it is handed over explicitly with
 /// `Spawn.inherit(queue.descriptor, as:)` and adopted there with
-/// `init(adopting:name:)`. See `Sources/Interprocess/Messages/README.md`.
+/// `init(adopting: OwnedDescriptor(inheritedNumber:), name:)`. See
+/// `Sources/Interprocess/Messages/README.md`.
 ///
 /// The corresponding C functions are `mq_open`, `mq_close`, `mq_unlink`,
 /// `mq_send`, `mq_receive`, `mq_timedsend`, `mq_timedreceive`, `mq_getattr`,
@@ -108,10 +109,9 @@ public struct PosixMessageQueue: ~Copyable, Sendable {
         self.messageSize = original.messageSize
     }
 
-    /// The queue's descriptor, for `ppoll`/`epoll` or to hand to a child with
-    /// `Spawn.inherit(_:as:)`. It stays valid only while this value lives; do not
-    /// close it.
-    public var descriptor: FileDescriptor { FileDescriptor(rawValue: handle.raw) }
+    /// The queue's descriptor (an `mqd_t` is a file descriptor on Linux), for
+    /// `ppoll`/`epoll` or to hand to a child with `Spawn.inherit(_:as:)`.
+    public var descriptor: OwnedDescriptor { _read { yield handle.descriptor } }
 
     /// Priorities are `0 ..< priorityLimit` (`MQ_PRIO_MAX`, 32768 on Linux).
     public static let priorityLimit: UInt32 = {
@@ -169,22 +169,25 @@ extension PosixMessageQueue {
                     permissions: permissions, maxMessages: maxMessages, messageSize: messageSize)
     }
 
-    /// Takes ownership of a queue descriptor this process was handed (for example
-    /// as descriptor 3 by `Spawn.inherit`). Fails with `EBADF` if `descriptor` is
-    /// not an open message queue; the descriptor is closed then too, since it is
-    /// owned from the start. `name` is used in error messages only.
+    /// Takes ownership of a queue descriptor, for example one this process was
+    /// handed as descriptor 3 by `Spawn.inherit`:
+    /// `PosixMessageQueue(adopting: try OwnedDescriptor(inheritedNumber: 3))`. Fails
+    /// with `EBADF` if `descriptor` is not a message queue (a pipe, a file…); the
+    /// descriptor is closed then too, since it is owned from the start. `name` is
+    /// used in error messages only.
     ///
     /// The corresponding C function is `mq_getattr`.
-    public init(adopting descriptor: FileDescriptor, name: PosixIPCName? = nil) throws(IPCError) {
-        let handle = MessageQueueHandle(raw: descriptor.rawValue)
+    public init(adopting descriptor: consuming OwnedDescriptor, name: PosixIPCName? = nil) throws(IPCError) {
+        let handle = MessageQueueHandle(descriptor)
+        let raw = handle.raw
         let validName = name
         try validName?.validate(for: .messageQueue)
-        let object = validName?.quoted ?? IPCError.describe(fd: descriptor.rawValue)
+        let object = validName?.quoted ?? IPCError.describe(fd: raw)
         var attributes = mq_attr()
-        if system_mq_getattr(descriptor.rawValue, &attributes) != 0 {
-            throw IPCError.last("mq_getattr", object: object, detail: "the descriptor is not an open message queue")
+        if system_mq_getattr(raw, &attributes) != 0 {
+            throw IPCError.last("mq_getattr", object: object, detail: "the descriptor is not a message queue")
         }
-        let flags = system_fcntl(descriptor.rawValue, F_GETFL)
+        let flags = system_fcntl(raw, F_GETFL)
         if flags < 0 { throw IPCError.last("fcntl(F_GETFL)", object: object) }
         self.init(handle: handle, name: validName, access: Access(flags: flags), attributes: attributes)
     }
@@ -517,24 +520,22 @@ extension PosixMessageQueue {
     }
 }
 
-/// The queue descriptor: closed exactly once, by `close()` or when it ends.
+/// The queue descriptor, closed exactly once, by `close()` or when it ends (an
+/// `mqd_t` is a file descriptor on Linux, and `mq_close` is `close`), and the
+/// thread notifications registered through it, forgotten when it ends.
 struct MessageQueueHandle: ~Copyable, Sendable {
-    let raw: mqd_t
+    let descriptor: OwnedDescriptor
+    let notifications = MessageQueueNotificationOwner()
 
-    init(raw: mqd_t) { self.raw = raw }
+    init(_ descriptor: consuming OwnedDescriptor) { self.descriptor = descriptor }
 
-    deinit {
-        MessageQueueThreadNotifications.forget(raw)
-        _ = system_mq_close(raw)
-    }
+    init(raw: mqd_t) { self.init(OwnedDescriptor(adoptingRaw: raw)) }
+
+    var raw: mqd_t { descriptor.rawValue }
 
     /// Closes the descriptor; returns `mq_close`'s result with `errno` set.
     consuming func close() -> CInt {
-        let raw = self.raw
-        discard self
-        // Forget first: once closed, the number may be reused by another queue.
-        MessageQueueThreadNotifications.forget(raw)
-        return system_mq_close(raw)
+        system_mq_close(descriptor.release().rawValue)
     }
 }
 

@@ -13,7 +13,8 @@ import Glibc
 public struct ChildProcess: ~Copyable, Sendable {
     /// The child's process id.
     public let pid: pid_t
-    private let pidfd: CInt
+    /// The pidfd: readable once the child has terminated. Close-on-exec.
+    public let pidDescriptor: OwnedDescriptor
     /// The final status once the child has been reaped.
     public private(set) var terminationStatus: ChildStatus?
 
@@ -28,19 +29,14 @@ public struct ChildProcess: ~Copyable, Sendable {
             throw error
         }
         self.pid = pid
-        self.pidfd = fd
+        self.pidDescriptor = OwnedDescriptor(adoptingRaw: fd)
     }
 
     deinit {
-        if terminationStatus == nil {
-            BackgroundReaper.adopt(pidfd: pidfd)
-        } else {
-            _ = system_close(pidfd)
-        }
+        if terminationStatus == nil { BackgroundReaper.adopt(pidDescriptor) }
     }
 
-    /// The pidfd: readable once the child has terminated. Valid while this lives.
-    public var pidDescriptor: FileDescriptor { FileDescriptor(rawValue: pidfd) }
+    private var pidfd: CInt { pidDescriptor.rawValue }
 
     /// Sends `signal` to the child. Safe against pid reuse: the signal goes through
     /// the pidfd. The corresponding C function is `pidfd_send_signal`.
@@ -124,7 +120,8 @@ public struct ChildProcess: ~Copyable, Sendable {
 
 /// Reaps children whose `ChildProcess` was dropped before they were waited for.
 enum BackgroundReaper {
-    static func adopt(pidfd: CInt) {
+    static func adopt(_ descriptor: consuming OwnedDescriptor) {
+        let pidfd = descriptor.release().rawValue
         Task.detached {
             var event = cipc_child_event()
             while true {

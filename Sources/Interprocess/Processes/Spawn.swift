@@ -1,4 +1,5 @@
 import CInterprocess
+import Synchronization
 import SystemPackage
 
 #if canImport(Glibc)
@@ -16,10 +17,17 @@ import Glibc
 ///
 /// ```swift
 /// var spawn = Spawn("/usr/bin/cat", arguments: ["-u"])
-/// spawn.inherit(pipe.reader, as: 0)
+/// try spawn.inherit(pipe.reader.descriptor, as: 0)
 /// var child = try spawn.start()
 /// let status = try child.wait()
 /// ```
+///
+/// `inherit` takes a duplicate of the descriptor, so the caller may close its own at
+/// once; `start()` hands the duplicates to the child and closes them here, so after
+/// the start the caller's descriptors are the only ones this process holds — a
+/// pipe's reader sees end of file as soon as the child and the caller close their
+/// write ends, as in C. To start another child with the same descriptors, name
+/// them again.
 public struct Spawn: Sendable {
     /// How the child's environment is built.
     public enum Environment: Sendable {
@@ -51,36 +59,73 @@ public struct Spawn: Sendable {
     public var processGroup: ProcessGroup?
     /// Start the child in a new session (`setsid`), detached from the terminal.
     public var newSession = false
-    /// target descriptor number in the child → descriptor of this process.
-    public private(set) var descriptorMap: [CInt: CInt] = [:]
+    /// Descriptor number in the child → this spawn's own duplicate of the
+    /// descriptor it gets there (empty once handed to a child).
+    private var inherited: [CInt: SpawnDescriptor] = [:]
 
     public init(_ executable: String, arguments: [String] = []) {
         self.executable = executable
         self.arguments = arguments
     }
 
-    /// Hands `descriptor` to the child as descriptor number `target`.
+    /// The descriptor numbers the child gets besides 0, 1 and 2 (or instead of
+    /// them), named with `inherit(_:as:)`, in increasing order.
+    public var inheritedNumbers: [CInt] { inherited.keys.sorted() }
+
+    /// Hands `descriptor` to the child as descriptor number `target`; naming
+    /// `target` again replaces the descriptor named before.
     ///
-    /// The descriptor must stay open until `start()` returns; the child gets its own
-    /// copy, so this process keeps ownership and may close it afterwards.
-    public mutating func inherit(_ descriptor: borrowing OwnedDescriptor, as target: CInt) {
-        descriptorMap[target] = descriptor.rawValue
-    }
-
-    /// Hands an unowned descriptor (for example this process's own 0, 1 or 2) to the
-    /// child as `target`.
-    public mutating func inherit(_ descriptor: FileDescriptor, as target: CInt) {
-        descriptorMap[target] = descriptor.rawValue
-    }
-
-    /// Starts the program. The corresponding C function is `posix_spawn` (or
-    /// `posix_spawnp` for a name without a slash).
-    public func start() throws(IPCError) -> ChildProcess {
-        LibrarySignals.ignoreBrokenPipe()
-        for target in descriptorMap.keys where target < 0 {
-            throw IPCError(.badFileDescriptor, operation: "posix_spawn", object: IPCError.describe(path: executable),
+    /// The spawn keeps a duplicate of its own (close-on-exec, shared by the copies
+    /// of this `Spawn`), so the caller keeps `descriptor` and may close it at once:
+    /// the child still gets this open file, never whatever file reuses the number.
+    /// The next successful `start()` hands the duplicate to its child and closes it
+    /// here (a `Spawn` dropped unstarted closes it too). `EBADF` for a negative
+    /// `target` or a `descriptor` that is not open.
+    ///
+    /// The corresponding C call is `fcntl(fd, F_DUPFD_CLOEXEC, 0)`.
+    public mutating func inherit(_ descriptor: borrowing OwnedDescriptor, as target: CInt) throws(IPCError) {
+        if target < 0 {
+            throw IPCError(.badFileDescriptor, operation: "Spawn.inherit", object: IPCError.describe(path: executable),
                            detail: "descriptor target \(target) is negative")
         }
+        inherited[target] = SpawnDescriptor(try descriptor.duplicate())
+    }
+
+    /// Starts the program, handing it the descriptors named with `inherit(_:as:)`;
+    /// once it has started, this process closes its duplicates of them (on failure
+    /// they stay, for another try). `EBADF` when a named descriptor was already
+    /// handed to an earlier child: name it again. The corresponding C function is
+    /// `posix_spawn` (or `posix_spawnp` for a name without a slash).
+    public func start() throws(IPCError) -> ChildProcess {
+        var handed = OwnedDescriptors()
+        let targets = inherited.keys.sorted()
+        var descriptorMap: [CInt: CInt] = [:]
+        for target in targets {
+            guard let descriptor = inherited[target]!.take() else {
+                putBack(&handed, targets)
+                throw IPCError(.badFileDescriptor, operation: "posix_spawn", object: IPCError.describe(path: executable),
+                               detail: "child descriptor \(target) was handed to a child started before; name it again with inherit(_:as:)")
+            }
+            descriptorMap[target] = descriptor.rawValue
+            handed.append(descriptor)
+        }
+        do throws(IPCError) {
+            return try spawn(descriptorMap)
+        } catch {
+            putBack(&handed, targets)
+            throw error
+        }
+    }
+
+    /// Returns the duplicates taken for a start that did not happen to their boxes.
+    private func putBack(_ handed: inout OwnedDescriptors, _ targets: [CInt]) {
+        for (index, target) in targets.enumerated() {
+            if let descriptor = handed.take(at: index) { inherited[target]!.putBack(descriptor) }
+        }
+    }
+
+    private func spawn(_ descriptorMap: [CInt: CInt]) throws(IPCError) -> ChildProcess {
+        LibrarySignals.ignoreBrokenPipe()
         var actions = posix_spawn_file_actions_t()
         try check(system_posix_spawn_file_actions_init(&actions), "posix_spawn_file_actions_init")
         defer { _ = system_posix_spawn_file_actions_destroy(&actions) }
@@ -88,7 +133,7 @@ public struct Spawn: Sendable {
         try check(system_posix_spawnattr_init(&attributes), "posix_spawnattr_init")
         defer { _ = system_posix_spawnattr_destroy(&attributes) }
 
-        try addDescriptorActions(&actions)
+        try addDescriptorActions(&actions, descriptorMap)
         if let workingDirectory {
             try check(workingDirectory.withPlatformString { system_posix_spawn_file_actions_addchdir(&actions, $0) },
                       "posix_spawn_file_actions_addchdir_np", detail: "working directory \(workingDirectory)")
@@ -111,7 +156,7 @@ public struct Spawn: Sendable {
     /// dup2 every source to a scratch number above all sources and targets, then to
     /// its target, so overlapping maps (3→4, 4→3) cannot clobber each other; then
     /// close everything else above stderr.
-    private func addDescriptorActions(_ actions: inout posix_spawn_file_actions_t) throws(IPCError) {
+    private func addDescriptorActions(_ actions: inout posix_spawn_file_actions_t, _ descriptorMap: [CInt: CInt]) throws(IPCError) {
         let targets = descriptorMap.keys.sorted()
         let highest = max(targets.last ?? 2, descriptorMap.values.max() ?? 2)
         let scratchBase = highest + 1
@@ -194,4 +239,20 @@ func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePo
     let pointers = strings.map { strdup($0) } + [nil]
     defer { for p in pointers { free(p) } }
     return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}
+
+/// A descriptor a `Spawn` hands to its child: the spawn's own duplicate, shared by
+/// its copies (a `Spawn` is a copyable value), taken by the start that hands it
+/// over, or closed with the last copy.
+final class SpawnDescriptor: Sendable {
+    private let slot: Mutex<OwnedDescriptor?>
+
+    init(_ descriptor: consuming OwnedDescriptor) { slot = Mutex(descriptor) }
+
+    func take() -> OwnedDescriptor? { slot.withLock { $0.take() } }
+
+    func putBack(_ descriptor: consuming OwnedDescriptor) {
+        var descriptor = Optional(descriptor)
+        slot.withLock { $0 = descriptor.take() }
+    }
 }

@@ -9,8 +9,8 @@ import Glibc
 // sender keeps its own (sending borrows, it never takes ownership).
 
 extension UnixSocket {
-    /// Sends `bytes` with copies of `descriptors` (at most 253, `SCM_MAX_FD`) in
-    /// one message. The descriptors stay open and owned by the caller.
+    /// Sends `bytes` with copies of `descriptors` (the ones it holds, at most 253,
+    /// `SCM_MAX_FD`) in one message. The caller keeps them: sending borrows.
     ///
     /// On a stream socket at least one byte must go with them (`EINVAL`
     /// otherwise, before any system call): the kernel attaches descriptors to
@@ -19,38 +19,71 @@ extension UnixSocket {
     ///
     /// The corresponding C function is `sendmsg` with an `SCM_RIGHTS` control
     /// message and `MSG_NOSIGNAL`.
-    public func send(_ bytes: UnsafeRawBufferPointer, descriptors: [FileDescriptor], to address: UnixSocketAddress? = nil) throws(IPCError) {
-        let numbers = descriptors.map(\.rawValue)
-        try validate(bytes, descriptors: numbers)
-        try sendAll(bytes, descriptors: numbers, to: address, until: nil)
+    public func send(_ bytes: UnsafeRawBufferPointer, descriptors: borrowing OwnedDescriptors, to address: UnixSocketAddress? = nil) throws(IPCError) {
+        try sendWithDescriptors(bytes, descriptors.heldNumbers, to: address, until: nil)
     }
 
-    public func send(_ bytes: [UInt8], descriptors: [FileDescriptor], to address: UnixSocketAddress? = nil) throws(IPCError) {
-        try withRawBytes(bytes) { (raw) throws(IPCError) in try send(raw, descriptors: descriptors, to: address) }
+    public func send(_ bytes: [UInt8], descriptors: borrowing OwnedDescriptors, to address: UnixSocketAddress? = nil) throws(IPCError) {
+        let numbers = descriptors.heldNumbers
+        try withRawBytes(bytes) { (raw) throws(IPCError) in try sendWithDescriptors(raw, numbers, to: address, until: nil) }
+    }
+
+    /// Sends `bytes` with a copy of one descriptor the caller keeps owning.
+    public func send(_ bytes: UnsafeRawBufferPointer, descriptor: borrowing OwnedDescriptor, to address: UnixSocketAddress? = nil) throws(IPCError) {
+        try sendWithDescriptors(bytes, [descriptor.rawValue], to: address, until: nil)
     }
 
     /// Sends `bytes` with a copy of one descriptor the caller keeps owning.
     public func send(_ bytes: [UInt8], descriptor: borrowing OwnedDescriptor, to address: UnixSocketAddress? = nil) throws(IPCError) {
-        try send(bytes, descriptors: [descriptor.unowned], to: address)
+        let numbers = [descriptor.rawValue]
+        try withRawBytes(bytes) { (raw) throws(IPCError) in try sendWithDescriptors(raw, numbers, to: address, until: nil) }
     }
 
     /// `send(_:descriptors:to:)`, waiting at most until `deadline` for room.
-    public func send(_ bytes: UnsafeRawBufferPointer, descriptors: [FileDescriptor], to address: UnixSocketAddress? = nil,
+    public func send(_ bytes: UnsafeRawBufferPointer, descriptors: borrowing OwnedDescriptors, to address: UnixSocketAddress? = nil,
                      until deadline: Deadline) throws(IPCError) {
-        let numbers = descriptors.map(\.rawValue)
+        try sendWithDescriptors(bytes, descriptors.heldNumbers, to: address, until: deadline)
+    }
+
+    /// `send(_:descriptor:to:)`, waiting at most until `deadline` for room.
+    public func send(_ bytes: UnsafeRawBufferPointer, descriptor: borrowing OwnedDescriptor, to address: UnixSocketAddress? = nil,
+                     until deadline: Deadline) throws(IPCError) {
+        try sendWithDescriptors(bytes, [descriptor.rawValue], to: address, until: deadline)
+    }
+
+    /// `send(_:descriptors:to:until:)` with a deadline `timeout` from now.
+    public func send(_ bytes: UnsafeRawBufferPointer, descriptors: borrowing OwnedDescriptors, to address: UnixSocketAddress? = nil,
+                     timeout: Duration) throws(IPCError) {
+        try sendWithDescriptors(bytes, descriptors.heldNumbers, to: address, until: .after(timeout))
+    }
+
+    /// `send(_:descriptor:to:until:)` with a deadline `timeout` from now.
+    public func send(_ bytes: UnsafeRawBufferPointer, descriptor: borrowing OwnedDescriptor, to address: UnixSocketAddress? = nil,
+                     timeout: Duration) throws(IPCError) {
+        try sendWithDescriptors(bytes, [descriptor.rawValue], to: address, until: .after(timeout))
+    }
+
+    /// `send(_:descriptors:to:)`, suspending (not blocking a thread) while there is
+    /// no room.
+    public func sendAsync(_ bytes: [UInt8], descriptors: borrowing OwnedDescriptors, to address: UnixSocketAddress? = nil) async throws {
+        try await sendWithDescriptors(bytes, descriptors.heldNumbers, to: address)
+    }
+
+    /// `send(_:descriptor:to:)`, suspending (not blocking a thread) while there is
+    /// no room.
+    public func sendAsync(_ bytes: [UInt8], descriptor: borrowing OwnedDescriptor, to address: UnixSocketAddress? = nil) async throws {
+        try await sendWithDescriptors(bytes, [descriptor.rawValue], to: address)
+    }
+
+    /// Every send with descriptors: checked, then sent whole. The callers borrow the
+    /// descriptors for the whole call, so the numbers stay theirs until it returns.
+    private func sendWithDescriptors(_ bytes: UnsafeRawBufferPointer, _ numbers: [CInt], to address: UnixSocketAddress?,
+                                     until deadline: Deadline?) throws(IPCError) {
         try validate(bytes, descriptors: numbers)
         try sendAll(bytes, descriptors: numbers, to: address, until: deadline)
     }
 
-    /// `send(…until:)` with a deadline `timeout` from now.
-    public func send(_ bytes: UnsafeRawBufferPointer, descriptors: [FileDescriptor], to address: UnixSocketAddress? = nil, timeout: Duration) throws(IPCError) {
-        try send(bytes, descriptors: descriptors, to: address, until: .after(timeout))
-    }
-
-    /// `send(_:descriptors:to:)`, suspending (not blocking a thread) while there is
-    /// no room. The descriptors must stay open until it returns.
-    public func sendAsync(_ bytes: [UInt8], descriptors: [FileDescriptor], to address: UnixSocketAddress? = nil) async throws {
-        let numbers = descriptors.map(\.rawValue)
+    private func sendWithDescriptors(_ bytes: [UInt8], _ numbers: [CInt], to address: UnixSocketAddress?) async throws {
         try withRawBytes(bytes) { (raw) throws(IPCError) in try validate(raw, descriptors: numbers) }
         try await withBytes(bytes) { raw in try await sendAll(raw, descriptors: numbers, to: address) }
     }

@@ -44,7 +44,12 @@ public struct PipeReader: ~Copyable, ByteStreamReader {
     /// The descriptor, for flags, polling or handing to a child.
     public let descriptor: OwnedDescriptor
 
-    public init(_ descriptor: consuming OwnedDescriptor) { self.descriptor = descriptor }
+    /// Reads from `descriptor`, which it owns from now on: the read end of a pipe or
+    /// FIFO, or any descriptor open for reading (a file, a terminal, a socket).
+    public init(adopting descriptor: consuming OwnedDescriptor) { self.descriptor = descriptor }
+
+    /// `init(adopting:)`, as the library's own pipes and FIFOs call it.
+    init(_ descriptor: consuming OwnedDescriptor) { self.init(adopting: descriptor) }
 
     /// Reads up to `buffer.count` bytes; 0 at end of file (every writer closed).
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(IPCError) -> Int {
@@ -93,9 +98,15 @@ public struct PipeReader: ~Copyable, ByteStreamReader {
 /// The write end of a pipe or FIFO.
 @frozen
 public struct PipeWriter: ~Copyable, ByteStreamWriter {
+    /// The descriptor, for flags, polling or handing to a child.
     public let descriptor: OwnedDescriptor
 
-    public init(_ descriptor: consuming OwnedDescriptor) { self.descriptor = descriptor }
+    /// Writes to `descriptor`, which it owns from now on: the write end of a pipe or
+    /// FIFO, or any descriptor open for writing (a file, a terminal, a socket).
+    public init(adopting descriptor: consuming OwnedDescriptor) { self.descriptor = descriptor }
+
+    /// `init(adopting:)`, as the library's own pipes and FIFOs call it.
+    init(_ descriptor: consuming OwnedDescriptor) { self.init(adopting: descriptor) }
 
     /// Writes up to `buffer.count` bytes; returns the count, which is short after a
     /// partial write (non-blocking mode, or a signal mid-write) — SPEC S2.

@@ -5,12 +5,12 @@ public struct ReceivedMessage: ~Copyable, Sendable {
     /// of file (or, on seqpacket and datagram sockets, an empty message).
     public var count: Int
     /// The descriptors that came with the message (closed unless taken).
-    public var descriptors: ReceivedDescriptors
+    public var descriptors: OwnedDescriptors
     /// The sender's address: the bound path or abstract name of a datagram sender,
     /// `.unnamed` when it never bound (and for most connected sockets).
     public var sender: UnixSocketAddress
 
-    init(count: Int, descriptors: consuming ReceivedDescriptors, sender: UnixSocketAddress) {
+    init(count: Int, descriptors: consuming OwnedDescriptors, sender: UnixSocketAddress) {
         self.count = count
         self.descriptors = descriptors
         self.sender = sender

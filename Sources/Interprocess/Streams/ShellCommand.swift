@@ -80,7 +80,7 @@ public struct ShellCommand: Sendable {
     public func openOutput() throws(IPCError) -> ShellCommandOutput {
         let pipe = try Pipe()
         var spawn = self.spawn
-        spawn.inherit(pipe.writer.descriptor, as: 1)
+        try spawn.inherit(pipe.writer.descriptor, as: 1)
         let child = try spawn.start()
         try pipe.writer.close()
         return ShellCommandOutput(output: pipe.reader, child: child)
@@ -93,7 +93,7 @@ public struct ShellCommand: Sendable {
     public func openInput() throws(IPCError) -> ShellCommandInput {
         let pipe = try Pipe()
         var spawn = self.spawn
-        spawn.inherit(pipe.reader.descriptor, as: 0)
+        try spawn.inherit(pipe.reader.descriptor, as: 0)
         let child = try spawn.start()
         try pipe.reader.close()
         return ShellCommandInput(input: pipe.writer, child: child)

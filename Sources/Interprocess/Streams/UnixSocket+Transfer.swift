@@ -107,14 +107,14 @@ extension UnixSocket {
             throw IPCError.last("recvmsg", fd: fd)
         }
 
-        var descriptors = ReceivedDescriptors()
+        var descriptors = OwnedDescriptors()
         if controlSize > 0 && message.msg_controllen > 0 {
             var numbers = [CInt](repeating: -1, count: limit)
             let found = numbers.withUnsafeMutableBufferPointer { out in
                 withUnsafePointer(to: &message) { cipc_rights_unpack($0, out.baseAddress, limit) }
             }
             // Anything beyond `limit` was closed by the unpacking.
-            descriptors = ReceivedDescriptors(numbers: Array(numbers.prefix(min(found, limit))))
+            descriptors = OwnedDescriptors(adoptingRaw: Array(numbers.prefix(min(found, limit))))
         }
         let sender = wantSender ? UnixSocketAddress(storage: address, length: message.msg_namelen) : .unnamed
 

@@ -97,7 +97,8 @@ public struct UnixSocket: ~Copyable, Sendable {
     }
 
     /// Takes ownership of a descriptor that is a Unix socket (for example one a
-    /// parent process handed down); its kind is read from the socket. Throws
+    /// parent process handed down: `UnixSocket(adopting: OwnedDescriptor(
+    /// inheritedNumber: 3))`); its kind is read from the socket. Throws
     /// `ENOTSOCK` for a descriptor that is not a socket and `EAFNOSUPPORT` for a
     /// socket of another family. The descriptor is closed when this fails.
     public init(adopting descriptor: consuming OwnedDescriptor) throws(IPCError) {

@@ -11,10 +11,13 @@ import Glibc
 /// ```swift
 /// let pair = try UnixSocketPair(.seqPacket)
 /// var spawn = Spawn("/usr/bin/worker")
-/// spawn.inherit(pair.second.descriptor, as: 3)
+/// try spawn.inherit(pair.second.descriptor, as: 3)
 /// var child = try spawn.start()
-/// try pair.second.close()
+/// try pair.second.close()                  // so the worker's end is the worker's alone
 /// try pair.first.send(Array("job".utf8))
+///
+/// // In the worker:
+/// let socket = try UnixSocket(adopting: OwnedDescriptor(inheritedNumber: 3))
 /// ```
 ///
 /// The peer credentials of either end are those of the process that created the

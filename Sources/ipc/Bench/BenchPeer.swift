@@ -7,7 +7,8 @@ import Glibc
 /// The parent's handle on one run's child (`ipc bench-peer`): what it inherits, the
 /// process once started, and the watchdog that keeps a stuck run from hanging.
 final class BenchPeer {
-    private var spawn: Spawn
+    /// Until `start`, which takes it.
+    private var spawn: Spawn?
     private(set) var child: ChildProcess?
     private(set) var watchdog: Watchdog?
     let run: String
@@ -28,8 +29,8 @@ final class BenchPeer {
     }
 
     /// Hands `descriptor` to the child as number `target`; see `Spawn.inherit(_:as:)`.
-    func inherit(_ descriptor: borrowing OwnedDescriptor, as target: CInt) {
-        spawn.inherit(descriptor, as: target)
+    func inherit(_ descriptor: borrowing OwnedDescriptor, as target: CInt) throws(IPCError) {
+        try spawn?.inherit(descriptor, as: target)
     }
 
     /// Shuts `socket` down (both ways) when the child ends, for transports whose
@@ -51,6 +52,9 @@ final class BenchPeer {
     /// Starts the child, giving it `objects` (names of kernel objects to open) after
     /// its options, and arms the watchdog.
     func start(objects: [String] = []) throws(IPCError) {
+        // Taken, not kept: its duplicates of the child's descriptors go with the start,
+        // so the transport sees the child's death as end of file.
+        guard var spawn = spawn.take() else { preconditionFailure("a bench peer is started once") }
         if !objects.isEmpty { spawn.arguments += ["--"] + objects }
         let started = try spawn.start()
         do {

@@ -10,15 +10,15 @@ struct PipeTransport: ~Copyable, BenchTransport {
 
     static func initiator(name: String, peer: BenchPeer) throws(IPCError) -> PipeTransport {
         let toResponder = try Pipe(), toInitiator = try Pipe()
-        peer.inherit(toResponder.reader.descriptor, as: 3)
-        peer.inherit(toInitiator.writer.descriptor, as: 4)
+        try peer.inherit(toResponder.reader.descriptor, as: 3)
+        try peer.inherit(toInitiator.writer.descriptor, as: 4)
         try peer.start()
         // The child's ends (toResponder.reader, toInitiator.writer) close on return.
         return PipeTransport(reader: toInitiator.reader, writer: toResponder.writer)
     }
 
     static func responder(objects: [String]) throws(IPCError) -> PipeTransport {
-        PipeTransport(reader: PipeReader(InheritedDescriptor.take(3)), writer: PipeWriter(InheritedDescriptor.take(4)))
+        try PipeTransport(reader: PipeReader(adopting: OwnedDescriptor(inheritedNumber: 3)), writer: PipeWriter(adopting: OwnedDescriptor(inheritedNumber: 4)))
     }
 
     @inline(__always)

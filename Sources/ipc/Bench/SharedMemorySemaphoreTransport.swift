@@ -22,8 +22,8 @@ struct SharedMemorySemaphoreTransport: ~Copyable, BenchTransport {
         let memory = try PosixSharedMemory.anonymous(size: placement.layout.size, label: "ipc-bench")
         let segment = try PlacedMapping.create(placement.layout, in: memory.map())
         let lifeline = try Pipe()
-        peer.inherit(memory.descriptor, as: 3)
-        peer.inherit(lifeline.writer.descriptor, as: 4)
+        try peer.inherit(memory.descriptor, as: 3)
+        try peer.inherit(lifeline.writer.descriptor, as: 4)
         try peer.start(objects: [String(size)])
         return SharedMemorySemaphoreTransport(ring: Ring(
             segment: segment, rings: placement.rings, signals: PosixSemaphoreRingSignals(semaphores: placement.semaphores),
@@ -34,12 +34,12 @@ struct SharedMemorySemaphoreTransport: ~Copyable, BenchTransport {
         guard let text = objects.first, let size = Int(text), size > 0, size <= maximumMessageSize! else {
             throw IPCError(.invalidArgument, operation: "shm-posix-sem", detail: "the child needs the message size")
         }
-        let memory = PosixSharedMemory(adopting: InheritedDescriptor.take(3))
+        let memory = PosixSharedMemory(adopting: try OwnedDescriptor(inheritedNumber: 3))
         let placement = try SharedMemoryRingLayout(mechanism: Self.name, semaphoresFor: Ring.slots(size: size))
         let segment = try PlacedMapping.open(placement.layout, in: memory.map(), until: .after(.seconds(10)))
         return SharedMemorySemaphoreTransport(ring: Ring(
             segment: segment, rings: placement.rings, signals: PosixSemaphoreRingSignals(semaphores: placement.semaphores),
-            size: size, initiator: false, liveness: InheritedDescriptor.take(4)))
+            size: size, initiator: false, liveness: try OwnedDescriptor(inheritedNumber: 4)))
     }
 
     @inline(__always)

@@ -32,7 +32,7 @@ struct SharedMemorySystemVSemaphoreTransport: ~Copyable, BenchTransport {
         }
         try segment.remove()
         let lifeline = try Pipe()
-        peer.inherit(lifeline.writer.descriptor, as: 3)
+        try peer.inherit(lifeline.writer.descriptor, as: 3)
         let semaphores = try peer.ledger.make({ () throws(IPCError) in
             try SystemVSemaphoreSet.create(key: .private, count: 4, initialValues: SystemVSemaphoreRingSignals.initialValues(slots: slots))
         }, recordedAs: { .systemV(.semaphoreSet, $0.id) })
@@ -54,7 +54,7 @@ struct SharedMemorySystemVSemaphoreTransport: ~Copyable, BenchTransport {
         return SharedMemorySystemVSemaphoreTransport(ring: Ring(
             segment: try PlacedMapping.open(placement.layout, in: attachment.mapping, until: .after(.seconds(10))),
             rings: placement.rings, signals: SystemVSemaphoreRingSignals(set: semaphores),
-            size: size, initiator: false, liveness: InheritedDescriptor.take(3)))
+            size: size, initiator: false, liveness: try OwnedDescriptor(inheritedNumber: 3)))
     }
 
     @inline(__always)

@@ -9,14 +9,14 @@ struct SocketPairTransport: ~Copyable, BenchTransport {
 
     static func initiator(name: String, peer: BenchPeer) throws(IPCError) -> SocketPairTransport {
         let pair = try UnixSocketPair(.stream)
-        peer.inherit(pair.second.descriptor, as: 3)
+        try peer.inherit(pair.second.descriptor, as: 3)
         try peer.start()
         // The child's end (pair.second) closes on return.
         return SocketPairTransport(socket: pair.first)
     }
 
     static func responder(objects: [String]) throws(IPCError) -> SocketPairTransport {
-        SocketPairTransport(socket: try UnixSocket(adopting: InheritedDescriptor.take(3)))
+        SocketPairTransport(socket: try UnixSocket(adopting: OwnedDescriptor(inheritedNumber: 3)))
     }
 
     @inline(__always)

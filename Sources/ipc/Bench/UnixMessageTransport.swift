@@ -12,7 +12,7 @@ protocol UnixMessageTransport: ~Copyable, BenchTransport {
 extension UnixMessageTransport where Self: ~Copyable {
     static func initiator(name: String, peer: BenchPeer) throws(IPCError) -> Self {
         let pair = try UnixSocketPair(kind)
-        peer.inherit(pair.second.descriptor, as: 3)
+        try peer.inherit(pair.second.descriptor, as: 3)
         // A datagram receive does not end when the peer closes: wake it ourselves.
         try peer.shutDownWhenChildEnds(pair.first)
         try peer.start()
@@ -20,7 +20,7 @@ extension UnixMessageTransport where Self: ~Copyable {
     }
 
     static func responder(objects: [String]) throws(IPCError) -> Self {
-        Self(socket: try UnixSocket(adopting: InheritedDescriptor.take(3)))
+        Self(socket: try UnixSocket(adopting: OwnedDescriptor(inheritedNumber: 3)))
     }
 
     @inline(__always)

@@ -42,9 +42,7 @@ final class Watchdog: @unchecked Sendable {
     /// Starts watching `child`; `run` names the run in messages.
     init(child: borrowing ChildProcess, run: String, seconds: Int, shutDownOnExit: consuming UnixSocket? = nil,
          onExit: (@Sendable () -> Void)? = nil) throws(IPCError) {
-        let duplicate = cipc_fcntl_int(child.pidDescriptor.rawValue, F_DUPFD_CLOEXEC, 0)
-        if duplicate < 0 { throw IPCError(Errno(rawValue: errno), operation: "dup", object: "pidfd of pid \(child.pid)") }
-        pidfd = OwnedDescriptor(adopting: FileDescriptor(rawValue: duplicate))
+        pidfd = try child.pidDescriptor.duplicate()
         let pipe = try Pipe()
         wake = pipe.reader
         let writer = pipe.writer

@@ -139,7 +139,7 @@ struct CommandContractTests {
         let pipe = try Pipe()
         try pipe.reader.close()
         var spawn = Spawn(IPCTool.path, arguments: ["limits"])
-        spawn.inherit(pipe.writer.descriptor, as: 1)
+        try spawn.inherit(pipe.writer.descriptor, as: 1)
         var child = try spawn.start()
         try pipe.writer.close()
         #expect(try child.wait() == .signalled(SIGPIPE, coreDumped: false))

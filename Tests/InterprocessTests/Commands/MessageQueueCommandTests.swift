@@ -91,7 +91,7 @@ struct MessageQueueCommandTests {
             defer { TestObjects.remove(.queue(name)) }
             let output = try Pipe()
             var spawn = Spawn(IPCTool.path, arguments: ["mq", "watch", name])
-            spawn.inherit(output.writer.descriptor, as: 1)
+            try spawn.inherit(output.writer.descriptor, as: 1)
             var watcher = try spawn.start()
             try output.writer.close()
             defer { if watcher.terminationStatus == nil { try? watcher.signal(SIGKILL); _ = try? watcher.wait() } }

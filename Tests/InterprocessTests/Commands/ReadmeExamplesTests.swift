@@ -64,6 +64,21 @@ struct ReadmeExamplesTests {
         }
     }
 
+    @Test("the README's Swift taste is the code compiled in ReadmeTaste.swift with only `import Interprocess`")
+    func swiftTasteCompiles() throws {
+        let examples = try ReadmeExamples.load()
+        let block = try #require(examples.swiftBlocks.first, "the README has a ```swift block")
+        let source = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("ReadmeTaste.swift"), encoding: .utf8)
+        let lines = source.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let begin = try #require(lines.firstIndex { $0.hasSuffix("// README begin") })
+        let end = try #require(lines.firstIndex { $0.hasSuffix("// README end") })
+        let compiled = lines[(begin + 1)..<end].map { $0.hasPrefix("    ") ? String($0.dropFirst(4)) : $0 }
+        #expect(lines.filter { $0.hasPrefix("import ") } == ["import Interprocess"])
+        #expect(Array(block.prefix(2)) == ["import Interprocess", ""])
+        #expect(Array(block.dropFirst(2)) == compiled, "README.md's ```swift block differs from ReadmeTaste.swift")
+    }
+
     // MARK: running a line
 
     /// The command to run for a README line, or nil for one that is not run here:
@@ -101,7 +116,7 @@ struct ReadmeExamplesTests {
     static func startInBackground(_ command: String, directory: String, line: ReadmeExamples.Line) throws -> pid_t {
         let out = try Interprocess.Pipe()
         var spawn = shell("exec " + command, directory: directory)
-        spawn.inherit(out.writer.descriptor, as: 1)
+        try spawn.inherit(out.writer.descriptor, as: 1)
         let child = try spawn.start()
         try out.writer.close()
         var entry = pollfd(fd: out.reader.descriptor.rawValue, events: Int16(POLLIN), revents: 0)

@@ -13,7 +13,9 @@ struct CapturedPeer: ~Copyable {
     init(_ spawn: Spawn) throws {
         let pipe = try Pipe()
         var spawn = spawn
-        spawn.inherit(pipe.writer.descriptor, as: 1)
+        try spawn.inherit(pipe.writer.descriptor, as: 1)
+        // The spawn goes with the start: its duplicate of the write end would keep
+        // the output from ending.
         let started = try spawn.start()
         try pipe.writer.close()
         child = started

@@ -9,12 +9,11 @@ extension IPCTool {
     /// Runs `ipc ARGUMENTS…` with its stdout on the file at `stdoutPath` (such as
     /// `/dev/full`, where every write fails); returns its status and stderr.
     static func run(_ arguments: [String], stdoutPath: String) throws -> (status: ChildStatus, stderr: String) {
-        let output = try FileDescriptor.open(stdoutPath, .writeOnly, options: [.closeOnExec])
-        defer { try? output.close() }
+        let output = OwnedDescriptor(adopting: try FileDescriptor.open(stdoutPath, .writeOnly, options: [.closeOnExec]))
         let err = try Pipe()
         var spawn = Spawn(path, arguments: arguments)
-        spawn.inherit(output, as: 1)
-        spawn.inherit(err.writer.descriptor, as: 2)
+        try spawn.inherit(output, as: 1)
+        try spawn.inherit(err.writer.descriptor, as: 2)
         var child = try spawn.start()
         try err.writer.close()
         let stderr = try err.reader.readToEnd()

@@ -23,8 +23,8 @@ final class IPCToolProcess {
             let numbers = ignored.map(String.init).joined(separator: " ")
             spawn = Spawn("/bin/sh", arguments: ["-c", "trap '' \(numbers) && exec \"$0\" \"$@\"", IPCTool.path] + arguments)
         }
-        spawn.inherit(out.writer.descriptor, as: 1)
-        spawn.inherit(err.writer.descriptor, as: 2)
+        try spawn.inherit(out.writer.descriptor, as: 1)
+        try spawn.inherit(err.writer.descriptor, as: 2)
         child = try spawn.start()
         try out.writer.close()
         try err.writer.close()

@@ -18,14 +18,13 @@ final class PeerSession {
     /// The peer's pid.
     var pid: pid_t { child.pid }
 
-    /// Starts `InterprocessTestPeer COMMAND ARGUMENTS…`, handing it `descriptors`
-    /// (descriptor of this process → number in the child) besides stdin and stdout.
-    init(_ command: String, _ arguments: [String], descriptors: [(FileDescriptor, CInt)] = []) throws {
+    /// Starts `InterprocessTestPeer COMMAND ARGUMENTS…` with its stdin and stdout
+    /// on pipes to this test.
+    init(_ command: String, _ arguments: [String]) throws {
         let stdin = try Pipe(), stdout = try Pipe()
         var spawn = Spawn(TestPeer.path, arguments: [command] + arguments)
-        spawn.inherit(stdin.reader.descriptor, as: 0)
-        spawn.inherit(stdout.writer.descriptor, as: 1)
-        for (descriptor, number) in descriptors { spawn.inherit(descriptor, as: number) }
+        try spawn.inherit(stdin.reader.descriptor, as: 0)
+        try spawn.inherit(stdout.writer.descriptor, as: 1)
         child = try spawn.start()
         let writer = stdin.writer
         input = consume writer

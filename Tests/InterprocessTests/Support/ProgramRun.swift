@@ -24,13 +24,15 @@ struct ProgramRun {
 func runToCompletion(_ spawn: Spawn, stdinFile: String? = nil, stdoutFile: String? = nil, timeout: Duration) throws -> ProgramRun {
     let out = try Pipe(), err = try Pipe()
     var spawn = spawn
-    let input = try stdinFile.map { try FileDescriptor.open($0, .readOnly, options: .closeOnExec) }
-    defer { try? input?.close() }
-    let output = try stdoutFile.map { try FileDescriptor.open($0, .writeOnly, options: .closeOnExec) }
-    defer { try? output?.close() }
-    if let input { spawn.inherit(input, as: 0) }
-    if let output { spawn.inherit(output, as: 1) } else { spawn.inherit(out.writer.descriptor, as: 1) }
-    spawn.inherit(err.writer.descriptor, as: 2)
+    if let stdinFile {
+        try spawn.inherit(OwnedDescriptor(adopting: try FileDescriptor.open(stdinFile, .readOnly, options: .closeOnExec)), as: 0)
+    }
+    if let stdoutFile {
+        try spawn.inherit(OwnedDescriptor(adopting: try FileDescriptor.open(stdoutFile, .writeOnly, options: .closeOnExec)), as: 1)
+    } else {
+        try spawn.inherit(out.writer.descriptor, as: 1)
+    }
+    try spawn.inherit(err.writer.descriptor, as: 2)
     var child = try spawn.start()
     try out.writer.close()
     try err.writer.close()

@@ -1,7 +1,7 @@
 import Foundation
 
-/// The shell examples of README.md: the lines of its ```sh blocks, in order, and
-/// the inline `ipc …` code spans of its prose.
+/// The examples of README.md: the lines of its ```sh blocks, in order, the inline
+/// `ipc …` code spans of its prose, and its ```swift blocks.
 struct ReadmeExamples {
     /// A line of a ```sh block: the command without its `# comment`.
     struct Line {
@@ -13,6 +13,8 @@ struct ReadmeExamples {
 
     var lines: [Line] = []
     var inlineCommands: [String] = []
+    /// The lines of each ```swift block, as written.
+    var swiftBlocks: [[String]] = []
 
     /// The README of this package.
     static func load() throws -> ReadmeExamples {
@@ -27,9 +29,12 @@ struct ReadmeExamples {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.hasPrefix("```") {
                 fence = fence == nil ? String(trimmed.dropFirst(3)) : nil
+                if fence == "swift" { swiftBlocks.append([]) }
                 continue
             }
-            if let fence {
+            if fence == "swift" {
+                swiftBlocks[swiftBlocks.count - 1].append(String(line))
+            } else if let fence {
                 let command = Self.withoutComment(String(line))
                 if fence == "sh", !command.isEmpty { lines.append(Line(command: command, lineNumber: index + 1)) }
             } else {

@@ -29,7 +29,7 @@ enum TestPeer {
     static func run(_ spawn: Spawn) throws -> (status: ChildStatus, output: String) {
         let pipe = try Pipe()
         var spawn = spawn
-        spawn.inherit(pipe.writer.descriptor, as: 1)
+        try spawn.inherit(pipe.writer.descriptor, as: 1)
         var child = try spawn.start()
         try pipe.writer.close()
         let output = try pipe.reader.readToEnd()

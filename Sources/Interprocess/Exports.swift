@@ -20,7 +20,7 @@
 @_exported import typealias Glibc.pthread_t
 
 // Signal numbers, for `ChildProcess.signal(_:)`, `ChildProcessSet.signalAll(_:)`,
-// `ChildStatus.signaled`, `MessageQueueNotification.signal` and
+// `ChildStatus.signaled`, `PosixMessageQueue.Notification.signal` and
 // `SemaphoreSignalPoster` (the realtime ones are C functions, not constants).
 @_exported import var Glibc.SIGHUP
 @_exported import var Glibc.SIGINT

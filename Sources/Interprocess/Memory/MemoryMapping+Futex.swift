@@ -26,7 +26,7 @@ extension MemoryMapping {
         try futexWait(at: offset, expecting: value, until: .after(timeout))
     }
 
-    /// The async form of `futexWait(at:expecting:until:)` (`Futex.wait(_:expecting:until:) async`):
+    /// The async form of `futexWait(at:expecting:until:)` (`Futex.waitAsync(_:expecting:until:)`):
     /// suspends the task while the word holds `value`; throws `CancellationError`
     /// promptly when the task is cancelled.
     public func futexWaitAsync(at offset: Int, expecting value: UInt32, until deadline: Deadline?) async throws {

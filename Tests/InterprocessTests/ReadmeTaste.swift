@@ -16,6 +16,14 @@ func readmeTaste() throws {
     try pipe.writer.close()
     print(try child.wait())            // exited with status 0
 
+    // Every call that can wait has four forms; a deadline that passes is ETIMEDOUT.
+    let queue = try PosixMessageQueue.create("/demo", maxMessages: 8, messageSize: 64)
+    try queue.send(Array("hi".utf8))
+    let first = try queue.receive(timeout: .seconds(1))   // blocking, at most a second
+    let none = try queue.tryReceive()                     // nil: nothing there now
+    // and in async code, suspending the task: try await queue.receiveAsync()
+    print(first.bytes, none == nil)
+
     // A Unix socket server with a 0600 socket file, and a descriptor passed to a client.
     let listener = try UnixListener(path: "/tmp/demo.sock", options: .init(removeOnClose: true))
     let connection = try listener.accept()

@@ -4,6 +4,13 @@ import Glibc
 
 /// A `pthread_mutex_t` at a stable address, for state that threads of the
 /// library's own wait on with `EngineCondition` (a Swift `Mutex` has no condition).
+///
+/// The one place the library calls C functions without a syscall adapter, on
+/// purpose: a private, default-kind mutex and condition that this file initialises
+/// cannot fail (their error numbers — `EINVAL`, `EDEADLK`, `EPERM` — report misuse,
+/// which these few lines rule out), fault injection here could only simulate the
+/// impossible, and a call log of every engine hand-over would drown the calls a
+/// test means to see.
 final class EngineLock: @unchecked Sendable {
     let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
 

@@ -194,8 +194,7 @@ struct MemoryMappingTests {
         #expect(try mapping.withAtomic(UInt64.self, at: 128) { $0.load(ordering: .relaxed) } == 60000)
     }
 
-    @Test("another process shrinking the object under an access: EFAULT, never SIGBUS; remap repairs",
-          .disabledUnderThreadSanitizer("the SIGBUS guard recovers from a fault inside an access; TSan's own SIGBUS handler turns the fault into a fatal report first"))
+    @Test("another process shrinking the object under an access: EFAULT, never SIGBUS; remap repairs")
     func truncatedUnderAccess() throws {
         let name = TestObjects.sharedMemoryName()
         defer { TestObjects.remove(.sharedMemory(name)) }

@@ -134,7 +134,7 @@ public enum FaultInjection {
     }
 
     private static func arm(_ fault: Fault) -> Int {
-        let token = state.withLock { s in
+        let token = state.withSanitizedLock { s in
             s.nextToken += 1
             var fault = fault
             fault.token = s.nextToken
@@ -146,7 +146,7 @@ public enum FaultInjection {
     }
 
     private static func disarmFault(_ token: Int) {
-        state.withLock { $0.faults.removeAll { $0.token == token } }
+        state.withSanitizedLock { $0.faults.removeAll { $0.token == token } }
         armedCount.subtract(1, ordering: .sequentiallyConsistent)
     }
 
@@ -159,7 +159,7 @@ public enum FaultInjection {
 
     private static func takeSlow(_ syscall: String, _ subject: Int?) -> CInt? {
         let me = pthread_self()
-        return state.withLock { s in
+        return state.withSanitizedLock { s in
             guard let i = s.faults.firstIndex(where: {
                 $0.syscall == syscall && $0.remaining > 0 && $0.scope.matches(me, subject)
             }) else { return nil }
@@ -201,7 +201,7 @@ public enum FaultInjection {
     }
 
     private static func startRecording(_ scope: Scope) -> Int {
-        let token = state.withLock { s in
+        let token = state.withSanitizedLock { s in
             s.nextToken += 1
             s.recordings.append(Recording(token: s.nextToken, scope: scope))
             return s.nextToken
@@ -211,7 +211,7 @@ public enum FaultInjection {
     }
 
     private static func stopRecording(_ token: Int) -> [Call] {
-        let calls = state.withLock { s in
+        let calls = state.withSanitizedLock { s in
             s.recordings.firstIndex { $0.token == token }.map { s.recordings.remove(at: $0).calls } ?? []
         }
         armedCount.subtract(1, ordering: .sequentiallyConsistent)
@@ -233,7 +233,7 @@ public enum FaultInjection {
     private static func logSlow(_ syscall: String, _ subject: Int?, _ result: Int, _ errno: CInt?, _ injected: Bool) {
         let me = pthread_self()
         let onLibraryThread = cipc_library_thread_is_marked() != 0
-        state.withLock { s in
+        state.withSanitizedLock { s in
             for i in s.recordings.indices where s.recordings[i].scope.matches(me, subject) {
                 s.recordings[i].calls.append(Call(syscall: syscall, object: subject, result: result, errno: errno, injected: injected, onLibraryThread: onLibraryThread))
             }

@@ -82,7 +82,7 @@ final class Reactor: Sendable {
 
     /// Suspends until `fd` is ready for `readiness`.
     func waitAsync(_ fd: CInt, for readiness: Readiness) async throws {
-        let token = state.withSanitizedLock(owner: self) { s -> UInt64 in
+        let token = state.withSanitizedLock { s -> UInt64 in
             let t = s.nextToken
             s.nextToken += 1
             s.entries[t] = .pending
@@ -104,7 +104,7 @@ final class Reactor: Sendable {
     }
 
     private func hasWaiter(on fd: CInt) -> Bool {
-        state.withSanitizedLock(owner: self) { s in
+        state.withSanitizedLock { s in
             s.entries.values.contains {
                 if case .waiting(_, let registered, _) = $0 { return registered == fd }
                 return false
@@ -127,7 +127,7 @@ final class Reactor: Sendable {
         // Registering under the lock means a concurrent cancellation either sees
         // the wait before it exists (and marks it cancelled) or after it is
         // complete (and removes it): epoll never keeps a registration nobody owns.
-        let outcome = state.withSanitizedLock(owner: self) { s -> Registration in
+        let outcome = state.withSanitizedLock { s -> Registration in
             if case .cancelledEarly = s.entries[token] {
                 s.entries[token] = nil
                 return .cancelled
@@ -165,7 +165,7 @@ final class Reactor: Sendable {
 
     /// Completes the wait of `token` once; later calls for the same token do nothing.
     private func finish(_ token: UInt64, with result: Result<Void, any Error>) {
-        let continuation = state.withSanitizedLock(owner: self) { s -> CheckedContinuation<Void, any Error>? in
+        let continuation = state.withSanitizedLock { s -> CheckedContinuation<Void, any Error>? in
             switch s.entries[token] {
             case .pending:
                 s.entries[token] = .cancelledEarly

@@ -105,7 +105,7 @@ enum WaitingEngine {
         }
         let engine = WaitingEngineCore.shared
         let end = await withTaskCancellationHandler {
-            await withUnsafeContinuation { continuation in engine.submit(job, resuming: continuation) }
+            await withSanitizedContinuation { continuation in engine.submit(job, resuming: continuation) }
         } onCancel: {
             engine.interrupt(job, because: .cancelled)
         }

@@ -79,27 +79,34 @@ public struct MappedCondition: ~Copyable, @unchecked Sendable {
     func wait(_ mutex: MutexOperations, deadline: Deadline, _ predicate: () throws -> Bool) throws -> MappedMutex.Acquisition {
         while true {
             if try predicate() { return .acquired }
-            let seen = atomic.pointee.load(ordering: .acquiring)
+            let seen = currentSequence
             try mutex.release()
-            var timedOut = false
-            switch sleep(seen, deadline) {
-            case .success(let expired): timedOut = expired
+            var expired = false
+            switch sleep(seen, deadline, interruptible: false)! {
+            case .success(let passed): expired = passed
             case .failure(let error):
                 try relock(mutex)
                 throw error
             }
             if case .previousOwnerDied(let pid) = try relock(mutex) { return .previousOwnerDied(pid: pid) }
-            if timedOut {
+            if expired {
                 if try predicate() { return .acquired }
-                throw IPCError(.timedOut, operation: "pthread_cond_clockwait", object: object,
-                               detail: "the condition did not hold before the deadline")
+                throw timedOut()
             }
         }
     }
 
+    func timedOut() -> IPCError {
+        IPCError(.timedOut, operation: "pthread_cond_clockwait", object: object,
+                 detail: "the condition did not hold before the deadline")
+    }
+
+    var currentSequence: UInt32 { atomic.pointee.load(ordering: .acquiring) }
+
     /// One futex sleep while the sequence is `seen`: true when the deadline
-    /// passed; a signal (`EINTR`) returns false like a wake-up.
-    func sleep(_ seen: UInt32, _ deadline: Deadline) -> Result<Bool, IPCError> {
+    /// passed; a signal (`EINTR`) returns false like a wake-up, or nil when
+    /// `interruptible` (the waiting engine then decides).
+    func sleep(_ seen: UInt32, _ deadline: Deadline, interruptible: Bool) -> Result<Bool, IPCError>? {
         if deadline != .distantFuture && deadline.hasPassed { return .success(true) }
         let rc: CInt
         if deadline == .distantFuture {
@@ -110,7 +117,8 @@ public struct MappedCondition: ~Copyable, @unchecked Sendable {
         }
         if rc == 0 { return .success(false) }
         switch lastErrno {
-        case EAGAIN, EINTR: return .success(false)
+        case EAGAIN: return .success(false)
+        case EINTR: return interruptible ? nil : .success(false)
         case ETIMEDOUT: return .success(true)
         default: return .failure(IPCError.last("futex", object: object))
         }

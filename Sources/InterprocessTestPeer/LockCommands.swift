@@ -51,9 +51,10 @@ func describe(_ acquisition: MappedMutex.Acquisition?) -> String {
 
 extension PeerCommands {
     static let locks: [String: PeerCommand] = [
-        // mutex-hold NAME: lock, print "locked PID" (or the errno name), then exit
-        // holding the lock once stdin has a line or ends — with the memory still
-        // mapped: the kernel can mark only a mutex it can still reach.
+        // mutex-hold NAME [exec]: lock, print "locked PID" (or the errno name), then
+        // exit holding the lock once stdin has a line or ends — with the memory
+        // still mapped: the kernel can mark only a mutex it can still reach. With
+        // "exec", replace the process by `cat` instead (same pid, lock held).
         "mutex-hold": { args in
             let test = try LockTestLayout()
             let placed = try test.open(args[0])
@@ -64,6 +65,11 @@ extension PeerCommands {
                 }
                 say("locked \(getpid())")
                 _ = readLine()
+                if args.count > 1, args[1] == "exec" {
+                    let argv: [UnsafeMutablePointer<CChar>?] = [strdup("cat"), nil]
+                    execv("/bin/cat", argv)
+                    say("exec failed")
+                }
                 exit(0)
             }
         },

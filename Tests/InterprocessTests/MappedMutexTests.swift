@@ -89,6 +89,26 @@ struct MappedMutexTests {
         }
     }
 
+    @Test("a holder that calls exec is a dead owner for the mutex (L3): the kernel releases its robust list at exec")
+    func ownerExecIsTold() throws {
+        let name = TestObjects.sharedMemoryName()
+        defer { TestObjects.remove(.sharedMemory(name)) }
+        let test = try LockTestLayout()
+        let placed = try test.create(name)
+        let holder = try PeerSession("mutex-hold", [name, "exec"])
+        #expect(try holder.line() == "locked \(holder.pid)")
+        try holder.send("go")
+        try holder.send("echoed by cat")
+        #expect(try holder.line() == "echoed by cat")  // the same pid now runs cat
+        #expect(try placed.withMutex(test.mutex) { mutex -> MappedMutex.Acquisition? in
+            let taken = try mutex.tryLock()
+            try mutex.markConsistent()
+            try mutex.unlock()
+            return taken
+        } == .previousOwnerDied(pid: holder.pid))
+        #expect(try holder.finish() == .exited(0))
+    }
+
     @Test("unlocked without being marked consistent, the mutex is not recoverable for every process")
     func notRecoverable() throws {
         let name = TestObjects.sharedMemoryName()

@@ -54,7 +54,8 @@ extension PeerCommands {
         // mutex-hold NAME [exec]: lock, print "locked PID" (or the errno name), then
         // exit holding the lock once stdin has a line or ends — with the memory
         // still mapped: the kernel can mark only a mutex it can still reach. With
-        // "exec", replace the process by `cat` instead (same pid, lock held).
+        // "exec", print "exec" and replace the process by `cat` instead (same pid,
+        // lock held).
         "mutex-hold": { args in
             let test = try LockTestLayout()
             let placed = try test.open(args[0])
@@ -66,6 +67,9 @@ extension PeerCommands {
                 say("locked \(getpid())")
                 _ = readLine()
                 if args.count > 1, args[1] == "exec" {
+                    // After this line nothing more is read here: what the test
+                    // writes next stays in the pipe for cat.
+                    say("exec")
                     let argv: [UnsafeMutablePointer<CChar>?] = [strdup("cat"), nil]
                     execv("/bin/cat", argv)
                     say("exec failed")

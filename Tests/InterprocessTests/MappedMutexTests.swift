@@ -98,6 +98,7 @@ struct MappedMutexTests {
         let holder = try PeerSession("mutex-hold", [name, "exec"])
         #expect(try holder.line() == "locked \(holder.pid)")
         try holder.send("go")
+        #expect(try holder.line() == "exec")
         try holder.send("echoed by cat")
         #expect(try holder.line() == "echoed by cat")  // the same pid now runs cat
         #expect(try placed.withMutex(test.mutex) { mutex -> MappedMutex.Acquisition? in

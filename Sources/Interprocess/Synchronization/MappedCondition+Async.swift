@@ -51,7 +51,7 @@ extension MappedMutex {
                     try? operations.release()
                     return .failure(error)
                 }
-                let seen = condition.currentSequence
+                let seen = condition.enterWait()
                 do { try operations.release() } catch { return .failure(error) }
                 let slept = condition.sleep(seen, deadline, interruptible: true)
                 switch slept {

@@ -14,10 +14,13 @@ import Glibc
 /// them so that `pthread_cond_broadcast` waits for ever (glibc bug 21422). Here a
 /// wait reads the sequence with the mutex held, releases the mutex and sleeps
 /// while the sequence is unchanged (`futex(FUTEX_WAIT_BITSET)`); `signal` and
-/// `broadcast` add one and wake one or all (`FUTEX_WAKE`). Nothing counts waiters,
-/// so a process killed anywhere in a wait, a signal or a broadcast leaves nothing
-/// that a later call waits on; a wake-up cannot be lost between reading the
+/// `broadcast` add one and wake one or all (`FUTEX_WAKE`). Nothing a later call
+/// waits on is counted, so a process killed anywhere in a wait, a signal or a
+/// broadcast leaves nothing that makes a later call hang; a wake-up cannot be lost between reading the
 /// sequence and sleeping, since the kernel sleeps only while the word is unchanged.
+/// (A second word counts possible sleepers so that a signal with none skips the
+/// system call; a killed waiter leaves it too high, which costs a needless wake,
+/// never a lost one.)
 ///
 /// Waiting takes a predicate, evaluated with the mutex held, and returns when it
 /// holds — the loop every correct condition wait needs, built in:
@@ -45,6 +48,14 @@ public struct MappedCondition: ~Copyable, @unchecked Sendable {
 
     private var atomic: UnsafeMutablePointer<Atomic<UInt32>> {
         UnsafeMutableRawPointer(sequence).assumingMemoryBound(to: Atomic<UInt32>.self)
+    }
+
+    /// The second word: how many waiters may be asleep, so `signal` and
+    /// `broadcast` skip the system call when none is. A waiter killed while
+    /// counted leaves it too high — later signals then make a needless
+    /// `FUTEX_WAKE`, never a missed one.
+    private var waiters: UnsafeMutablePointer<Atomic<UInt32>> {
+        (UnsafeMutableRawPointer(sequence) + 4).assumingMemoryBound(to: Atomic<UInt32>.self)
     }
 
     /// With `mutex` held by this thread, waits until `predicate` (evaluated with the
@@ -79,7 +90,7 @@ public struct MappedCondition: ~Copyable, @unchecked Sendable {
     func wait(_ mutex: MutexOperations, deadline: Deadline, _ predicate: () throws -> Bool) throws -> MappedMutex.Acquisition {
         while true {
             if try predicate() { return .acquired }
-            let seen = currentSequence
+            let seen = enterWait()
             try mutex.release()
             var expired = false
             switch sleep(seen, deadline, interruptible: false)! {
@@ -101,12 +112,20 @@ public struct MappedCondition: ~Copyable, @unchecked Sendable {
                  detail: "the condition did not hold before the deadline")
     }
 
-    var currentSequence: UInt32 { atomic.pointee.load(ordering: .acquiring) }
+    /// Counts this thread as a waiter, then reads the sequence it will sleep on.
+    /// Both sequentially consistent, as are the signaller's increment and its read
+    /// of the count: a signaller that sees no waiter has bumped the sequence
+    /// before this read, so the sleep does not happen.
+    func enterWait() -> UInt32 {
+        waiters.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        return atomic.pointee.load(ordering: .sequentiallyConsistent)
+    }
 
     /// One futex sleep while the sequence is `seen`: true when the deadline
     /// passed; a signal (`EINTR`) returns false like a wake-up, or nil when
     /// `interruptible` (the waiting engine then decides).
     func sleep(_ seen: UInt32, _ deadline: Deadline, interruptible: Bool) -> Result<Bool, IPCError>? {
+        defer { waiters.pointee.wrappingSubtract(1, ordering: .relaxed) }
         if deadline != .distantFuture && deadline.hasPassed { return .success(true) }
         let rc: CInt
         if deadline == .distantFuture {
@@ -132,13 +151,15 @@ public struct MappedCondition: ~Copyable, @unchecked Sendable {
     /// Wakes one waiter (in any process). The corresponding C function is
     /// `pthread_cond_signal`.
     public func signal() throws(IPCError) {
-        atomic.pointee.add(1, ordering: .releasing)
+        atomic.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        if waiters.pointee.load(ordering: .sequentiallyConsistent) == 0 { return }
         if system_futex_wake(sequence, 1) < 0 { throw IPCError.last("futex", object: object) }
     }
 
     /// Wakes every waiter. The corresponding C function is `pthread_cond_broadcast`.
     public func broadcast() throws(IPCError) {
-        atomic.pointee.add(1, ordering: .releasing)
+        atomic.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        if waiters.pointee.load(ordering: .sequentiallyConsistent) == 0 { return }
         if system_futex_wake(sequence, Int32.max) < 0 { throw IPCError.last("futex", object: object) }
     }
 }

@@ -6,7 +6,7 @@ import Synchronization
 /// (`MappedMutex`, `MappedCondition`; SPEC Y4), as refbench's `shm_mutex_cv`:
 /// per ring, one mutex and two conditions (not empty, not full). Taking a unit is
 /// lock, wait on the condition until the count is above zero, decrement, unlock;
-/// giving one is lock, increment, signal, unlock.
+/// giving one is lock, increment, unlock, signal.
 ///
 /// The parent creates the placed segment before the child exists and hands it the
 /// memfd as descriptor 3 and a pipe's write end as descriptor 4 (the liveness
@@ -120,9 +120,12 @@ struct MutexConditionRingSignals: RingSignals {
 
     @inline(__always)
     func give(_ count: RingCount, in segment: borrowing PlacedMapping) throws(IPCError) {
-        try locked(count, in: segment) { _, condition, value in
-            value.add(1, ordering: .relaxed)
-            try condition.signal()
+        try locked(count, in: segment) { _, _, value in value.add(1, ordering: .relaxed) }
+        // Signalled after unlocking: the woken side does not find the mutex held.
+        do { try segment.withCondition(conditions[count.index]) { try $0.signal() } } catch let error as IPCError {
+            throw error
+        } catch {
+            throw IPCError(.ioError, operation: "shm-mutex-cond", detail: "\(error)")
         }
     }
 

@@ -47,6 +47,11 @@ let package = Package(
             path: "Examples/fifo-echo"
         ),
         .executableTarget(
+            name: "shared-counter",
+            dependencies: ["Interprocess"],
+            path: "Examples/shared-counter"
+        ),
+        .executableTarget(
             name: "InterprocessTestPeer",
             dependencies: [
                 "Interprocess", "CInterprocess",

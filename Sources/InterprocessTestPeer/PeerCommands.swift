@@ -24,6 +24,7 @@ enum PeerCommands {
         table.merge(systemVMemory) { a, _ in a }
         table.merge(inventory) { a, _ in a }
         table.merge(threads) { a, _ in a }
+        table.merge(locks) { a, _ in a }
         return table
     }
 

@@ -31,3 +31,37 @@ func system_futex_wait(_ word: UnsafeMutablePointer<UInt32>, _ value: UInt32, _ 
 func system_futex_wake(_ word: UnsafeMutablePointer<UInt32>, _ count: CInt) -> CInt {
     adapter("futex", on: Int(bitPattern: word), failure: -1) { cipc_futex_wake(word, count) }
 }
+
+// MARK: process-shared robust mutexes (MappedMutex)
+
+/// `pthread_mutexattr_init`, `settype(type)`, `setpshared(PTHREAD_PROCESS_SHARED)`,
+/// `setrobust(PTHREAD_MUTEX_ROBUST)`, then `pthread_mutex_init`: 0 or the error number.
+func system_pthread_mutex_init_robust_shared(_ mutex: UnsafeMutablePointer<pthread_mutex_t>, _ type: CInt) -> CInt {
+    errorNumberAdapter("pthread_mutex_init", on: Int(bitPattern: mutex)) {
+        var attributes = pthread_mutexattr_t()
+        var rc = pthread_mutexattr_init(&attributes)
+        if rc != 0 { return rc }
+        defer { pthread_mutexattr_destroy(&attributes) }
+        rc = pthread_mutexattr_settype(&attributes, type)
+        if rc == 0 { rc = pthread_mutexattr_setpshared(&attributes, CInt(PTHREAD_PROCESS_SHARED)) }
+        if rc == 0 { rc = pthread_mutexattr_setrobust(&attributes, CInt(PTHREAD_MUTEX_ROBUST)) }
+        if rc == 0 { rc = pthread_mutex_init(mutex, &attributes) }
+        return rc
+    }
+}
+
+/// `pthread_mutex_trylock`: 0, or the error number (`EBUSY`, `EOWNERDEAD` — then
+/// the lock is held —, `ENOTRECOVERABLE`, `EDEADLK`, `EAGAIN`).
+func system_pthread_mutex_trylock(_ mutex: UnsafeMutablePointer<pthread_mutex_t>) -> CInt {
+    errorNumberAdapter("pthread_mutex_trylock", on: Int(bitPattern: mutex)) { pthread_mutex_trylock(mutex) }
+}
+
+/// `pthread_mutex_unlock`: 0 or the error number (`EPERM`).
+func system_pthread_mutex_unlock(_ mutex: UnsafeMutablePointer<pthread_mutex_t>) -> CInt {
+    errorNumberAdapter("pthread_mutex_unlock", on: Int(bitPattern: mutex)) { pthread_mutex_unlock(mutex) }
+}
+
+/// `pthread_mutex_consistent`: 0 or the error number (`EINVAL`).
+func system_pthread_mutex_consistent(_ mutex: UnsafeMutablePointer<pthread_mutex_t>) -> CInt {
+    errorNumberAdapter("pthread_mutex_consistent", on: Int(bitPattern: mutex)) { pthread_mutex_consistent(mutex) }
+}

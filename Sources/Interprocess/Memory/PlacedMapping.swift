@@ -149,7 +149,7 @@ public struct PlacedMapping: ~Copyable, @unchecked Sendable {
         }
     }
 
-    /// Initialises every semaphore and atomic of the layout; byte regions keep
+    /// Initialises every semaphore, mutex, condition and atomic of the layout; byte regions keep
     /// their bytes.
     private func initialiseParts() throws(IPCError) {
         for part in layout.parts {
@@ -162,6 +162,11 @@ public struct PlacedMapping: ~Copyable, @unchecked Sendable {
                 if system_sem_init(semaphore, 1, CUnsignedInt(part.initialValue)) != 0 {
                     throw IPCError.last("sem_init", object: mapping.label)
                 }
+            case .mutex:
+                let start = try mapping.typedAddress("pthread_mutex_init", pthread_mutex_t.self, offset: part.offset, writing: true)
+                try MutexOperations.initialise(start, kind: MappedMutex.Kind(rawValue: UInt8(part.initialValue))!, object: mapping.label)
+            case .condition:
+                try mapping.write([UInt8](repeating: 0, count: part.size), at: part.offset)
             case .atomic:
                 switch part.size {
                 case 1: try mapping.store(UInt8(truncatingIfNeeded: part.initialValue), at: part.offset)

@@ -58,6 +58,20 @@ public struct SharedLayout: Sendable, Equatable {
                        initialValue: UInt64(value))
     }
 
+    /// Places a robust process-shared mutex of `kind` (SPEC Y4, Y5).
+    /// `PlacedMapping.create` initialises it with `pthread_mutex_init`
+    /// (`PTHREAD_MUTEX_ROBUST`, `PTHREAD_PROCESS_SHARED`); use it with
+    /// `PlacedMapping.withMutex(_:)`.
+    public mutating func mutex(kind: MappedMutex.Kind = .errorChecking) throws(IPCError) -> SharedPlace<MappedMutex> {
+        try add(.mutex, size: MutexOperations.size, alignment: MutexOperations.alignment, initialValue: UInt64(kind.rawValue))
+    }
+
+    /// Places a condition variable (SPEC Y4) built on a futex; use it with
+    /// `PlacedMapping.withCondition(_:)` and a mutex of the same mapping.
+    public mutating func condition() throws(IPCError) -> SharedPlace<MappedCondition> {
+        try add(.condition, size: MappedCondition.size, alignment: MappedCondition.alignment, initialValue: 0)
+    }
+
     /// Places an atomic integer that starts at `initialValue`.
     public mutating func atomic<V: AtomicRepresentable & FixedWidthInteger>(
         _ type: V.Type, initialValue: V = 0

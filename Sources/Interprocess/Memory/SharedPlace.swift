@@ -27,12 +27,15 @@ struct SharedLayoutPart: Equatable, Sendable {
         case bytes = 1
         case semaphore = 2
         case atomic = 3
+        case mutex = 4
+        case condition = 5
     }
 
     var kind: Kind
     var offset: Int
     var size: Int
     var alignment: Int
-    /// A semaphore's initial value, an atomic's initial bit pattern; 0 for bytes.
+    /// A semaphore's initial value, an atomic's initial bit pattern, a mutex's
+    /// `MappedMutex.Kind`; 0 for bytes and conditions.
     var initialValue: UInt64
 }

@@ -55,6 +55,7 @@ enum BenchMechanisms {
         BenchMechanism(SystemVMessageTransport.self),
         BenchMechanism(SharedMemorySemaphoreTransport.self),
         BenchMechanism(SharedMemorySystemVSemaphoreTransport.self),
+        BenchMechanism(SharedMemoryMutexTransport.self),
         BenchMechanism(async: SharedMemorySemaphoreAsyncTransport.self),
         BenchMechanism(async: PosixMQAsyncTransport.self),
     ]

@@ -66,6 +66,12 @@ final class PeerSession {
         if let writer = input.take() { try writer.close() }
     }
 
+    /// Sends the peer `SIGKILL` and waits until it is gone.
+    func kill() throws -> ChildStatus {
+        try child.signal(SIGKILL)
+        return try child.wait()
+    }
+
     /// Closes stdin and waits for the peer to exit.
     func finish(timeout: Duration = .seconds(30)) throws -> ChildStatus {
         try closeInput()

@@ -102,7 +102,9 @@ extension OwnedDescriptor {
     }
 
     /// `read(…until:)` with a deadline `timeout` from now.
-    public func read(into buffer: UnsafeMutableRawBufferPointer, timeout: Duration) throws(IPCError) -> Int { try read(into: buffer, until: .after(timeout)) }
+    public func read(into buffer: UnsafeMutableRawBufferPointer, timeout: Duration) throws(IPCError) -> Int {
+        try read(into: buffer, until: .after(timeout))
+    }
 
     /// Writes every byte of `buffer`, waiting at most until `deadline` for room.
     /// Throws `ETIMEDOUT` with the count written so far in the detail.
@@ -118,7 +120,9 @@ extension OwnedDescriptor {
     }
 
     /// `write(…until:)` with a deadline `timeout` from now.
-    public func write(all buffer: UnsafeRawBufferPointer, timeout: Duration) throws(IPCError) { try write(all: buffer, until: .after(timeout)) }
+    public func write(all buffer: UnsafeRawBufferPointer, timeout: Duration) throws(IPCError) {
+        try write(all: buffer, until: .after(timeout))
+    }
 
     // MARK: async
 

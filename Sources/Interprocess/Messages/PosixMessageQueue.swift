@@ -353,7 +353,9 @@ extension PosixMessageQueue {
     }
 
     /// `send(…until:)` with a deadline `timeout` from now.
-    public func send(_ message: UnsafeRawBufferPointer, priority: UInt32 = 0, timeout: Duration) throws(IPCError) { try send(message, priority: priority, until: .after(timeout)) }
+    public func send(_ message: UnsafeRawBufferPointer, priority: UInt32 = 0, timeout: Duration) throws(IPCError) {
+        try send(message, priority: priority, until: .after(timeout))
+    }
 
     /// Sends `message`, waiting at most until `deadline` for room.
     public func send(_ message: [UInt8], priority: UInt32 = 0, until deadline: Deadline) throws(IPCError) {
@@ -361,7 +363,9 @@ extension PosixMessageQueue {
     }
 
     /// `send(…until:)` with a deadline `timeout` from now.
-    public func send(_ message: [UInt8], priority: UInt32 = 0, timeout: Duration) throws(IPCError) { try send(message, priority: priority, until: .after(timeout)) }
+    public func send(_ message: [UInt8], priority: UInt32 = 0, timeout: Duration) throws(IPCError) {
+        try send(message, priority: priority, until: .after(timeout))
+    }
 
     /// Sends `message` if the queue has room now; returns false when it is full.
     ///

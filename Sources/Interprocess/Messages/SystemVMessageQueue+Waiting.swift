@@ -30,7 +30,9 @@ extension SystemVMessageQueue {
     }
 
     /// `send(…until:)` with a deadline `timeout` from now.
-    public func send(_ bytes: [UInt8], type: Int, timeout: Duration) throws(IPCError) { try send(bytes, type: type, until: .after(timeout)) }
+    public func send(_ bytes: [UInt8], type: Int, timeout: Duration) throws(IPCError) {
+        try send(bytes, type: type, until: .after(timeout))
+    }
 
     /// Receives the first message `type` selects, waiting at most until `deadline`;
     /// throws `ETIMEDOUT` when none arrived. Otherwise as

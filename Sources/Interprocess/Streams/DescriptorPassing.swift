@@ -141,7 +141,9 @@ extension UnixSocket {
     }
 
     /// `receive(…until:)` with a deadline `timeout` from now.
-    public func receive(into bytes: inout [UInt8], descriptorLimit: Int, timeout: Duration) throws(IPCError) -> ReceivedMessage { try receive(into: &bytes, descriptorLimit: descriptorLimit, until: .after(timeout)) }
+    public func receive(into bytes: inout [UInt8], descriptorLimit: Int, timeout: Duration) throws(IPCError) -> ReceivedMessage {
+        try receive(into: &bytes, descriptorLimit: descriptorLimit, until: .after(timeout))
+    }
 
     /// `receive(into:descriptorLimit:)` into `bytes`, suspending until a message
     /// arrives; `CancellationError` when the task is cancelled.

@@ -110,7 +110,9 @@ public enum FIFO {
     }
 
     /// `openForReading(…until:)` with a deadline `timeout` from now.
-    public static func openForReading(_ path: FilePath, timeout: Duration) throws(IPCError) -> PipeReader { try openForReading(path, until: .after(timeout)) }
+    public static func openForReading(_ path: FilePath, timeout: Duration) throws(IPCError) -> PipeReader {
+        try openForReading(path, until: .after(timeout))
+    }
 
     public static func openForReading(_ path: FilePath, relativeTo directory: borrowing OwnedDescriptor,
                                       until deadline: Deadline) throws(IPCError) -> PipeReader {
@@ -129,7 +131,9 @@ public enum FIFO {
     }
 
     /// `openForWriting(…until:)` with a deadline `timeout` from now.
-    public static func openForWriting(_ path: FilePath, timeout: Duration) throws(IPCError) -> PipeWriter { try openForWriting(path, until: .after(timeout)) }
+    public static func openForWriting(_ path: FilePath, timeout: Duration) throws(IPCError) -> PipeWriter {
+        try openForWriting(path, until: .after(timeout))
+    }
 
     public static func openForWriting(_ path: FilePath, relativeTo directory: borrowing OwnedDescriptor,
                                       until deadline: Deadline) throws(IPCError) -> PipeWriter {
@@ -151,7 +155,9 @@ public enum FIFO {
     }
 
     /// `openForReadingAsync(…until:)` with a deadline `timeout` from now.
-    public static func openForReadingAsync(_ path: FilePath, timeout: Duration) async throws -> PipeReader { try await openForReadingAsync(path, until: .after(timeout)) }
+    public static func openForReadingAsync(_ path: FilePath, timeout: Duration) async throws -> PipeReader {
+        try await openForReadingAsync(path, until: .after(timeout))
+    }
 
     public static func openForReadingAsync(_ path: FilePath, relativeTo directory: borrowing OwnedDescriptor,
                                       until deadline: Deadline = .distantFuture) async throws -> PipeReader {
@@ -169,7 +175,9 @@ public enum FIFO {
     }
 
     /// `openForWritingAsync(…until:)` with a deadline `timeout` from now.
-    public static func openForWritingAsync(_ path: FilePath, timeout: Duration) async throws -> PipeWriter { try await openForWritingAsync(path, until: .after(timeout)) }
+    public static func openForWritingAsync(_ path: FilePath, timeout: Duration) async throws -> PipeWriter {
+        try await openForWritingAsync(path, until: .after(timeout))
+    }
 
     public static func openForWritingAsync(_ path: FilePath, relativeTo directory: borrowing OwnedDescriptor,
                                       until deadline: Deadline = .distantFuture) async throws -> PipeWriter {

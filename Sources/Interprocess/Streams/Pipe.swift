@@ -73,7 +73,9 @@ public struct PipeReader: ~Copyable, ByteStreamReader {
     }
 
     /// `read(…until:)` with a deadline `timeout` from now.
-    public func read(into buffer: UnsafeMutableRawBufferPointer, timeout: Duration) throws(IPCError) -> Int { try read(into: buffer, until: .after(timeout)) }
+    public func read(into buffer: UnsafeMutableRawBufferPointer, timeout: Duration) throws(IPCError) -> Int {
+        try read(into: buffer, until: .after(timeout))
+    }
 
     /// Reads without blocking a thread; cancellable.
     public func readAsync(upTo maxCount: Int) async throws -> [UInt8] { try await descriptor.readAsync(upTo: maxCount) }
@@ -162,7 +164,9 @@ public struct PipeWriter: ~Copyable, ByteStreamWriter {
     }
 
     /// `write(…until:)` with a deadline `timeout` from now.
-    public func write(atomically buffer: UnsafeRawBufferPointer, timeout: Duration) throws(IPCError) { try write(atomically: buffer, until: .after(timeout)) }
+    public func write(atomically buffer: UnsafeRawBufferPointer, timeout: Duration) throws(IPCError) {
+        try write(atomically: buffer, until: .after(timeout))
+    }
 
     public func write(atomically bytes: [UInt8]) throws(IPCError) {
         var copy = bytes
@@ -181,7 +185,9 @@ public struct PipeWriter: ~Copyable, ByteStreamWriter {
     }
 
     /// `write(…until:)` with a deadline `timeout` from now.
-    public func write(all buffer: UnsafeRawBufferPointer, timeout: Duration) throws(IPCError) { try write(all: buffer, until: .after(timeout)) }
+    public func write(all buffer: UnsafeRawBufferPointer, timeout: Duration) throws(IPCError) {
+        try write(all: buffer, until: .after(timeout))
+    }
 
     /// Writes every byte without blocking a thread; cancellable.
     public func writeAsync(all bytes: [UInt8]) async throws { try await descriptor.writeAsync(all: bytes) }

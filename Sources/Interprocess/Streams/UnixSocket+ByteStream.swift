@@ -58,7 +58,9 @@ extension UnixSocket: ByteStreamReader, ByteStreamWriter {
     }
 
     /// `read(…until:)` with a deadline `timeout` from now.
-    public func read(into buffer: UnsafeMutableRawBufferPointer, timeout: Duration) throws(IPCError) -> Int { try read(into: buffer, until: .after(timeout)) }
+    public func read(into buffer: UnsafeMutableRawBufferPointer, timeout: Duration) throws(IPCError) -> Int {
+        try read(into: buffer, until: .after(timeout))
+    }
 
     /// Reads, suspending (not blocking a thread) until data or end of file arrives;
     /// `CancellationError` when the task is cancelled.
@@ -103,7 +105,9 @@ extension UnixSocket: ByteStreamReader, ByteStreamWriter {
     }
 
     /// `write(…until:)` with a deadline `timeout` from now.
-    public func write(all buffer: UnsafeRawBufferPointer, timeout: Duration) throws(IPCError) { try write(all: buffer, until: .after(timeout)) }
+    public func write(all buffer: UnsafeRawBufferPointer, timeout: Duration) throws(IPCError) {
+        try write(all: buffer, until: .after(timeout))
+    }
 
     /// Writes every byte, suspending (not blocking a thread) while there is no room.
     public func writeAsync(all bytes: [UInt8]) async throws {

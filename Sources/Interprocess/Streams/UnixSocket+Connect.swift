@@ -49,7 +49,9 @@ extension UnixSocket {
     }
 
     /// `connect(…until:)` with a deadline `timeout` from now.
-    public static func connect(to path: FilePath, kind: Kind = .stream, timeout: Duration) throws(IPCError) -> UnixSocket { try connect(to: path, kind: kind, until: .after(timeout)) }
+    public static func connect(to path: FilePath, kind: Kind = .stream, timeout: Duration) throws(IPCError) -> UnixSocket {
+        try connect(to: path, kind: kind, until: .after(timeout))
+    }
 
     /// Connects without blocking a thread; while a full backlog keeps the
     /// connection waiting, retries with a backoff of up to 10 ms. Throws
@@ -100,7 +102,9 @@ extension UnixSocket {
     }
 
     /// `connect(…until:)` with a deadline `timeout` from now.
-    public func connect(to address: UnixSocketAddress, timeout: Duration) throws(IPCError) { try connect(to: address, until: .after(timeout)) }
+    public func connect(to address: UnixSocketAddress, timeout: Duration) throws(IPCError) {
+        try connect(to: address, until: .after(timeout))
+    }
 
     func connectOnce(to address: UnixSocketAddress) -> CInt {
         let fd = descriptor.rawValue

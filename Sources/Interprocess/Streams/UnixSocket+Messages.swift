@@ -31,7 +31,9 @@ extension UnixSocket {
     }
 
     /// `send(…until:)` with a deadline `timeout` from now.
-    public func send(_ message: UnsafeRawBufferPointer, timeout: Duration) throws(IPCError) { try send(message, until: .after(timeout)) }
+    public func send(_ message: UnsafeRawBufferPointer, timeout: Duration) throws(IPCError) {
+        try send(message, until: .after(timeout))
+    }
 
     /// Sends `message`, suspending (not blocking a thread) while there is no room.
     public func sendAsync(_ message: [UInt8]) async throws {
@@ -63,7 +65,9 @@ extension UnixSocket {
     }
 
     /// `send(…until:)` with a deadline `timeout` from now.
-    public func send(_ message: UnsafeRawBufferPointer, to address: UnixSocketAddress, timeout: Duration) throws(IPCError) { try send(message, to: address, until: .after(timeout)) }
+    public func send(_ message: UnsafeRawBufferPointer, to address: UnixSocketAddress, timeout: Duration) throws(IPCError) {
+        try send(message, to: address, until: .after(timeout))
+    }
 
     /// Sends one datagram to `address`, suspending while the receiver is full.
     public func sendAsync(_ message: [UInt8], to address: UnixSocketAddress) async throws {
@@ -98,7 +102,9 @@ extension UnixSocket {
     }
 
     /// `receive(…until:)` with a deadline `timeout` from now.
-    public func receive(into buffer: UnsafeMutableRawBufferPointer, timeout: Duration) throws(IPCError) -> Int { try receive(into: buffer, until: .after(timeout)) }
+    public func receive(into buffer: UnsafeMutableRawBufferPointer, timeout: Duration) throws(IPCError) -> Int {
+        try receive(into: buffer, until: .after(timeout))
+    }
 
     /// Receives one message, suspending (not blocking a thread) until it arrives;
     /// `CancellationError` when the task is cancelled.

@@ -47,6 +47,11 @@ let package = Package(
             path: "Examples/fifo-echo"
         ),
         .executableTarget(
+            name: "producer-consumer",
+            dependencies: ["Interprocess"],
+            path: "Examples/producer-consumer"
+        ),
+        .executableTarget(
             name: "shared-counter",
             dependencies: ["Interprocess"],
             path: "Examples/shared-counter"

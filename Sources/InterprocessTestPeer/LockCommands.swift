@@ -113,6 +113,31 @@ extension PeerCommands {
                 return 0
             }
         },
+        // mutex-fork NAME: lock and unlock (so this thread's id and the pid are
+        // known to the library), then fork; the child locks, unlocks, locks again
+        // and exits holding the lock. Prints "child PID STATUS" (STATUS: the
+        // child's exit status, 128 + signal when a signal ended it).
+        "mutex-fork": { args in
+            let test = try LockTestLayout()
+            let placed = try test.open(args[0])
+            return try placed.withMutex(test.mutex) { mutex in
+                _ = try mutex.lock()
+                try mutex.unlock()
+                let child = fork()
+                if child == 0 {
+                    do {
+                        _ = try mutex.lock()
+                        try mutex.unlock()
+                        _ = try mutex.lock()
+                    } catch { _exit(1) }
+                    _exit(0)
+                }
+                var status: CInt = 0
+                guard child > 0, waitpid(child, &status, 0) == child else { return 2 }
+                say("child \(child) \((status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f))")
+                return 0
+            }
+        },
         // mutex-churn NAME: print "ready", then for ever: take the lock (repairing
         // the counters after a dead owner), add one to the first counter, then to
         // the second, release. The test kills it at any point.

@@ -205,6 +205,25 @@ struct MappedMutexTests {
         #expect(deaths > 0)
     }
 
+    /// The library keeps the thread id and pid a lock records (one system call
+    /// each per thread or process, not per lock); a forked child must use its own.
+    @Test("a forked child locks and unlocks as itself, and is reported by its own pid when it dies holding the lock")
+    func forkedChildIsItself() throws {
+        let name = TestObjects.sharedMemoryName()
+        defer { TestObjects.remove(.sharedMemory(name)) }
+        let test = try LockTestLayout()
+        let placed = try test.create(name)
+        let run = try TestPeer.run(TestPeer.spawn("mutex-fork", name))
+        let words = run.output.split(separator: " ")
+        #expect(words.count == 3 && words[0] == "child" && words[2] == "0", "\(run.output)")
+        let child = try #require(Int32(words.count == 3 ? words[1] : ""))
+        try placed.withMutex(test.mutex) { mutex in
+            #expect(try mutex.lock(timeout: .seconds(30)) == .previousOwnerDied(pid: child))
+            try mutex.markConsistent()
+            try mutex.unlock()
+        }
+    }
+
     @Test("async: tasks of one process take turns on workers; each holds the lock on the thread that took it")
     func asyncInProcess() async throws {
         let name = TestObjects.sharedMemoryName()

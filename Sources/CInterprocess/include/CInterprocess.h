@@ -49,6 +49,10 @@ int cipc_renameat2(int from_dir, const char *from, int to_dir, const char *to, u
 int cipc_accept4(int fd, struct sockaddr *address, socklen_t *length, int flags);
 /// The calling thread's id (`gettid`).
 pid_t cipc_gettid(void);
+/// The calling thread's id, fetched once per thread (forgotten in a forked child).
+pid_t cipc_cached_tid(void);
+/// This process's id, fetched once (forgotten in a forked child).
+pid_t cipc_cached_pid(void);
 
 // MARK: processes
 

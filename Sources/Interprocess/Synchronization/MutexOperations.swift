@@ -56,13 +56,15 @@ struct MutexOperations: @unchecked Sendable {
     }
 
     /// The `__kind` word glibc keeps for a robust process-shared mutex of each kind,
-    /// learnt from a mutex initialised here (so no glibc constant is copied).
-    static let kindWords: [MappedMutex.Kind: Int32] = {
-        var words: [MappedMutex.Kind: Int32] = [:]
+    /// indexed by `MappedMutex.Kind.rawValue` (0 unused), learnt from a mutex
+    /// initialised here (so no glibc constant is copied). An array, not a
+    /// dictionary: every lock and unlock checks it.
+    static let kindWords: [Int32?] = {
+        var words = [Int32?](repeating: nil, count: Int(MappedMutex.Kind.allCases.map(\.rawValue).max()!) + 1)
         for kind in MappedMutex.Kind.allCases {
             var mutex = pthread_mutex_t()
             if system_pthread_mutex_init_robust_shared(&mutex, kind.pthreadType) == 0 {
-                words[kind] = mutex.__data.__kind
+                words[Int(kind.rawValue)] = mutex.__data.__kind
                 pthread_mutex_destroy(&mutex)
             }
         }
@@ -75,9 +77,9 @@ struct MutexOperations: @unchecked Sendable {
     var kind: MappedMutex.Kind? {
         let stored = UnsafeRawPointer(ownerWord + 1).load(as: UInt32.self)
         let word = UnsafeRawPointer(mutex).load(fromByteOffset: Self.kindOffset, as: Int32.self)
-        guard stored <= UInt32(UInt8.max), let kind = MappedMutex.Kind(rawValue: UInt8(stored)),
-              Self.kindWords[kind] == word else { return nil }
-        return kind
+        let words = Self.kindWords
+        guard stored < UInt32(words.count), let expected = words[Int(stored)], expected == word else { return nil }
+        return MappedMutex.Kind(rawValue: UInt8(stored))
     }
 
     static let kindOffset = MemoryLayout<__pthread_mutex_s>.offset(of: \__pthread_mutex_s.__kind)!
@@ -152,7 +154,7 @@ struct MutexOperations: @unchecked Sendable {
             // after the compare-and-swap from 0); its lock does give it back. So
             // give the word back here. glibc's unlock woke one sleeper; the others
             // must learn it too.
-            let me = UInt32(bitPattern: cipc_gettid())
+            let me = UInt32(bitPattern: cipc_cached_tid())
             _ = atomicWord.pointee.compareExchange(expected: me, desired: 0, ordering: .releasing)
             _ = atomicWord.pointee.compareExchange(expected: me | Self.waitersBit, desired: 0, ordering: .releasing)
             _ = system_futex_wake(word, Int32.max)
@@ -179,7 +181,7 @@ struct MutexOperations: @unchecked Sendable {
             let pid = atomicOwner.pointee.load(ordering: .relaxed)
             acquisition = .previousOwnerDied(pid: pid > 0 && pid <= Self.threadMask ? Int32(pid) : nil)
         }
-        atomicOwner.pointee.store(UInt32(bitPattern: getpid()), ordering: .relaxed)
+        atomicOwner.pointee.store(UInt32(bitPattern: cipc_cached_pid()), ordering: .relaxed)
         return acquisition
     }
 
@@ -202,7 +204,7 @@ struct MutexOperations: @unchecked Sendable {
     func release() throws(IPCError) {
         try validate("pthread_mutex_unlock")
         let value = atomicWord.pointee.load(ordering: .relaxed)
-        if value & Self.threadMask != UInt32(bitPattern: cipc_gettid()) {
+        if value & Self.threadMask != UInt32(bitPattern: cipc_cached_tid()) {
             throw IPCError(.notPermitted, operation: "pthread_mutex_unlock", object: object,
                            detail: value & Self.threadMask == 0 ? "the mutex is not locked" : "this thread does not hold the lock")
         }

@@ -120,7 +120,7 @@ struct MutexConditionRingSignals: RingSignals {
 
     @inline(__always)
     func give(_ count: RingCount, in segment: borrowing PlacedMapping) throws(IPCError) {
-        try locked(count, in: segment) { _, _, value in value.add(1, ordering: .relaxed) }
+        try locked(count, in: segment) { _, _, value in _ = value.add(1, ordering: .relaxed) }
         // Signalled after unlocking: the woken side does not find the mutex held.
         do { try segment.withCondition(conditions[count.index]) { try $0.signal() } } catch let error as IPCError {
             throw error

@@ -10,7 +10,7 @@ import SystemPackage
 /// "ownerUID":0,"owner":"root","groupGID":0,"creatorUID":0,"creatorGID":0,
 /// "mode":"0600","bytes":4096,"count":null,"users":1,"creatorPID":42,"lastPID":42,
 /// "holderPID":null,"changed":1700000000,"lastUsed":1700000000,
-/// "markedForRemoval":false,"malformed":null,"lock":null}`. Sizes are bytes.
+/// "markedForRemoval":false,"malformed":null,"lock":null,"placed":null}`. Sizes are bytes.
 /// `name` is a POSIX name or a locked file's path: its exact text when its bytes
 /// are UTF-8 (JSON escapes control characters exactly), otherwise as the table
 /// shows it (`\xHH` for bytes that are not UTF-8, `\\` for a backslash);
@@ -18,7 +18,10 @@ import SystemPackage
 /// object is not what its kind should be (a `sem.NAME` file that is not a
 /// semaphore), else null. For a lock, `"lock":{"style":"POSIX","access":"WRITE",
 /// "mode":"ADVISORY","device":"00:1f","inode":123,"start":0,"end":null,"waiting":false}`
-/// (`end` null means to the end of the file).
+/// (`end` null means to the end of the file). For POSIX shared memory that
+/// starts with a placement header (`PlacedMapping`), `"placed":{"type":"orders.ring",
+/// "typeHex":"…","version":1,"state":"ready","initialiserPID":null}` (`state`
+/// "initialising" with the pid of the process doing it — or that died doing it).
 ///
 /// SKIPPED, a file where objects live that is none (never opened):
 /// `{"kind":"pshm","path":"/dev/shm/fifo1","pathHex":"2f6465…","ownerUID":0,
@@ -53,6 +56,21 @@ enum ListJSON {
                 ("waiting", .bool(details.isWaiting)),
             ])
         }
+        var placement = JSONValue.null
+        if let placed = entry.placement {
+            var state = JSONValue.string("ready"), initialiser = JSONValue.null
+            if case .initialising(let pid) = placed.state {
+                state = .string("initialising")
+                initialiser = .integer(Int64(pid))
+            }
+            placement = .object([
+                ("type", .string(text(placed.type))),
+                ("typeHex", .string(hex(placed.type))),
+                ("version", .integer(Int64(placed.version))),
+                ("state", state),
+                ("initialiserPID", initialiser),
+            ])
+        }
         let nameBytes = entry.name?.bytes ?? entry.path
         return .object([
             ("kind", .string(entry.kind.rawValue)),
@@ -77,6 +95,7 @@ enum ListJSON {
             ("markedForRemoval", .bool(entry.isMarkedForRemoval)),
             ("malformed", string(entry.malformation)),
             ("lock", lock),
+            ("placed", placement),
         ])
     }
 

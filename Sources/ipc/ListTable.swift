@@ -10,7 +10,7 @@ import SystemPackage
 enum ListTable {
     enum Column: String, CaseIterable {
         case kind, name, id, owner, mode, size, users, pid, changed
-        case uid, gid, cuid, cgid, lpid, used
+        case uid, gid, cuid, cgid, lpid, used, placed
 
         /// The columns shown without `--output`.
         static let standard: [Column] = [.kind, .name, .id, .owner, .mode, .size, .users, .pid, .changed]
@@ -43,6 +43,7 @@ enum ListTable {
             case .cgid: "the creator's gid, System V"
             case .lpid: "the last process that sent to a queue or attached a segment"
             case .used: "the last use: System V stime, otime, atime; a file's mtime"
+            case .placed: "the layout placed in POSIX shared memory (its header's type and version)"
             }
         }
 
@@ -113,6 +114,13 @@ enum ListTable {
         case .cgid: return number(entry.creatorGID)
         case .lpid: return number(entry.lastPID)
         case .used: return entry.lastUseTime.map { $0 == 0 ? "never" : localTimeText(Int($0)) } ?? dash
+        case .placed:
+            guard let placement = entry.placement else { return dash }
+            let text = EscapedText.render(placement.type) + " v\(placement.version)"
+            switch placement.state {
+            case .ready: return text
+            case .initialising(let pid): return text + " (initialising by \(pid))"
+            }
         }
     }
 

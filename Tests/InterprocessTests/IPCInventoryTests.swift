@@ -1,3 +1,4 @@
+import Foundation
 @testable import Interprocess
 import SystemPackage
 import Testing
@@ -270,5 +271,60 @@ struct IPCInventoryTests {
         #expect(entries[2].holderPID == nil && entries[2].lock?.style == .openFileDescription && entries[2].lock?.deviceMajor == 0xfd)
         #expect(entries[2].lock?.start == 100 && entries[2].lock?.end == 199 && entries[2].lock?.access == .read)
         #expect(entries[3].lock?.style == .flock && entries[3].lock?.inode == 5)
+    }
+}
+
+@Suite("The layout placed in POSIX shared memory, as the host sees it (L2, H5)")
+struct PlacedObjectInventoryTests {
+    private func listed(_ name: String) -> IPCInventory.Entry? {
+        IPCInventory.snapshot(kinds: [.posixSharedMemory]).entries.first { $0.name == PosixIPCName(name) }
+    }
+
+    @Test("a placed object shows its type and version; plain memory and a junk header show none")
+    func placedType() throws {
+        let placedName = TestObjects.sharedMemoryName(), plainName = TestObjects.sharedMemoryName()
+        defer {
+            TestObjects.remove(.sharedMemory(placedName))
+            TestObjects.remove(.sharedMemory(plainName))
+        }
+        let test = try LockTestLayout()
+        let placed = try test.create(placedName)
+        let plain = try PosixSharedMemory.create(plainName, size: 4096)
+        #expect(listed(placedName)?.placement == PlacedObjectSummary(header: try placed.mapping.read(count: PlacementHeader.size, from: 0)))
+        let summary = try #require(listed(placedName)?.placement)
+        #expect(summary.type == Array("lock-test".utf8) && summary.version == 1 && summary.state == .ready)
+        #expect(listed(plainName).map { $0.placement == nil } == true)
+
+        // A header whose initialiser has not finished names it; a name length
+        // outside 1...64 is no header.
+        let mapping = try plain.map()
+        try mapping.store(PlacementHeader.magic, at: PlacementHeader.magicOffset)
+        try mapping.store(PlacementHeader.format, at: PlacementHeader.formatOffset)
+        try mapping.store(UInt32(7), at: PlacementHeader.versionOffset)
+        try mapping.store(UInt32(4), at: PlacementHeader.nameLengthOffset)
+        try mapping.write(Array("ring".utf8), at: PlacementHeader.nameOffset)
+        try mapping.store(UInt32(4321), at: PlacementHeader.stateOffset)
+        let initialising = try #require(listed(plainName)?.placement)
+        #expect(initialising.type == Array("ring".utf8) && initialising.version == 7 && initialising.state == .initialising(pid: 4321))
+        try mapping.store(UInt32(65), at: PlacementHeader.nameLengthOffset)
+        #expect(listed(plainName).map { $0.placement == nil } == true)
+    }
+
+    @Test("ipc ls --output name,placed and --json show it")
+    func placedColumn() throws {
+        let name = TestObjects.sharedMemoryName()
+        defer { TestObjects.remove(.sharedMemory(name)) }
+        let test = try LockTestLayout()
+        _ = try test.create(name)
+        let run = try IPCTool.run(["ls", "--kind", "pshm", "--output", "name,placed"], timeout: .seconds(60))
+        #expect(run.status == .exited(0), "\(run.stderr)")
+        let row = run.stdout.split(separator: "\n").first { $0.hasPrefix(name + " ") }
+        #expect(row.map { $0.split(separator: " ", omittingEmptySubsequences: true) } == [Substring(name), "lock-test", "v1"], "\(run.stdout)")
+        let json = try IPCTool.run(["ls", "--kind", "pshm", "--json"], timeout: .seconds(60))
+        let document = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        let object = (document?["objects"] as? [[String: Any]])?.first { $0["name"] as? String == name }
+        let placedField = try #require(object?["placed"] as? [String: Any], "\(json.stdout)")
+        #expect(placedField["type"] as? String == "lock-test" && placedField["version"] as? Int == 1)
+        #expect(placedField["state"] as? String == "ready" && placedField["initialiserPID"] is NSNull)
     }
 }

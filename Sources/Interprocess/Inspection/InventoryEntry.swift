@@ -72,6 +72,10 @@ extension IPCInventory {
         public var malformation: String?
         /// What /proc/locks says about a record lock.
         public var lock: RecordLockDetails?
+        /// For a POSIX shared memory object whose memory starts with a placement
+        /// header (`PlacedMapping`): the layout placed in it; nil otherwise, and
+        /// when this process may not read it without changing its access time.
+        public var placement: PlacedObjectSummary?
 
         public init(kind: Kind) {
             self.kind = kind

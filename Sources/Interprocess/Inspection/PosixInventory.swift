@@ -49,6 +49,8 @@ enum PosixInventory {
                 } catch where error.errno == .invalidArgument {
                     entry.malformation = error.detail ?? error.description
                 } catch {}  // not readable without changing its access time: value unknown
+            } else {
+                entry.placement = placement(directory, file: file, info: info)
             }
             listing.entries.append(entry)
         }
@@ -103,6 +105,18 @@ enum PosixInventory {
         guard let queue = try? directory.openRegular(file, expected: info, keepingAccessTime: false) else { return nil }
         var attributes = mq_attr()
         return system_mq_getattr(queue.rawValue, &attributes) == 0 ? Int(attributes.mq_curmsgs) : nil
+    }
+
+    /// The placement header at the start of the shared memory object in `file`,
+    /// read without changing the file's access time; nil when there is none, or
+    /// this process may not read it with `O_NOATIME`.
+    ///
+    /// The corresponding C functions are `openat`, `fstat` and `read`.
+    private static func placement(_ directory: borrowing ObjectDirectory, file: [UInt8], info: stat) -> PlacedObjectSummary? {
+        guard info.st_size >= PlacementHeader.size,
+              let memory = try? directory.openRegular(file, expected: info, keepingAccessTime: true),
+              let header = try? memory.read(upTo: PlacementHeader.size) else { return nil }
+        return PlacedObjectSummary(header: header)
     }
 
     /// The value of the named semaphore in `file`, read without changing the

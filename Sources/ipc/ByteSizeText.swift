@@ -9,3 +9,6 @@ func humanSize(_ bytes: Int) -> String {
     let whole = "\(bytes < 0 ? "-" : "")\(abs(tenths) / 10)"
     return (tenths % 10 == 0 ? whole : whole + ".\(abs(tenths) % 10)") + units[exponent]
 }
+
+/// A count of bytes in a sentence: `1 byte`, `0 bytes`, `4096 bytes`.
+func byteCount(_ count: Int) -> String { count == 1 ? "1 byte" : "\(count) bytes" }

@@ -1,3 +1,4 @@
+import CIPCTool
 import ArgumentParser
 
 /// `ipc`: inspect, drive and measure interprocess communication from a shell.
@@ -22,6 +23,7 @@ struct IPC: AsyncParsableCommand {
     /// Gives SIGQUIT its default action back (see `QuitSignal`), then runs the command.
     static func main() async {
         QuitSignal.restoreDefaultAction()
+        _ = cipc_keep_stdout_errors()  // without it a failed write is reported as EIO
         await CommandOutcome.runAndExit(Array(CommandLine.arguments.dropFirst()))
     }
 }

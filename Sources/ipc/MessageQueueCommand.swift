@@ -48,7 +48,7 @@ struct MessageQueueCommand: AsyncParsableCommand {
 
         func run() throws {
             let queue = try PosixMessageQueue.create(name.exact, permissions: mode.permissions, maxMessages: maxMessages, messageSize: messageSize)
-            let created = "created \(name): \(queue.maxMessages) messages of at most \(queue.messageSize) bytes"
+            let created = "created \(name): \(queue.maxMessages) messages of at most \(byteCount(queue.messageSize))"
             try printCreated(created, created: created)
             try queue.close()
         }
@@ -72,7 +72,7 @@ struct MessageQueueCommand: AsyncParsableCommand {
         func run() throws {
             let queue = try PosixMessageQueue.open(name.exact, access: .writeOnly, nonBlocking: waiting.nowait)
             let bytes = try message.map { RawArguments.claim($0) }  // its exact bytes, even invalid UTF-8
-                ?? readStandardInput(atMost: queue.messageSize, limit: "a message of \(name) has at most \(queue.messageSize) bytes (mq_msgsize)")
+                ?? readStandardInput(atMost: queue.messageSize, limit: "a message of \(name) has at most \(byteCount(queue.messageSize)) (mq_msgsize)")
             try queue.send(bytes, priority: priority, until: waiting.deadline() ?? .distantFuture)
             try queue.close()
         }

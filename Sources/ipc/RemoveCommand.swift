@@ -77,6 +77,9 @@ struct RemoveCommand: ParsableCommand {
         guard let parsed = IPCInventory.Kind(rawValue: kind) else {
             throw ValidationError("unknown kind '\(EscapedText.render(kind.utf8))'; kinds are msg, sem, shm, mq, pshm, psem, lock")
         }
+        if parsed == .recordLock {
+            throw ValidationError("record locks cannot be removed: each goes when its holder unlocks or exits (ipc ls --kind lock shows the holder's pid)")
+        }
         if hasAddress {
             if parsed.systemVKind == nil { throw ValidationError("--key, --id, --path and --proj name System V objects (msg, sem, shm)") }
             if !objects.isEmpty { throw ValidationError("name the object by identifier or by an address option, not both") }

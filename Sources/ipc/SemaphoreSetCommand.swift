@@ -52,7 +52,9 @@ struct SemaphoreSetCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "op", abstract: "Perform operations atomically: all of them or, while one cannot, none.")
         @OptionGroup var address: SystemVAddress
-        @Argument(help: "Operations MEMBER:DELTA, e.g. 0:-1 1:+1 2:0.") var operations: [String]
+        // `.allUnrecognized`: a word that starts with "-" (`-1:+1`) is an
+        // operation to check, not an unknown option that hides the real mistake.
+        @Argument(parsing: .allUnrecognized, help: "Operations MEMBER:DELTA, e.g. 0:-1 1:+1 2:0.") var operations: [String]
         @Flag(help: "SEM_UNDO: undo the changes when this process exits.") var undo = false
         @OptionGroup var waiting: WaitOptions
 

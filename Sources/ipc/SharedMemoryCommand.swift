@@ -60,7 +60,7 @@ struct SharedMemoryCommand: ParsableCommand {
             let size = try memory.size
             if grow {
                 let capacity = try memory.filesystemCapacity ?? Int.max
-                let limit = "\(name) can grow to at most \(capacity) bytes (the size of the filesystem that holds it)"
+                let limit = "\(name) can grow to at most \(byteCount(capacity)) (the size of the filesystem that holds it)"
                 if offset > capacity { throw fail("--offset \(offset) is past any possible size: \(limit)", .failed) }
                 var grownTo = size
                 _ = try copyStandardInput(
@@ -70,10 +70,10 @@ struct SharedMemoryCommand: ParsableCommand {
                     },
                     store: { (chunk, position) throws(IPCError) in try write(chunk, at: position, of: memory) })
             } else {
-                if offset > size { throw fail("--offset \(offset) is past the end of \(name) (\(size) bytes); use --grow", .failed) }
+                if offset > size { throw fail("--offset \(offset) is past the end of \(name) (\(byteCount(size))); use --grow", .failed) }
                 _ = try copyStandardInput(
                     toOffset: offset, room: size - offset,
-                    roomText: "\(name) (\(size) bytes) has room for \(size - offset) from offset \(offset)", hint: "use --grow",
+                    roomText: "\(name) (\(byteCount(size))) has room for \(size - offset) from offset \(offset)", hint: "use --grow",
                     store: { (chunk, position) throws(IPCError) in try write(chunk, at: position, of: memory) })
             }
         }

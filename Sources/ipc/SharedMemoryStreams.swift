@@ -23,7 +23,7 @@ func copyStandardInput(
 ) throws -> Int {
     var copied = 0
     func written() -> String {
-        copied == 0 ? "nothing was written" : "the first \(copied) bytes were written, from offset \(offset)"
+        copied == 0 ? "nothing was written" : (copied == 1 ? "the first byte was" : "the first \(copied) bytes were") + " written, from offset \(offset)"
     }
     var buffer = [UInt8](repeating: 0, count: min(StandardStreams.chunkSize, room == Int.max ? room : room + 1))
     while true {
@@ -38,7 +38,7 @@ func copyStandardInput(
                     try buffer.withUnsafeBytes { (all) in try store(UnsafeRawBufferPointer(rebasing: all[..<left]), offset + copied) }
                     copied += left
                 }
-                throw fail("stdin has more than \(room) bytes; \(roomText()): \(written())" + (hint.map { " (\($0))" } ?? ""), .failed)
+                throw fail("stdin has more than \(byteCount(room)); \(roomText()): \(written())" + (hint.map { " (\($0))" } ?? ""), .failed)
             }
             if n > 0 {
                 try prepare(offset + copied + n)
@@ -69,7 +69,7 @@ func copyToStandardOutput(
             do throws(IPCError) { try writeStandardOutput(UnsafeRawBufferPointer(chunk)) } catch {
                 var error = error
                 let done = position - range.lowerBound
-                if done > 0 { error.detail = "the first \(done) of \(range.count) bytes were written" }
+                if done > 0 { error.detail = "\(done) of the \(byteCount(range.count)) were written" }
                 throw error
             }
         }
@@ -82,10 +82,10 @@ func copyToStandardOutput(
 /// bytes, as reading at the end of a file does; an offset or a range past the end
 /// fails with exit status 1, naming the size.
 func selectedRange(offset: Int, length: Int?, size: Int, object: String) throws -> Range<Int> {
-    if offset > size { throw fail("--offset \(offset) is past the end of \(object) (\(size) bytes)", .failed) }
+    if offset > size { throw fail("--offset \(offset) is past the end of \(object) (\(byteCount(size)))", .failed) }
     let count = length ?? size - offset
     if count > size - offset {
-        throw fail("\(count) bytes at offset \(offset) are past the end of \(object) (\(size) bytes)", .failed)
+        throw fail("\(byteCount(count)) at offset \(offset) are past the end of \(object) (\(byteCount(size)))", .failed)
     }
     return offset..<(offset + count)
 }

@@ -68,9 +68,9 @@ struct SystemVMessageQueueCommand: ParsableCommand {
             let queue = try SystemVMessageQueue(id: address.identifier(of: .messageQueue))
             let (largest, limit) = try Self.largestMessage(of: queue)
             let bytes = try text.map { RawArguments.claim($0) }  // its exact bytes, even invalid UTF-8
-                ?? readStandardInput(atMost: largest, limit: "queue id \(queue.id) takes messages of at most \(largest) bytes (\(limit))")
+                ?? readStandardInput(atMost: largest, limit: "queue id \(queue.id) takes messages of at most \(byteCount(largest)) (\(limit))")
             if bytes.count > largest {
-                throw fail("the message has \(bytes.count) bytes; queue id \(queue.id) takes messages of at most \(largest) bytes (\(limit))", .failed)
+                throw fail("the message has \(byteCount(bytes.count)); queue id \(queue.id) takes messages of at most \(byteCount(largest)) (\(limit))", .failed)
             }
             if waiting.nowait {
                 if try !queue.trySend(bytes, type: type) { throw fail("queue id \(queue.id) is full: would block", .notNow) }

@@ -72,10 +72,10 @@ enum SystemVSharedMemoryCommand {
         let attachment = try segment.attach()
         let size = attachment.count
         let object = "segment \(segment.id)"
-        if offset > size { throw fail("--offset \(offset) is past the end of \(object) (\(size) bytes)", .failed) }
+        if offset > size { throw fail("--offset \(offset) is past the end of \(object) (\(byteCount(size)))", .failed) }
         _ = try copyStandardInput(
             toOffset: offset, room: size - offset,
-            roomText: "\(object) (\(size) bytes) has room for \(size - offset) from offset \(offset)",
+            roomText: "\(object) (\(byteCount(size))) has room for \(size - offset) from offset \(offset)",
             store: { (chunk, position) throws(IPCError) in try attachment.mapping.write(chunk, at: position) })
     }
 

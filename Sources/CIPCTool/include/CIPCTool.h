@@ -41,9 +41,15 @@ int cipc_restore_default_action(int signal);
 
 // MARK: standard output
 
+/// Makes stdout a stream (`fopencookie`, buffered as before) whose writes keep
+/// the errno of the first that fails, for `cipc_flush_stdout`. 0, or -1 (stdout
+/// is then left as it was).
+int cipc_keep_stdout_errors(void);
+
 /// Flushes stdio's stdout and says whether every write to it succeeded: 0, the
-/// errno of the failed flush, or -1 when an earlier write failed (its errno is
-/// gone); clears the error. `fflush`, `ferror` (Swift 6 cannot name `stdout`).
+/// errno of the first failed write (kept when `cipc_keep_stdout_errors` ran), or
+/// -1 when an earlier write failed and its errno is unknown; clears the error.
+/// `fflush`, `ferror` (Swift 6 cannot name `stdout`).
 int cipc_flush_stdout(void);
 
 #endif

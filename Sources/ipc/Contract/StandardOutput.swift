@@ -7,6 +7,9 @@ import SystemPackage
 /// lost must not exit 0. `ipc` calls it when every command ends; a command that
 /// prints as it goes (`mq watch`) can call it after each line.
 ///
+/// The errno is the first failed write's (`cipc_keep_stdout_errors`, set up when
+/// `ipc` starts): `ENOSPC` for a full disk, `EPIPE` for a closed pipe.
+///
 /// The corresponding C functions are `fflush` and `ferror` (`cipc_flush_stdout`).
 func flushStandardOutput() throws(IPCError) {
     let code = cipc_flush_stdout()

@@ -47,6 +47,7 @@ struct NumericOptionTests {
             (["semset", "set", "--id", "1", "--values", "1,40000"], "give 0 to 32767 (SEMVMX)"),
             (["semset", "op", "--id", "1", "0:-40000"], "give -32767 to 32767 (SEMVMX)"),
             (["semset", "op", "--id", "1", "99999999999999999999:+1"], "MEMBER:DELTA"),
+            (["semset", "op", "--id", "1", "-1:+1"], "operation '-1:+1': member out of range"),
             (["msg", "stat", "--id", "4294967296"], "give 0 to 2147483647"),
             (["msg", "stat", "--path", "/tmp", "--proj", "256"], "give 1 to 255"),
             (["shm", "create", "/x", "--size", "1", "--mode", "1000"], "0 to 777"),

@@ -40,6 +40,16 @@ struct SharedMemoryStreamingCommandTests {
         #expect(try memory.map().read(count: 16, from: 0) == Array(repeating: 0xAB, count: 16), "the object is untouched")
     }
 
+    @Test("one byte is \"1 byte\" in a message")
+    func oneByteIsSingular() throws {
+        let name = TestObjects.sharedMemoryName()
+        defer { TestObjects.remove(.sharedMemory(name)) }
+        _ = try PosixSharedMemory.create(name, size: 1)
+        let run = try IPCTool.run(["shm", "write", name], stdinFile: "/dev/zero", timeout: .seconds(60))
+        #expect(run.status == .exited(1), "\(run.stderr)")
+        #expect(run.stderr.contains("stdin has more than 1 byte; \(name) (1 byte) has room for 1 from offset 0: nothing was written"), "\(run.stderr)")
+    }
+
     @Test("write < /dev/zero into a 4 MiB object fills it, streaming, then says what was written",
           .disabledUnderThreadSanitizer("the address-space cap (ulimit -v) is far below the shadow memory TSan reserves"))
     func endlessInputIntoLargerObject() throws {

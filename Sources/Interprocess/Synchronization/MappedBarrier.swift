@@ -80,12 +80,14 @@ public struct MappedBarrier: ~Copyable, @unchecked Sendable {
     /// How many participants complete a round.
     public var participants: Int { operations.participants }
 
-    /// Takes a free participant slot for the calling thread (a slot whose previous
-    /// holder died is taken over; if a round had begun, it breaks, naming the dead
-    /// pid). `EUSERS` when all are taken.
+    /// Takes a free participant slot for the calling thread. When none is free, a
+    /// slot whose holder died is taken over (if a round had begun, it breaks,
+    /// naming the dead pid: the dead one may have arrived in it). `EUSERS` when all
+    /// are taken.
     public func join() throws(IPCError) -> Participant {
         var failure: IPCError?
-        for slot in 0..<operations.participants {
+        let slots = 0..<operations.participants
+        for slot in slots.filter({ !operations.holder($0).died }) + slots.filter({ operations.holder($0).died }) {
             let presence = operations.presence(slot)
             switch presence.attempt(slept: false) {
             case nil: continue

@@ -241,5 +241,40 @@ extension PeerCommands {
                 return 1
             }
         },
+        // spin-barrier-fork NAME: take the spin lock and join the barrier (N 2),
+        // then fork. The child tries the lock, unlocks it, joins the barrier and
+        // exits without leaving; it prints nothing, its exit status says what it
+        // saw (1: the lock busy, 2: its unlock EPERM, 4: it joined slot 1). The
+        // parent prints "child STATUS PID", then the outcome of its own wait (the
+        // child's slot died), then unlocks and prints "unlocked".
+        "spin-barrier-fork": { args in
+            let test = try SpinBarrierTestLayout(participants: 2, rounds: 1)
+            let placed = try test.open(args[0])
+            return try placed.withSpinLock(test.spinLock) { spin in
+                try placed.withBarrier(test.barrier) { barrier in
+                    _ = try spin.lock()
+                    let me = try barrier.join()
+                    waitUntilOtherThreadsSleep()
+                    let child = fork()
+                    if child == 0 {
+                        var seen: Int32 = 0
+                        if (try? spin.tryLock()) == .some(nil) { seen |= 1 }
+                        do { try spin.unlock() } catch let error as IPCError where error.errno == .notPermitted { seen |= 2 } catch {}
+                        if let slot = try? barrier.join().slot, slot == 1 { seen |= 4 }
+                        _exit(seen)
+                    }
+                    var status: CInt = 0
+                    guard child > 0, waitpid(child, &status, 0) == child else { return 2 }
+                    say("child \((status >> 8) & 0xff) \(child)")
+                    do { say(describe(try barrier.wait(as: me, timeout: .seconds(30)))) } catch let error as IPCError {
+                        say(describeBarrierError(error))
+                    }
+                    try barrier.leave(me)
+                    try spin.unlock()
+                    say("unlocked")
+                    return 0
+                }
+            }
+        },
     ]
 }

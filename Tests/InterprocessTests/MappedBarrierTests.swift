@@ -266,6 +266,20 @@ struct MappedBarrierTests {
         #expect([describe(mine), try peer.line()].sorted() == ["other", "serial"])
     }
 
+    @Test("fork: the child holds neither the parent's spin lock nor its slot; a slot it joins dies with it (L3)")
+    func forkedChild() throws {
+        let name = TestObjects.sharedMemoryName()
+        defer { TestObjects.remove(.sharedMemory(name)) }
+        let test = try SpinBarrierTestLayout(participants: 2)
+        _ = try test.create(name)
+        let lines = try TestPeer.run(TestPeer.spawn("spin-barrier-fork", name)).output.split(separator: "\n").map(String.init)
+        #expect(lines.count == 3)
+        guard lines.count == 3, let child = Int32(lines[0].split(separator: " ").last ?? "") else { return }
+        #expect(lines[0] == "child 7 \(child)")
+        #expect(lines[1].hasPrefix(diedLine(child)))
+        #expect(lines[2] == "unlocked")
+    }
+
     /// Y7 under fire: a peer looping barrier rounds with this process is SIGKILLed
     /// at a random moment (after a random number of rounds, then a random spin),
     /// 200 times. Each wait of this process either completes or throws the death

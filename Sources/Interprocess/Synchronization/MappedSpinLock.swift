@@ -134,8 +134,9 @@ public struct MappedSpinLock: ~Copyable, @unchecked Sendable {
     }
 
     /// Makes up to `attempts` attempts until `deadline`: the lock, or nil when a
-    /// live thread still holds it. The holder's life is checked after the first
-    /// failed attempt and then every `spinsPerCheck` turns.
+    /// live thread still holds it. The holder's life (and the deadline) is checked
+    /// every `spinsPerCheck` turns and at the last attempt — so `tryLock()` checks
+    /// it, and a short wait for a live holder makes no system call.
     func spin(attempts: Int, until deadline: Deadline) throws(IPCError) -> Taken? {
         let me = Self.me
         var turn = 0
@@ -148,7 +149,7 @@ public struct MappedSpinLock: ~Copyable, @unchecked Sendable {
             } else if seen == me {
                 throw IPCError(.deadlock, operation: "pthread_spin_lock", object: object,
                                detail: "this thread already holds the spin lock")
-            } else if turn % Self.spinsPerCheck == 0 || turn + 1 >= attempts {
+            } else if (turn > 0 && turn % Self.spinsPerCheck == 0) || turn + 1 >= attempts {
                 if let taken = takeOver(seen, me) { return taken }
                 if deadline != .distantFuture && deadline.hasPassed { return nil }
                 if turn > 0 { sched_yield() }

@@ -122,7 +122,8 @@ struct MappedBarrierTests {
 
         let waiting = Task {
             try await MappedBarrier(operations).withParticipantAsync { me in
-                try await MappedBarrier(operations).waitAsync(as: me)
+                // Bounded: a cancellation that did not work ends in ETIMEDOUT, a failure.
+                try await MappedBarrier(operations).waitAsync(as: me, timeout: .seconds(30))
             }
         }
         #expect(await engineWorker(blockedIn: [futexWaitvSyscall], firstArgument: nil) != nil)

@@ -56,8 +56,8 @@ public struct MappedSpinLock: ~Copyable, @unchecked Sendable {
         self.object = object
     }
 
-    /// The calling thread, as the word names it.
-    static var me: UInt64 { UInt64(UInt32(bitPattern: getpid())) << 32 | UInt64(UInt32(bitPattern: cipc_gettid())) }
+    /// The calling thread, as the word names it (cached per thread).
+    static var me: UInt64 { cipc_thread_identity() }
 
     /// Takes the lock, spinning as long as it takes. `.previousOwnerDied(pid:)` when
     /// it was taken from a dead holder (`nil`: the word named no valid thread).

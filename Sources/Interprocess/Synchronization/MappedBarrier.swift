@@ -22,7 +22,7 @@ import Glibc
 /// ```swift
 /// var layout = try SharedLayout(type: "phases", version: 1)
 /// let phase = try layout.barrier(participants: 3)
-/// let placed = try PlacedMapping.open(layout, in: PosixSharedMemory.open("/phases").map())
+/// let placed = try PlacedMapping.open(layout, in: PosixSharedMemory.open("/phases").map(), until: .after(.seconds(5)))
 /// try placed.withBarrier(phase) { barrier in
 ///     let me = try barrier.join()
 ///     for step in steps {

@@ -60,3 +60,35 @@ int32_t cipc_signalfd_value(const void *info);
 /// unless the TSan runtime (`__tsan_acquire`, `__tsan_release`) is linked in.
 void cipc_sanitizer_acquire(void *address);
 void cipc_sanitizer_release(void *address);
+
+// MARK: spin locks and barriers (MappedSpinLock, MappedBarrier)
+
+/// The most words one `futex_waitv` call waits on (the kernel's FUTEX_WAITV_MAX).
+#define CIPC_FUTEX_WAITV_MAX 128
+
+/// `futex_waitv` (Linux 5.16): sleeps until one of the `count` shared 32-bit
+/// `words` is woken, or one of them no longer holds its `values[i]` (EAGAIN), or
+/// the absolute CLOCK_MONOTONIC `deadline` (NULL: none). Returns the index of the
+/// word that was woken, or -1 with errno (EAGAIN, ETIMEDOUT, EINTR, ENOSYS on
+/// kernels before 5.16, EINVAL for a count outside 1...128).
+int cipc_futex_waitv(uint32_t *const *words, const uint32_t *values, unsigned count, const struct timespec *deadline);
+
+/// Whether thread `tid` of process `pid` is alive: 1 yes, 0 no (`tgkill(pid, tid,
+/// 0)` says ESRCH, or it is a zombie not yet reaped, or the ids are not positive),
+/// -1 with errno when that cannot be told.
+int cipc_thread_alive(int32_t pid, int32_t tid);
+
+/// The calling thread as a spin lock word names it: its pid in the high 32 bits,
+/// its thread id in the low 32. Cached per thread (no system call after the
+/// first), and forgotten in the child of a `fork`.
+uint64_t cipc_thread_identity(void);
+
+/// The processor's hint that the caller is spinning (`pause` on x86, `yield` on
+/// arm), so a spin loop wastes less power and lets a sibling hyper-thread run.
+static inline void cipc_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+    __asm__ __volatile__("yield");
+#endif
+}

@@ -167,6 +167,10 @@ public struct PlacedMapping: ~Copyable, @unchecked Sendable {
                 try MutexOperations.initialise(start, kind: MappedMutex.Kind(rawValue: UInt8(part.initialValue))!, object: mapping.label)
             case .condition:
                 try mapping.write([UInt8](repeating: 0, count: part.size), at: part.offset)
+            case .spinLock:
+                try mapping.store(UInt64(0), at: part.offset)
+            case .barrier:
+                try MappedBarrier.initialise(mapping, part)
             case .atomic:
                 switch part.size {
                 case 1: try mapping.store(UInt8(truncatingIfNeeded: part.initialValue), at: part.offset)

@@ -66,22 +66,3 @@ int cipc_thread_alive(int32_t pid, int32_t tid) {
     char state = end[2];
     return state == 'Z' || state == 'X' || state == 'x' ? 0 : 1;
 }
-
-// MARK: the calling thread's identity, cached
-
-#include <pthread.h>
-
-static _Thread_local uint64_t thread_identity;
-static pthread_once_t thread_identity_once = PTHREAD_ONCE_INIT;
-
-// In a child of fork the one thread keeps its thread-local copy: forget it there.
-static void thread_identity_forget(void) { thread_identity = 0; }
-static void thread_identity_register(void) { pthread_atfork(NULL, NULL, thread_identity_forget); }
-
-uint64_t cipc_thread_identity(void) {
-    if (thread_identity == 0) {
-        pthread_once(&thread_identity_once, thread_identity_register);
-        thread_identity = (uint64_t)(uint32_t)getpid() << 32 | (uint32_t)gettid();
-    }
-    return thread_identity;
-}

@@ -78,11 +78,6 @@ int cipc_futex_waitv(uint32_t *const *words, const uint32_t *values, unsigned co
 /// -1 with errno when that cannot be told.
 int cipc_thread_alive(int32_t pid, int32_t tid);
 
-/// The calling thread as a spin lock word names it: its pid in the high 32 bits,
-/// its thread id in the low 32. Cached per thread (no system call after the
-/// first), and forgotten in the child of a `fork`.
-uint64_t cipc_thread_identity(void);
-
 /// The processor's hint that the caller is spinning (`pause` on x86, `yield` on
 /// arm), so a spin loop wastes less power and lets a sibling hyper-thread run.
 static inline void cipc_cpu_relax(void) {

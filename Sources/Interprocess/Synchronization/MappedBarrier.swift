@@ -110,13 +110,13 @@ public struct MappedBarrier: ~Copyable, @unchecked Sendable {
     }
 
     private func participant(_ slot: Int) -> Participant {
-        Participant(slot: slot, thread: UInt32(bitPattern: cipc_gettid()), barrier: UInt(bitPattern: operations.base))
+        Participant(slot: slot, thread: UInt32(bitPattern: cipc_cached_tid()), barrier: UInt(bitPattern: operations.base))
     }
 
     /// Gives the slot back. Only the thread that joined may (`EPERM`).
     public func leave(_ participant: consuming Participant) throws(IPCError) {
         try check(participant, "MappedBarrier.leave")
-        if participant.thread != UInt32(bitPattern: cipc_gettid()) {
+        if participant.thread != UInt32(bitPattern: cipc_cached_tid()) {
             throw IPCError(.notPermitted, operation: "MappedBarrier.leave", object: operations.object,
                            detail: "only the thread that joined can leave (it holds the participant's presence lock)")
         }

@@ -56,8 +56,11 @@ public struct MappedSpinLock: ~Copyable, @unchecked Sendable {
         self.object = object
     }
 
-    /// The calling thread, as the word names it (cached per thread).
-    static var me: UInt64 { cipc_thread_identity() }
+    /// The calling thread, as the word names it: the pid in the high 32 bits, the
+    /// thread id in the low 32 (both cached, `cipc_cached_pid`/`cipc_cached_tid`).
+    static var me: UInt64 {
+        UInt64(UInt32(bitPattern: cipc_cached_pid())) << 32 | UInt64(UInt32(bitPattern: cipc_cached_tid()))
+    }
 
     /// Takes the lock, spinning as long as it takes. `.previousOwnerDied(pid:)` when
     /// it was taken from a dead holder (`nil`: the word named no valid thread).

@@ -25,6 +25,7 @@ enum PeerCommands {
         table.merge(inventory) { a, _ in a }
         table.merge(threads) { a, _ in a }
         table.merge(locks) { a, _ in a }
+        table.merge(readWriteLocks) { a, _ in a }
         return table
     }
 

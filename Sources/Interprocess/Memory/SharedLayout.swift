@@ -91,7 +91,7 @@ public struct SharedLayout: Sendable, Equatable {
         return try add(.bytes, size: count, alignment: alignment, initialValue: 0)
     }
 
-    private mutating func add<Object: ~Copyable>(
+    mutating func add<Object: ~Copyable>(
         _ kind: SharedLayoutPart.Kind, size: Int, alignment: Int, initialValue: UInt64
     ) throws(IPCError) -> SharedPlace<Object> {
         if alignment <= 0 || alignment & (alignment - 1) != 0 || alignment > Self.maximumAlignment {

@@ -29,6 +29,7 @@ struct SharedLayoutPart: Equatable, Sendable {
         case atomic = 3
         case mutex = 4
         case condition = 5
+        case readWriteLock = 6
     }
 
     var kind: Kind
@@ -36,6 +37,7 @@ struct SharedLayoutPart: Equatable, Sendable {
     var size: Int
     var alignment: Int
     /// A semaphore's initial value, an atomic's initial bit pattern, a mutex's
-    /// `MappedMutex.Kind`; 0 for bytes and conditions.
+    /// `MappedMutex.Kind`, a read–write lock's `ReadWriteLockConfiguration.word`;
+    /// 0 for bytes and conditions.
     var initialValue: UInt64
 }

@@ -46,22 +46,7 @@ extension MappedReadWriteLock {
     /// With the lock held exclusively as `acquisition`: repair, body, release.
     static func exclusiveLocked<R>(_ operations: ReadWriteLockOperations, _ acquisition: Acquisition,
                                    _ repair: (_ pid: Int32?) throws -> Void, _ body: () throws -> R) throws -> R {
-        if case .previousOwnerDied(let pid) = acquisition {
-            do {
-                try repair(pid)
-                try operations.markConsistent()
-            } catch {
-                try? operations.releaseExclusive()
-                throw error
-            }
-        }
-        let result: R
-        do { result = try body() } catch {
-            try? operations.releaseExclusive()
-            throw error
-        }
-        try operations.releaseExclusive()
-        return result
+        try acquisition.holding(repair: repair, markConsistent: operations.markConsistent, release: operations.releaseExclusive, body)
     }
 
     /// The async form of `withSharedLock`: suspends the task (never blocking a
@@ -75,19 +60,11 @@ extension MappedReadWriteLock {
     public func withSharedLockAsync<R: Sendable>(
         until deadline: Deadline = .distantFuture, _ body: @escaping @Sendable () throws -> R
     ) async throws -> R {
-        try Task.checkCancellation()
         let operations = self.operations
         let wait = ReadWriteLockWait(deadline: deadline, interruptible: true)
-        let result = try await WaitingEngine.wait { () -> Result<R, any Error>? in
-            switch operations.acquireShared(wait, "pthread_rwlock_clockrdlock") {
-            case .interrupted: return nil
-            case .busy: return .failure(Self.timedOut(operations))
-            case .failed(let error): return .failure(error)
-            case .done(let slot): return Result { try MappedReadWriteLock.sharedLocked(operations, slot, body) }
-            }
+        return try await Self.onWorker(operations, { operations.acquireShared(wait, "pthread_rwlock_clockrdlock") }) { slot in
+            try MappedReadWriteLock.sharedLocked(operations, slot, body)
         }
-        guard let result else { throw Self.timedOut(operations) }
-        return try result.get()
     }
 
     /// The async form of `withExclusiveLock`: takes the lock exclusively on a
@@ -102,18 +79,30 @@ extension MappedReadWriteLock {
         ifOwnerDied repair: @escaping @Sendable (_ pid: Int32?) throws -> Void,
         _ body: @escaping @Sendable () throws -> R
     ) async throws -> R {
-        try Task.checkCancellation()
         let operations = self.operations
         let wait = ReadWriteLockWait(deadline: deadline, interruptible: true)
+        return try await Self.onWorker(operations, { operations.acquireExclusive(wait, "pthread_rwlock_clockwrlock") }) { acquisition in
+            try MappedReadWriteLock.exclusiveLocked(operations, acquisition, repair, body)
+        }
+    }
+
+    /// Takes the lock with `acquire` on a worker of the waiting engine (again after
+    /// an interruption that was not the task's cancellation: an interrupted
+    /// acquisition holds nothing) and runs `held` there.
+    private static func onWorker<Taken, R: Sendable>(
+        _ operations: ReadWriteLockOperations, _ acquire: @escaping @Sendable () -> ReadWriteLockStep<Taken>,
+        _ held: @escaping @Sendable (Taken) throws -> R
+    ) async throws -> R {
+        try Task.checkCancellation()
         let result = try await WaitingEngine.wait { () -> Result<R, any Error>? in
-            switch operations.acquireExclusive(wait, "pthread_rwlock_clockwrlock") {
+            switch acquire() {
             case .interrupted: return nil
-            case .busy: return .failure(Self.timedOut(operations))
+            case .busy: return .failure(timedOut(operations))
             case .failed(let error): return .failure(error)
-            case .done(let acquisition): return Result { try MappedReadWriteLock.exclusiveLocked(operations, acquisition, repair, body) }
+            case .done(let taken): return Result { try held(taken) }
             }
         }
-        guard let result else { throw Self.timedOut(operations) }
+        guard let result else { throw timedOut(operations) }
         return try result.get()
     }
 

@@ -347,24 +347,21 @@ struct MappedReadWriteLockTests {
         let placed = try test.create(name)
         let operations = try placed.withReadWriteLock(test.lock) { $0.operations }
 
-        let reader = try test.peer("rwlock-hold", name, "shared")
-        #expect(try reader.line() == "locked \(reader.pid)")
-        let readerSlot = try #require(operations.heldSlot(UInt32(reader.pid)))
+        let (reader, readerWord) = try peerHolding("shared", test, name, operations)
         let writing = Task {
             try await MappedReadWriteLock(operations).withExclusiveLockAsync(ifOwnerDied: { _ in Issue.record("no writer died") }) {
                 operations.mutexesHeld(by: ReadWriteLockOperations.currentThread)
             }
         }
-        #expect(await engineWorker(blockedIn: [SyscallNumber.futex], firstArgument: hexArgument(operations.slot(readerSlot).word)) != nil)
+        #expect(await engineWorker(blockedIn: [SyscallNumber.futex], firstArgument: readerWord) != nil)
         try reader.send("unlock")
         #expect(try await writing.value == 5, "the body runs on the thread holding the gate and every slot")
 
-        let writer = try test.peer("rwlock-hold", name, "exclusive")
-        #expect(try writer.line() == "locked \(writer.pid)")
+        let (writer, gateWord) = try peerHolding("exclusive", test, name, operations)
         let reading = Task {
             try await MappedReadWriteLock(operations).withSharedLockAsync { operations.mutexesHeld(by: ReadWriteLockOperations.currentThread) }
         }
-        #expect(await engineWorker(blockedIn: [SyscallNumber.futex], firstArgument: hexArgument(operations.gate.word)) != nil)
+        #expect(await engineWorker(blockedIn: [SyscallNumber.futex], firstArgument: gateWord) != nil)
         try writer.send("unlock")
         #expect(try await reading.value == 1)
         #expect(try await timesOut {
@@ -383,13 +380,11 @@ struct MappedReadWriteLockTests {
         let operations = try placed.withReadWriteLock(test.lock) { $0.operations }
 
         // A writer waiting for a reader's slot holds the gate and the slots before it.
-        let reader = try test.peer("rwlock-hold", name, "shared")
-        #expect(try reader.line() == "locked \(reader.pid)")
-        let readerSlot = try #require(operations.heldSlot(UInt32(reader.pid)))
+        let (reader, readerWord) = try peerHolding("shared", test, name, operations)
         let writing = Task {
             try await MappedReadWriteLock(operations).withExclusiveLockAsync(ifOwnerDied: { _ in }) { 1 }
         }
-        #expect(await engineWorker(blockedIn: [SyscallNumber.futex], firstArgument: hexArgument(operations.slot(readerSlot).word)) != nil)
+        #expect(await engineWorker(blockedIn: [SyscallNumber.futex], firstArgument: readerWord) != nil)
         writing.cancel()
         await #expect(throws: CancellationError.self) { _ = try await writing.value }
         #expect(try test.run("rwlock-try", name, "shared") == "acquired", "the gate was given back")
@@ -399,10 +394,9 @@ struct MappedReadWriteLockTests {
         try reader.send("unlock")
         #expect(try reader.line() == "unlocked")
 
-        let writer = try test.peer("rwlock-hold", name, "exclusive")
-        #expect(try writer.line() == "locked \(writer.pid)")
+        let (writer, gateWord) = try peerHolding("exclusive", test, name, operations)
         let reading = Task { try await MappedReadWriteLock(operations).withSharedLockAsync { 2 } }
-        #expect(await engineWorker(blockedIn: [SyscallNumber.futex], firstArgument: hexArgument(operations.gate.word)) != nil)
+        #expect(await engineWorker(blockedIn: [SyscallNumber.futex], firstArgument: gateWord) != nil)
         reading.cancel()
         await #expect(throws: CancellationError.self) { _ = try await reading.value }
         try writer.send("unlock")
@@ -634,6 +628,18 @@ struct MappedReadWriteLockTests {
         // the kills find it there; the rest land in taking, releasing or reading).
         #expect(deaths > 0)
     }
+}
+
+/// Starts a peer holding the (writers-preferring) lock in `mode` and returns it
+/// with the lock word, as /proc shows it, that an async waiter here then sleeps
+/// on: the peer's slot for a writer, the gate for a reader.
+private func peerHolding(_ mode: String, _ test: ReadWriteLockTestLayout, _ name: String,
+                         _ operations: ReadWriteLockOperations) throws -> (PeerSession, String) {
+    let peer = try test.peer("rwlock-hold", name, mode)
+    #expect(try peer.line() == "locked \(peer.pid)")
+    if mode == "exclusive" { return (peer, hexArgument(operations.gate.word)) }
+    let slot = try #require(operations.heldSlot(UInt32(peer.pid)))
+    return (peer, hexArgument(operations.slot(slot).word))
 }
 
 /// How many of the lock's internal mutexes (gate and slots) the calling thread holds.

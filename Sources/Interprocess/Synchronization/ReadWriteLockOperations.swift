@@ -126,11 +126,11 @@ struct ReadWriteLockOperations: @unchecked Sendable {
 
     // MARK: shared
 
-    /// Takes the lock shared: the index of the slot taken.
+    /// Takes the lock shared: the index of the slot taken. (No thread id is
+    /// needed on this path — `gettid` is a system call — except to tell why every
+    /// slot answered `EDEADLK`.)
     func acquireShared(_ wait: ReadWriteLockWait, _ operation: String) -> ReadWriteLockStep<Int> {
         if let error = checkConfiguration(operation) { return .failed(error) }
-        let me = Self.currentThread
-        if owner(of: gate) == me { return .failed(heldExclusively(operation)) }
         let taken: ReadWriteLockStep<Int>
         if preference == .writers {
             // Through the gate, so readers queue behind a writer waiting there.
@@ -138,15 +138,16 @@ struct ReadWriteLockOperations: @unchecked Sendable {
             case .done: break
             case .busy: return .busy
             case .interrupted: return .interrupted
+            case .failed(let error) where error.errno == .deadlock: return .failed(heldExclusively(operation))
             case .failed(let error): return .failed(relabel(error, operation))
             }
-            taken = takeSlot(me, wait, operation)
+            taken = takeSlot(wait, operation)
             do throws(IPCError) { try gate.release() } catch {
                 if case .done(let index) = taken { try? slot(index).release() }
                 return .failed(relabel(error, operation))
             }
         } else {
-            taken = takeSlot(me, wait, operation)
+            taken = takeSlot(wait, operation)
         }
         guard case .done(let index) = taken else { return taken }
         if let error = stateError(operation) {
@@ -160,8 +161,8 @@ struct ReadWriteLockOperations: @unchecked Sendable {
     /// over the slots); a slot this thread holds already (`EDEADLK` from the
     /// error-checking mutex: a recursive read) is skipped. With none free, waits
     /// for the first busy one.
-    private func takeSlot(_ me: UInt32, _ wait: ReadWriteLockWait, _ operation: String) -> ReadWriteLockStep<Int> {
-        let first = Int(me % UInt32(slotCount))
+    private func takeSlot(_ wait: ReadWriteLockWait, _ operation: String) -> ReadWriteLockStep<Int> {
+        let first = firstSlot
         var busy: Int?
         for step in 0..<slotCount {
             let index = (first + step) % slotCount
@@ -174,6 +175,9 @@ struct ReadWriteLockOperations: @unchecked Sendable {
             }
         }
         guard let busy else {
+            // Every slot is this thread's: it holds the lock exclusively (the gate
+            // would have said so when readers pass it), or shared that many times.
+            if preference == .readers && owner(of: gate) == Self.currentThread { return .failed(heldExclusively(operation)) }
             return .failed(IPCError(.resourceTemporarilyUnavailable, operation: operation, object: object,
                                     detail: "this thread holds all \(slotCount) reader slots already (the lock's maximumReaders)"))
         }
@@ -339,9 +343,10 @@ struct ReadWriteLockOperations: @unchecked Sendable {
             & MutexOperations.threadMask
     }
 
-    /// A slot `thread` holds (only that thread can have put its id there).
+    /// A slot `thread` holds (only that thread can have put its id there),
+    /// looked for from where this thread starts taking one.
     func heldSlot(_ thread: UInt32) -> Int? {
-        let first = Int(thread % UInt32(slotCount))
+        let first = firstSlot
         for step in 0..<slotCount {
             let index = (first + step) % slotCount
             if owner(of: slot(index)) == thread { return index }
@@ -360,6 +365,13 @@ struct ReadWriteLockOperations: @unchecked Sendable {
     }
 
     static var currentThread: UInt32 { UInt32(bitPattern: cipc_gettid()) }
+
+    /// The slot this thread tries first, so threads spread over the slots: a
+    /// Fibonacci hash of `pthread_self()` (thread descriptors lie megabytes apart,
+    /// so their low bits say nothing), read without a system call.
+    var firstSlot: Int {
+        Int(truncatingIfNeeded: (UInt64(pthread_self()) &* 0x9E37_79B9_7F4A_7C15) >> 32) % slotCount
+    }
 
     // MARK: validating and errors
 

@@ -194,9 +194,10 @@ struct MappedReadWriteLockTests {
 
     // MARK: misuse
 
-    @Test("misuse is an error: unlock not held (EPERM), relock and upgrade (EDEADLK), too many recursive reads (EAGAIN)")
-    func misuse() throws {
-        let test = try ReadWriteLockTestLayout()
+    @Test("misuse is an error: unlock not held (EPERM), relock and upgrade (EDEADLK), too many recursive reads (EAGAIN)",
+          arguments: Preference.allCases)
+    func misuse(preference: Preference) throws {
+        let test = try ReadWriteLockTestLayout(preferring: preference)
         let placed = try test.createAnonymous()
         try placed.withReadWriteLock(test.lock) { lock in
             #expect(thrownErrno { try lock.unlockShared() } == .notPermitted)

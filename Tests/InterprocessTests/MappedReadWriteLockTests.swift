@@ -591,12 +591,7 @@ struct MappedReadWriteLockTests {
         let placed = try test.create(name)
         var deaths = 0
         for _ in 0..<200 {
-            let start = try test.load(placed, test.first)
-            let churn = try test.peer("rwlock-churn", name)
-            #expect(try churn.line() == "ready")
-            let steps = UInt64.random(in: 1...200)
-            #expect(eventually(timeout: .seconds(30)) { (try? test.load(placed, test.first)) ?? 0 >= start + steps })
-            #expect(try churn.kill() == .signalled(SIGKILL, coreDumped: false))
+            let churn = try killChurnAtRandomPoint(test, name, placed)
             try placed.withReadWriteLock(test.lock) { lock in
                 var readerTold = false
                 do throws(IPCError) { try lock.lockShared(timeout: .seconds(30)) } catch {
@@ -644,12 +639,7 @@ struct MappedReadWriteLockTests {
         let survivor = try test.peer("rwlock-churn", name)
         #expect(try survivor.line() == "ready")
         for _ in 0..<100 {
-            let start = try test.load(placed, test.first)
-            let victim = try test.peer("rwlock-churn", name)
-            #expect(try victim.line() == "ready")
-            let steps = UInt64.random(in: 1...200)
-            #expect(eventually(timeout: .seconds(30)) { (try? test.load(placed, test.first)) ?? 0 >= start + steps })
-            #expect(try victim.kill() == .signalled(SIGKILL, coreDumped: false))
+            let victim = try killChurnAtRandomPoint(test, name, placed)
             try placed.withReadWriteLock(test.lock) { lock in
                 try lock.withExclusiveLock(until: .after(.seconds(30)), ifOwnerDied: { pid in
                     #expect(pid == victim.pid)
@@ -663,6 +653,19 @@ struct MappedReadWriteLockTests {
         }
         #expect(try survivor.kill() == .signalled(SIGKILL, coreDumped: false), "the survivor ran throughout")
     }
+}
+
+/// Starts a `rwlock-churn` peer, lets it (and whoever else churns) make 1 to 200
+/// changes, and kills it with `SIGKILL` wherever it then is.
+private func killChurnAtRandomPoint(_ test: ReadWriteLockTestLayout, _ name: String,
+                                    _ placed: borrowing PlacedMapping) throws -> PeerSession {
+    let start = try test.load(placed, test.first)
+    let churn = try test.peer("rwlock-churn", name)
+    #expect(try churn.line() == "ready")
+    let steps = UInt64.random(in: 1...200)
+    #expect(eventually(timeout: .seconds(30)) { (try? test.load(placed, test.first)) ?? 0 >= start + steps })
+    #expect(try churn.kill() == .signalled(SIGKILL, coreDumped: false))
+    return churn
 }
 
 /// Starts a peer holding the (writers-preferring) lock in `mode` and returns it

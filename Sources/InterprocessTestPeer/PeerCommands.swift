@@ -26,6 +26,7 @@ enum PeerCommands {
         table.merge(threads) { a, _ in a }
         table.merge(locks) { a, _ in a }
         table.merge(spinBarrier) { a, _ in a }
+        table.merge(readWriteLocks) { a, _ in a }
         return table
     }
 

@@ -165,6 +165,9 @@ public struct PlacedMapping: ~Copyable, @unchecked Sendable {
             case .mutex:
                 let start = try mapping.typedAddress("pthread_mutex_init", pthread_mutex_t.self, offset: part.offset, writing: true)
                 try MutexOperations.initialise(start, kind: MappedMutex.Kind(rawValue: UInt8(part.initialValue))!, object: mapping.label)
+            case .readWriteLock:
+                let start = try mapping.address("pthread_rwlock_init", offset: part.offset, count: part.size, writing: true)
+                try ReadWriteLockOperations.initialise(start, ReadWriteLockConfiguration(word: part.initialValue)!, object: mapping.label)
             case .condition:
                 try mapping.write([UInt8](repeating: 0, count: part.size), at: part.offset)
             case .spinLock:

@@ -29,6 +29,7 @@ struct SharedLayoutPart: Equatable, Sendable {
         case atomic = 3
         case mutex = 4
         case condition = 5
+        case readWriteLock = 6
         case spinLock = 7
         case barrier = 8
     }
@@ -38,7 +39,7 @@ struct SharedLayoutPart: Equatable, Sendable {
     var size: Int
     var alignment: Int
     /// A semaphore's initial value, an atomic's initial bit pattern, a mutex's
-    /// `MappedMutex.Kind`, a barrier's participant count; 0 for bytes, conditions
-    /// and spin locks.
+    /// `MappedMutex.Kind`, a read–write lock's `ReadWriteLockConfiguration.word`,
+    /// a barrier's participant count; 0 for bytes, conditions and spin locks.
     var initialValue: UInt64
 }

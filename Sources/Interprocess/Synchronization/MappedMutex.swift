@@ -170,21 +170,32 @@ public struct MappedMutex: ~Copyable, @unchecked Sendable {
     /// With the lock taken as `acquisition`: repair, body, release.
     static func locked<R>(_ operations: MutexOperations, _ acquisition: Acquisition,
                           _ repair: (_ pid: Int32?) throws -> Void, _ body: () throws -> R) throws -> R {
-        if case .previousOwnerDied(let pid) = acquisition {
+        try acquisition.holding(repair: repair, markConsistent: operations.markConsistent, release: operations.release, body)
+    }
+}
+
+extension MappedMutex.Acquisition {
+    /// With a lock taken as `self`: after an owner's death `repair`, then
+    /// `markConsistent`; then `body`; then `release`, whatever throws (a repair
+    /// that throws releases the lock unrepaired, and the error goes on). The
+    /// scoped forms of every lock with owner death share it.
+    func holding<R>(repair: (_ pid: Int32?) throws -> Void, markConsistent: () throws -> Void,
+                    release: () throws -> Void, _ body: () throws -> R) throws -> R {
+        if case .previousOwnerDied(let pid) = self {
             do {
                 try repair(pid)
-                try operations.markConsistent()
+                try markConsistent()
             } catch {
-                try? operations.release()
+                try? release()
                 throw error
             }
         }
         let result: R
         do { result = try body() } catch {
-            try? operations.release()
+            try? release()
             throw error
         }
-        try operations.release()
+        try release()
         return result
     }
 }

@@ -11,9 +11,9 @@
 //
 // The buffer lives in anonymous shared memory, the same placed objects a group
 // of processes would share by name (PosixSharedMemory.create / open).
-import Foundation  // Thread
+import Foundation  // Thread, NSLock
 import Interprocess
-import Synchronization  // Mutex, for the consumers' results
+import Synchronization  // Atomic
 
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("producer-consumer: \(message)\n".utf8))
@@ -122,6 +122,24 @@ final class Shared: Sendable {
     }
 }
 
+/// What the consumers took, gathered under a lock when each is done.
+final class Received: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [Int64] = []
+
+    func add(_ taken: [Int64]) {
+        lock.lock()
+        items += taken
+        lock.unlock()
+    }
+
+    var all: [Int64] {
+        lock.lock()
+        defer { lock.unlock() }
+        return items
+    }
+}
+
 func startThread(_ shared: Shared, _ body: @escaping @Sendable () throws -> Void) {
     Thread {
         do { try body() } catch { fail("\(error)") }
@@ -136,7 +154,7 @@ guard arguments.count == 3, let producers = arguments[0], let consumers = argume
 }
 do {
     let shared = try Shared(untaken: producers * items)
-    let received = Mutex<[Int64]>([])
+    let received = Received()
     for producer in 0..<producers {
         startThread(shared) {
             for k in 0..<items { try shared.put(Int64(producer * items + k)) }
@@ -146,11 +164,11 @@ do {
         startThread(shared) {
             var mine: [Int64] = []
             while let item = try shared.take() { mine.append(item) }
-            received.withLock { $0 += mine }
+            received.add(mine)
         }
     }
     for _ in 0..<(producers + consumers) { try shared.done.wait() }
-    let all = received.withLock { $0 }.sorted()
+    let all = received.all.sorted()
     let total = producers * items
     let sum = all.reduce(0, +)
     print("\(producers) producers × \(items) items, \(consumers) consumers: \(all.count) items received, sum \(sum)")

@@ -54,6 +54,32 @@ extension PeerCommands {
         // unlocks, prints "unlocked" and exits at end of input; "exec" prints "exec"
         // and replaces the process by `cat` (same pid, lock held); end of input
         // exits holding the lock (with the memory still mapped).
+        // rwlock-fork NAME PREF: take and release the lock exclusively (so this
+        // thread's id and the pid are known to the library), then fork; the child
+        // takes it shared and releases it, then takes it exclusively and exits
+        // holding it. Prints "child PID STATUS" (STATUS: the child's exit status,
+        // 128 + signal when a signal ended it).
+        "rwlock-fork": { args in
+            let test = try ReadWriteLockTestLayout(args[1])
+            let placed = try test.open(args[0])
+            return try placed.withReadWriteLock(test.lock) { lock in
+                _ = try lock.lockExclusive(timeout: .seconds(30))
+                try lock.unlockExclusive()
+                let child = fork()
+                if child == 0 {
+                    do {
+                        try lock.lockShared(timeout: .seconds(30))
+                        try lock.unlockShared()
+                        _ = try lock.lockExclusive(timeout: .seconds(30))
+                    } catch { _exit(1) }
+                    _exit(0)
+                }
+                var status: CInt = 0
+                guard child > 0, waitpid(child, &status, 0) == child else { return 2 }
+                say("child \(child) \((status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f))")
+                return 0
+            }
+        },
         "rwlock-hold": { args in
             let test = try ReadWriteLockTestLayout(args[1])
             let placed = try test.open(args[0])

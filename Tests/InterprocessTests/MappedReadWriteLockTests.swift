@@ -469,6 +469,24 @@ struct MappedReadWriteLockTests {
         #expect(try test.run("rwlock-try", name, "exclusive") == "acquired")
     }
 
+    @Test("a forked child takes the lock as itself, and dying as its writer is named by its own pid", arguments: Preference.allCases)
+    func forkedChild(preference: Preference) throws {
+        let name = TestObjects.sharedMemoryName()
+        defer { TestObjects.remove(.sharedMemory(name)) }
+        let test = try ReadWriteLockTestLayout(preferring: preference)
+        let placed = try test.create(name)
+        let words = try test.run("rwlock-fork", name).split(separator: " ")
+        #expect(words.count == 3 && words[0] == "child" && words[2] == "0", "\(words)")
+        let child = try #require(Int32(words.count == 3 ? words[1] : ""))
+        try placed.withReadWriteLock(test.lock) { lock in
+            let told = #expect(throws: IPCError.self) { try lock.lockShared(timeout: .seconds(30)) }
+            #expect(told?.errno == .previousOwnerDied && told?.detail?.contains("pid \(child) died") == true, "\(String(describing: told))")
+            #expect(try lock.lockExclusive(timeout: .seconds(30)) == .previousOwnerDied(pid: child))
+            try lock.markConsistent()
+            try lock.unlockExclusive()
+        }
+    }
+
     @Test("unlocked without being marked consistent after a writer's death, the lock is not recoverable for every process")
     func notRecoverable() throws {
         let name = TestObjects.sharedMemoryName()

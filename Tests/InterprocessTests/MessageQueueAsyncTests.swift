@@ -37,7 +37,7 @@ struct MessageQueueAsyncTests {
             task.cancel()
             await #expect(throws: CancellationError.self) { try await task.value }
             let elapsed = ContinuousClock.now - cancelledAt
-            #expect(elapsed < .seconds(5), "cancellation took \(elapsed)")
+            #expect(elapsed < .seconds(30), "cancellation took \(elapsed)")
             #expect(!Reactor.isWaiting(on: raw))
             try await queue.sendAsync([1], priority: 1)
             #expect(try queue.attributes.currentMessages == 1, "the cancelled receive took nothing")

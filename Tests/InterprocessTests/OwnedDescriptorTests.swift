@@ -132,7 +132,7 @@ struct OwnedDescriptorTests {
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }
         let elapsed = ContinuousClock.now - cancelledAt
-        #expect(elapsed < .seconds(5), "cancellation took \(elapsed)")
+        #expect(elapsed < .seconds(30), "cancellation took \(elapsed)")
         #expect(!Reactor.isWaiting(on: raw))
     }
 

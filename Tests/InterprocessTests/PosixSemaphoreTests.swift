@@ -177,7 +177,9 @@ struct PosixSemaphoreTests {
         waiting.cancel()
         let outcome = await waiting.result
         #expect(throws: CancellationError.self) { try outcome.get() }
-        #expect(Deadline.now.nanoseconds - start.nanoseconds < 2_000_000_000)
+        // The wait has no deadline: it ended only because the cancellation interrupted
+        // it. The bound only keeps a broken build from hanging here.
+        #expect(Deadline.now.nanoseconds - start.nanoseconds < 30_000_000_000)
         try semaphore.post()
         #expect(try semaphore.value == 1, "the cancelled wait did not consume the post")
     }

@@ -224,7 +224,7 @@ struct UnixListenerTests {
         let cancelledAt = ContinuousClock.now
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }
-        #expect(ContinuousClock.now - cancelledAt < .seconds(5))
+        #expect(ContinuousClock.now - cancelledAt < .seconds(30))
     }
 
     @Test("a datagram listener is refused before any system call")

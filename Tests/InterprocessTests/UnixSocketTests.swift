@@ -158,7 +158,7 @@ struct UnixSocketTests {
             _ = try UnixSocket.connect(to: path, until: .after(.milliseconds(200)))
         }
         #expect(error?.errno == .timedOut)
-        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(ContinuousClock.now - started < .seconds(30))
 
         let task = Task { _ = try await UnixSocket.connectAsync(to: path) }
         task.cancel()
@@ -183,7 +183,7 @@ struct UnixSocketTests {
         let cancelledAt = ContinuousClock.now
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }
-        #expect(ContinuousClock.now - cancelledAt < .seconds(5))
+        #expect(ContinuousClock.now - cancelledAt < .seconds(30))
     }
 
     @Test("receive waits are bounded by a deadline; try forms do not wait")

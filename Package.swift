@@ -52,6 +52,11 @@ let package = Package(
             path: "Examples/producer-consumer"
         ),
         .executableTarget(
+            name: "barrier-sort",
+            dependencies: ["Interprocess"],
+            path: "Examples/barrier-sort"
+        ),
+        .executableTarget(
             name: "shared-counter",
             dependencies: ["Interprocess"],
             path: "Examples/shared-counter"

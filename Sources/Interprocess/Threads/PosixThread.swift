@@ -36,7 +36,7 @@ public struct PosixThread<Success: Sendable, Failure: Error>: ~Copyable, Sendabl
     private let run: Unmanaged<ThreadRun<Success, Failure>>
 
     /// Starts a joinable thread named `name` (cut to 15 bytes) with a stack of
-    /// `stackSize` bytes (nil: the default) running `body` (`pthread_create`).
+    /// at least `stackSize` bytes (nil: the default) running `body` (`pthread_create`).
     /// Throws `EINVAL` for a stack smaller than `PTHREAD_STACK_MIN`, `EAGAIN` when
     /// no thread can be created.
     public static func start(

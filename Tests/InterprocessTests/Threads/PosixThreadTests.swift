@@ -36,8 +36,14 @@ private struct SortFailed: Error, Equatable { var part: Int }
         ) { ThreadAttributesSeen.current() }
         let seen = thread.join()
         #expect(seen.name == "t-attributes-lo")  // 15 bytes
-        #expect(seen.stackSize == stack)
+        #expect(Self.fits(seen.stackSize, requested: stack))
         #expect(!seen.detached)
+    }
+
+    /// glibc may give a thread a cached stack of an ended thread, up to 4 times the
+    /// size asked for (`get_cached_stack`); the default is 8 MiB (RLIMIT_STACK).
+    static func fits(_ size: Int, requested: Int) -> Bool {
+        (requested...(4 * requested)).contains(size)
     }
 
     @Test func aStackBelowTheMinimumIsEINVAL() throws {
@@ -59,7 +65,7 @@ private struct SortFailed: Error, Equatable { var part: Int }
         let attributes = try #require(seen.get)
         #expect(attributes.detached)
         #expect(attributes.name == "t-detached")
-        #expect(attributes.stackSize == 256 * 1024)
+        #expect(Self.fits(attributes.stackSize, requested: 256 * 1024))
     }
 
     @Test func detachMakesAJoinableThreadDetachedAndItRunsOn() throws {

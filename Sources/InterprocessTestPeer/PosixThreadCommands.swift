@@ -15,7 +15,8 @@ extension PeerCommands {
         // fork-handlers: register three sets of fork handlers, set a thread-specific
         // value (7) on this thread, start a PosixThread that waits, then fork. The
         // child writes "child EVENTS tasks N tsd V" with write(2) and _exits; the
-        // parent then prints "parent EVENTS tasks N". EVENTS: P1..P3 for prepare,
+        // parent then prints "parent EVENTS waiter W" (W: its threads named
+        // fork-waiter; a TSan build has a thread of its own, so all are not counted). EVENTS: P1..P3 for prepare,
         // A1..A3 for parent, C1..C3 for child handlers, in the order they ran.
         "fork-handlers": { _ in
             for set in 1...3 {
@@ -30,16 +31,12 @@ extension PeerCommands {
             let waiter = try PosixThread<Void, IPCError>.start(name: "fork-waiter") { () throws(IPCError) in
                 try release.semaphore.wait(timeout: .seconds(30))
             }
-            guard eventually(taskCount() == 2) else { return 1 }
+            guard eventually(taskNames().contains("fork-waiter")) else { return 1 }
             waitUntilOtherThreadsSleep()
-            let child = fork()
-            if child == 0 {
-                ForkEvents.write("child", extra: " tasks \(taskCount()) tsd \(key.value.map(String.init) ?? "none")")
-                _exit(0)
-            }
+            let child = forkReporting(key, keeping: waiter)
             var status: CInt = 0
             guard child > 0, waitpid(child, &status, 0) == child else { return 2 }
-            ForkEvents.write("parent", extra: " tasks \(taskCount())")
+            ForkEvents.write("parent", extra: " waiter \(taskNames().filter { $0 == "fork-waiter" }.count)")
             try release.semaphore.post()
             try waiter.join()
             return status == 0 ? 0 : 3
@@ -69,15 +66,36 @@ extension PeerCommands {
         },
     ]
 
-    /// The number of threads of this process (/proc/self/task).
-    static func taskCount() -> Int {
-        guard let dir = opendir("/proc/self/task") else { return -1 }
-        defer { closedir(dir) }
-        var count = 0
-        while let entry = readdir(dir) {
-            if entry.pointee.d_name.0 != UInt8(ascii: ".") { count += 1 }
+    /// Forks; the child writes what it has and _exits. `waiter` is only borrowed, so
+    /// the child cannot end its lifetime (its deinit would detach, in the child, a
+    /// thread that exists only in the parent).
+    static func forkReporting(_ key: ThreadSpecificKey<Int>, keeping waiter: borrowing PosixThread<Void, IPCError>) -> pid_t {
+        let child = fork()
+        if child == 0 {
+            ForkEvents.write("child", extra: " tasks \(taskCount()) tsd \(key.value.map(String.init) ?? "none")")
+            _exit(0)
         }
-        return count
+        return child
+    }
+
+    /// The number of threads of this process (/proc/self/task).
+    static func taskCount() -> Int { taskNames().count }
+
+    /// The names of this process's threads (/proc/self/task/TID/comm).
+    static func taskNames() -> [String] {
+        guard let dir = opendir("/proc/self/task") else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let tid = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard pid_t(tid) != nil else { continue }
+            var name = [UInt8](repeating: 0, count: 32)
+            let fd = open("/proc/self/task/\(tid)/comm", O_RDONLY | O_CLOEXEC)
+            let count = fd < 0 ? 0 : read(fd, &name, name.count)
+            if fd >= 0 { close(fd) }
+            names.append(String(decoding: name.prefix(max(count, 0)).filter { $0 != 0 && $0 != 10 }, as: UTF8.self))
+        }
+        return names
     }
 }
 

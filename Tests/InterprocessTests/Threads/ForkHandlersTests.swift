@@ -14,7 +14,7 @@ import Glibc
         #expect(run.status == .exited(0), "\(run.stderr)")
         #expect(run.stdout == """
             child P3 P2 P1 C1 C2 C3 tasks 1 tsd 7
-            parent P3 P2 P1 A1 A2 A3 tasks 2
+            parent P3 P2 P1 A1 A2 A3 waiter 1
 
             """)
     }

@@ -13,9 +13,9 @@ private final class DestructorCounts: Sendable {
     private let perThread: Mutex<[Int: Int]> = Mutex([:])
     func destroyed(_ index: Int) {
         total.add(1, ordering: .relaxed)
-        perThread.withLock { $0[index, default: 0] += 1 }
+        perThread.withSanitizedLock { $0[index, default: 0] += 1 }
     }
-    var counts: [Int: Int] { perThread.withLock { $0 } }
+    var counts: [Int: Int] { perThread.withSanitizedLock { $0 } }
 }
 
 /// A value with an identity, to see which one the destructor gets.

@@ -27,7 +27,7 @@ let package = Package(
                 "CInterprocess",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
-            exclude: ["Messages/README.md", "Memory/README.md", "Synchronization/README.md"],
+            exclude: ["Messages/README.md", "Memory/README.md", "Synchronization/README.md", "Threads/README.md"],
             swiftSettings: faultInjection
         ),
         .executableTarget(
@@ -50,6 +50,11 @@ let package = Package(
             name: "producer-consumer",
             dependencies: ["Interprocess"],
             path: "Examples/producer-consumer"
+        ),
+        .executableTarget(
+            name: "barrier-sort",
+            dependencies: ["Interprocess"],
+            path: "Examples/barrier-sort"
         ),
         .executableTarget(
             name: "shared-counter",

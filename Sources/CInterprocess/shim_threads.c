@@ -85,6 +85,18 @@ int cipc_futex_wake(uint32_t *word, int count) {
 
 int cipc_set_thread_name(const char *name) { return pthread_setname_np(pthread_self(), name); }
 
+int cipc_thread_attributes(size_t *stack_size, int *detached) {
+    pthread_attr_t attributes;
+    int rc = pthread_getattr_np(pthread_self(), &attributes);
+    if (rc != 0) return rc;
+    int state = PTHREAD_CREATE_JOINABLE;
+    rc = pthread_attr_getstacksize(&attributes, stack_size);
+    if (rc == 0) rc = pthread_attr_getdetachstate(&attributes, &state);
+    *detached = state == PTHREAD_CREATE_DETACHED;
+    pthread_attr_destroy(&attributes);
+    return rc;
+}
+
 // MARK: signalfd
 
 #include <sys/signalfd.h>

@@ -27,6 +27,7 @@ enum PeerCommands {
         table.merge(locks) { a, _ in a }
         table.merge(spinBarrier) { a, _ in a }
         table.merge(readWriteLocks) { a, _ in a }
+        table.merge(posixThreads) { a, _ in a }
         return table
     }
 

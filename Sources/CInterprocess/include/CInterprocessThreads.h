@@ -32,6 +32,10 @@ void cipc_library_thread_mask(sigset_t *mask);
 /// `pthread_setname_np(pthread_self(), name)` (GNU): at most 15 bytes; 0 or ERANGE.
 int cipc_set_thread_name(const char *name);
 
+/// The calling thread's attributes as `pthread_getattr_np` reports them: its stack
+/// size in bytes and whether it is detached (1) or joinable (0). 0 or the error number.
+int cipc_thread_attributes(size_t *stack_size, int *detached);
+
 // MARK: futex on a 32-bit word, shared between processes
 
 /// `futex(word, FUTEX_WAIT_BITSET, value, deadline, NULL, FUTEX_BITSET_MATCH_ANY)`:

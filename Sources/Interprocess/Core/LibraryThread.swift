@@ -37,6 +37,21 @@ public enum LibraryThread {
     /// Starts a joinable thread named `name` running `body`. Pair with `join` or
     /// `detach`. Throws the `pthread_create` error (`EAGAIN`: no thread left).
     public static func start(name: String, _ body: @escaping @Sendable () -> Void) throws(IPCError) -> pthread_t {
+        try start(name: name, stackSize: nil, detached: false, body)
+    }
+
+    /// Starts a thread named `name` running `body` with a stack of `stackSize` bytes
+    /// (nil: the default, `RLIMIT_STACK`) and, when `detached`, created detached
+    /// (`pthread_attr_setstacksize`, `pthread_attr_setdetachstate`, SPEC P6). A stack
+    /// smaller than `PTHREAD_STACK_MIN` (`sysconf(_SC_THREAD_STACK_MIN)`) is `EINVAL`.
+    /// A detached thread's `pthread_t` must not be joined or detached.
+    public static func start(
+        name: String, stackSize: Int?, detached: Bool, _ body: @escaping @Sendable () -> Void
+    ) throws(IPCError) -> pthread_t {
+        if let stackSize, stackSize < minimumStackSize {
+            throw IPCError(.invalidArgument, operation: "pthread_attr_setstacksize", object: "thread \(name)",
+                           detail: "a stack has at least PTHREAD_STACK_MIN (\(minimumStackSize)) bytes, not \(stackSize)")
+        }
         registerForkHandler()
         let start = Unmanaged.passRetained(ThreadStart(name: name, body: body))
         var mask = sigset_t()
@@ -44,7 +59,7 @@ public enum LibraryThread {
         var creatorMask = sigset_t()
         _ = system_pthread_sigmask(SIG_SETMASK, &mask, &creatorMask)  // fails only for a bad `how`
         var thread = pthread_t()
-        let rc = system_pthread_create(&thread, { raw in
+        let rc = system_pthread_create(&thread, stackSize: stackSize, detached: detached, { raw in
             let start = Unmanaged<ThreadStart>.fromOpaque(raw!).takeRetainedValue()
             start.name.withCString { _ = cipc_set_thread_name($0) }
             cipc_library_thread_mark()
@@ -59,9 +74,16 @@ public enum LibraryThread {
         return thread
     }
 
+    /// `PTHREAD_STACK_MIN`: the smallest stack a thread may have (glibc makes it a
+    /// run-time value, `sysconf(_SC_THREAD_STACK_MIN)`).
+    public static var minimumStackSize: Int {
+        let value = sysconf(CInt(_SC_THREAD_STACK_MIN))
+        return value > 0 ? value : 16384
+    }
+
     /// Starts a detached thread (one nobody joins): `start`, then `detach`.
     public static func startDetached(name: String, _ body: @escaping @Sendable () -> Void) throws(IPCError) {
-        detach(try start(name: name, body))
+        _ = try start(name: name, stackSize: nil, detached: true, body)
     }
 
     /// Waits for `thread` to end (`pthread_join`).
@@ -115,18 +137,41 @@ public enum LibraryThread {
     /// Guarded by `forkLock`.
     nonisolated(unsafe) private static var forkResets: [@Sendable () -> Void] = []
 
+    /// The program's handlers (`ForkHandlers.register`), in the order registered.
+    /// Guarded by `forkLock`.
+    nonisolated(unsafe) private static var programHandlers: [ForkHandlerSet] = []
+
+    /// Adds one set of the program's fork handlers (SPEC P9).
+    static func addProgramForkHandlers(_ handlers: ForkHandlerSet) {
+        registerForkHandler()
+        pthread_mutex_lock(forkLock)
+        programHandlers.append(handlers)
+        pthread_mutex_unlock(forkLock)
+    }
+
     /// One `pthread_atfork` registration for the whole library. `prepare` takes the
     /// registry's lock and both `parent` and `child` release it, so the child reads
-    /// a registry no other thread was changing.
+    /// a registry no other thread was changing. The program's handlers run inside
+    /// it: `prepare` ones in reverse order of registration (with the lock held),
+    /// `parent` and `child` ones in order; in the child, after the library's resets.
     private static let forkHandlerRegistered: Void = {
         _ = forkLock
         _ = pthread_atfork(
-            { pthread_mutex_lock(LibraryThread.forkLock) },
-            { pthread_mutex_unlock(LibraryThread.forkLock) },
+            {
+                pthread_mutex_lock(LibraryThread.forkLock)
+                for handlers in LibraryThread.programHandlers.reversed() { handlers.prepare?() }
+            },
+            {
+                let handlers = LibraryThread.programHandlers
+                pthread_mutex_unlock(LibraryThread.forkLock)
+                for set in handlers { set.parent?() }
+            },
             {
                 let resets = LibraryThread.forkResets
+                let handlers = LibraryThread.programHandlers
                 pthread_mutex_unlock(LibraryThread.forkLock)
                 for reset in resets { reset() }
+                for set in handlers { set.child?() }
             })
     }()
 

@@ -8,14 +8,48 @@ import Glibc
 
 // MARK: threads
 
-/// `pthread_create(thread, NULL, start, argument)`: 0 or the error number (it does
-/// not set errno). Only `LibraryThread.start` calls it.
+/// `pthread_attr_init`, `pthread_attr_setstacksize(stackSize)` when given,
+/// `pthread_attr_setdetachstate(PTHREAD_CREATE_DETACHED)` when `detached`, then
+/// `pthread_create(thread, attributes, start, argument)`: 0 or the error number (it
+/// does not set errno). Only `LibraryThread.start` calls it.
 func system_pthread_create(
     _ thread: UnsafeMutablePointer<pthread_t>,
+    stackSize: Int?,
+    detached: Bool,
     _ start: @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer?,
     _ argument: UnsafeMutableRawPointer?
 ) -> CInt {
-    errorNumberAdapter("pthread_create") { pthread_create(thread, nil, start, argument) }
+    errorNumberAdapter("pthread_create") {
+        var attributes = pthread_attr_t()
+        var rc = pthread_attr_init(&attributes)
+        if rc != 0 { return rc }
+        defer { pthread_attr_destroy(&attributes) }
+        if let stackSize { rc = pthread_attr_setstacksize(&attributes, stackSize) }
+        if rc == 0 && detached { rc = pthread_attr_setdetachstate(&attributes, CInt(PTHREAD_CREATE_DETACHED)) }
+        if rc == 0 { rc = pthread_create(thread, &attributes, start, argument) }
+        return rc
+    }
+}
+
+// MARK: thread-specific data (ThreadSpecificKey)
+
+/// `pthread_key_create(key, destructor)`: 0 or the error number (`EAGAIN`: all
+/// `PTHREAD_KEYS_MAX` keys in use).
+func system_pthread_key_create(
+    _ key: UnsafeMutablePointer<pthread_key_t>,
+    _ destructor: @convention(c) (UnsafeMutableRawPointer?) -> Void
+) -> CInt {
+    errorNumberAdapter("pthread_key_create") { pthread_key_create(key, destructor) }
+}
+
+/// `pthread_setspecific(key, value)`: 0 or the error number (`ENOMEM`, `EINVAL`).
+func system_pthread_setspecific(_ key: pthread_key_t, _ value: UnsafeRawPointer?) -> CInt {
+    errorNumberAdapter("pthread_setspecific", on: Int(key)) { pthread_setspecific(key, value) }
+}
+
+/// `pthread_key_delete(key)`: 0 or the error number (`EINVAL`). Runs no destructor.
+func system_pthread_key_delete(_ key: pthread_key_t) -> CInt {
+    errorNumberAdapter("pthread_key_delete", on: Int(key)) { pthread_key_delete(key) }
 }
 
 // MARK: futex

@@ -27,6 +27,8 @@ enum PeerCommands {
         table.merge(locks) { a, _ in a }
         table.merge(spinBarrier) { a, _ in a }
         table.merge(readWriteLocks) { a, _ in a }
+        table.merge(recordLocks) { a, _ in a }
+        table.merge(lockFiles) { a, _ in a }
         return table
     }
 

@@ -131,9 +131,12 @@ struct RecordLockTests {
             // The spawn's duplicate of the file was closed after the child started:
             // the lock is still ours.
             #expect(try peerLine("reclock-query", ["posix", path, "exclusive"]) == "conflict pid \(getpid())")
-            #expect(PosixLockRegistry.deferredCount > 0, "the spawn's duplicates wait for the lock's end")
+            #expect(PosixLockRegistry.deferredCount(onFileOf: lock.descriptor.rawValue) == 2, "the two spawns' duplicates wait for the lock's end")
+            _ = consume lock
+            let probe = open(path, O_RDONLY | O_CLOEXEC)
+            defer { close(probe) }
+            #expect(PosixLockRegistry.deferredCount(onFileOf: probe) == 0, "closed with the last RecordLock of the file")
         }
-        #expect(PosixLockRegistry.deferredCount == 0, "closed with the last RecordLock of the file")
     }
 
     @Test("An open-file-description lock is shared by a spawned child handed the descriptor")

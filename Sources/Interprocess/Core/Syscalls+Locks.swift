@@ -19,3 +19,9 @@ func system_fcntl_lock(_ fd: CInt, _ command: CInt, _ lock: UnsafeMutablePointer
 func system_flock(_ fd: CInt, _ operation: CInt) -> CInt {
     adapter("flock", on: Int(fd), failure: -1) { cipc_flock_file(fd, operation) }
 }
+
+/// `pread(fd, buffer, count, offset)`: reads a lock file from its start whatever
+/// the descriptor's offset (SPEC Y10).
+func system_pread(_ fd: CInt, _ buffer: UnsafeMutableRawPointer?, _ count: Int, _ offset: off_t) -> Int {
+    adapter("pread", on: Int(fd), failure: -1) { pread(fd, buffer, count, offset) }
+}

@@ -174,7 +174,10 @@ public struct LockFile: ~Copyable {
             throw IPCError(.invalidArgument, operation: "open", object: IPCError.describe(path: path), detail: "not a regular file: not a lock file")
         }
         if status.st_nlink == 0 { return nil }  // removed since it was opened
-        let bytes = try file.read(upTo: 128)
+        var buffer = [UInt8](repeating: 0, count: 128)
+        let count = retryingInterrupts { buffer.withUnsafeMutableBytes { system_pread(file.rawValue, $0.baseAddress, $0.count, 0) } }
+        if count < 0 { throw IPCError.last("pread", path: path, detail: "reading the lock file") }
+        let bytes = buffer[0..<count]
         let fields = String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" })
         guard fields.count == 3, let pid = pid_t(fields[0]), pid > 0, let start = UInt64(fields[1]), let namespace = UInt64(fields[2]) else {
             throw IPCError(.invalidArgument, operation: "read", object: IPCError.describe(path: path),

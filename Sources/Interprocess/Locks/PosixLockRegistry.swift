@@ -74,8 +74,9 @@ enum PosixLockRegistry {
         if !deferred { _ = system_close(fd) }
     }
 
-    /// Descriptors kept open for now, for tests.
-    static var deferredCount: Int {
-        files.withSanitizedLock { table in table.values.reduce(0) { $0 + $1.deferred.count } }
+    /// How many descriptors of the file behind `fd` are kept open for now, for tests.
+    static func deferredCount(onFileOf fd: CInt) -> Int {
+        guard let key = key(fd) else { return 0 }
+        return files.withSanitizedLock { $0[key]?.deferred.count ?? 0 }
     }
 }

@@ -29,6 +29,7 @@ enum PeerCommands {
         table.merge(readWriteLocks) { a, _ in a }
         table.merge(recordLocks) { a, _ in a }
         table.merge(lockFiles) { a, _ in a }
+        table.merge(lockChurn) { a, _ in a }
         return table
     }
 

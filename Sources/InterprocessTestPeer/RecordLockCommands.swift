@@ -90,6 +90,11 @@ func runPeerLockCommand<Lock: PeerLockable & ~Copyable>(_ command: String, _ loc
     case "query":
         say(describePeerConflict(try lock.conflict(access, range)))
         return 0
+    case "churn":
+        while true {
+            try lock.lock(access, range, timeout: .seconds(30))
+            try lock.unlock(range)
+        }
     default:
         return 64
     }
@@ -165,6 +170,28 @@ extension PeerCommands {
             while readLine() != nil {}
             if let lock { try lock.release() }
             return 0
+        },
+    ]
+}
+
+extension PeerCommands {
+    static let lockChurn: [String: PeerCommand] = [
+        // lock-churn KIND PATH: print "ready", then for ever take and release the
+        // lock (KIND posix, ofd, flock, or lockfile: the lock file PATH) until
+        // killed. A lock file held by a running process (none here but this one)
+        // is "held".
+        "lock-churn": { args in
+            say("ready")
+            if args[0] == "lockfile" {
+                while true {
+                    guard let lock = try LockFile.tryCreate(at: FilePath(args[1])) else {
+                        say("held")
+                        return 1
+                    }
+                    try lock.release()
+                }
+            }
+            return try withPeerLock("churn", [args[0], args[1], "exclusive"])
         },
     ]
 }

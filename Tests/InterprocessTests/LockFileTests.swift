@@ -112,6 +112,34 @@ struct LockFileTests {
         }
     }
 
+    @Test("A peer taking and releasing the lock file, SIGKILLed at 200 random points: never junk, always taken next")
+    func killedAtRandomPoints() throws {
+        try withLockDirectory { directory in
+            let path = directory + "/app.lock"
+            var takeovers = 0
+            for round in 0..<200 {
+                let churn = try PeerSession("lock-churn", ["lockfile", path])
+                #expect(try churn.line() == "ready")
+                // Kill it while the lock file exists or while it does not, at random.
+                let exists = Bool.random()
+                #expect(eventually { (access(path, F_OK) == 0) == exists })
+                #expect(try churn.kill() == .signalled(SIGKILL, coreDumped: false))
+                if try LockFile.holder(at: FilePath(path)) != nil { takeovers += 1 }
+                guard let lock = try LockFile.tryCreate(at: FilePath(path)) else {
+                    Issue.record("round \(round): nil, though its holder is dead")
+                    return
+                }
+                try lock.release()
+            }
+            // A kill between creating the content file and removing it after the
+            // link leaves that uniquely named file behind (Locks/README.md, limits);
+            // never anything at the lock's own path.
+            #expect(directoryNames(directory).allSatisfy { $0.hasSuffix(".tmp") })
+            #expect(takeovers > 0, "some kills left a stale lock file to take over")
+            print("lock file churn: \(takeovers) stale lock files taken over in 200 kills")
+        }
+    }
+
     @Test("Junk at the path is an error, never taken over")
     func junk() throws {
         try withLockDirectory { directory in

@@ -119,6 +119,28 @@ struct RecordLockTests {
         }
     }
 
+    @Test("A peer taking and releasing the lock, SIGKILLed at 200 random points: the lock is always free afterwards",
+          arguments: ["posix", "ofd", "flock"])
+    func killedAtRandomPoints(kind: String) throws {
+        try withLockDirectory { directory in
+            let path = directory + "/file"
+            var heldAtKill = 0
+            for round in 0..<200 {
+                let churn = try PeerSession("lock-churn", [kind, path])
+                #expect(try churn.line() == "ready")
+                // Kill it while it holds the lock or while it does not, at random.
+                var info = stat()
+                #expect(eventually { stat(path, &info) == 0 })
+                let held = Bool.random()
+                #expect(eventually { ((try? InventoryText.read("/proc/locks")) ?? "").split(separator: "\n").contains { $0.contains(":\(info.st_ino) ") } == held })
+                #expect(try churn.kill() == .signalled(SIGKILL, coreDumped: false))
+                if held { heldAtKill += 1 }
+                #expect(try peerLine("reclock-try", [kind, path, "exclusive"]) == "acquired", "round \(round)")
+            }
+            #expect(heldAtKill > 0)
+        }
+    }
+
     @Test("A POSIX lock is not inherited by a spawned child, even one handed the descriptor; spawning does not drop it")
     func posixLockNotInherited() throws {
         try withLockDirectory { directory in

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <sys/syscall.h>
 #include <stdio.h>
 
@@ -12,6 +13,10 @@ const char *cipc_errno_description(int code) { return strerrordesc_np(code); }
 
 int cipc_fcntl_int(int fd, int cmd, int arg) { return fcntl(fd, cmd, arg); }
 int cipc_fcntl_void(int fd, int cmd) { return fcntl(fd, cmd); }
+int cipc_fcntl_lock(int fd, int cmd, cipc_flock *lock) { return fcntl(fd, cmd, lock); }
+int cipc_flock_file(int fd, int operation) { return flock(fd, operation); }
+_Static_assert(F_OFD_GETLK == CIPC_F_OFD_GETLK && F_OFD_SETLK == CIPC_F_OFD_SETLK && F_OFD_SETLKW == CIPC_F_OFD_SETLKW,
+               "F_OFD_* differ from <fcntl.h>");
 int cipc_open(const char *path, int flags, mode_t mode) { return open(path, flags, mode); }
 int cipc_openat(int dirfd, const char *path, int flags, mode_t mode) {
     return openat(dirfd, path, flags, mode);

@@ -28,6 +28,9 @@ enum PeerCommands {
         table.merge(spinBarrier) { a, _ in a }
         table.merge(readWriteLocks) { a, _ in a }
         table.merge(posixThreads) { a, _ in a }
+        table.merge(recordLocks) { a, _ in a }
+        table.merge(lockFiles) { a, _ in a }
+        table.merge(lockChurn) { a, _ in a }
         return table
     }
 

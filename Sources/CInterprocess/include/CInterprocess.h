@@ -41,6 +41,18 @@ int cipc_fcntl_void(int fd, int cmd);
 int cipc_open(const char *path, int flags, mode_t mode);
 int cipc_openat(int dirfd, const char *path, int flags, mode_t mode);
 
+// MARK: record locks (SPEC Y8)
+
+/// `struct flock` under a name Swift does not confuse with the `flock` function.
+typedef struct flock cipc_flock;
+/// `fcntl(fd, cmd, lock)` for F_GETLK/F_SETLK/F_SETLKW and their F_OFD_ forms.
+int cipc_fcntl_lock(int fd, int cmd, cipc_flock *lock);
+/// `flock(2)`, which Swift's Glibc module shadows with `struct flock`.
+int cipc_flock_file(int fd, int operation);
+/// The open-file-description lock commands (Linux 3.15), visible here without
+/// _GNU_SOURCE; shim.c checks them against <fcntl.h>.
+enum { CIPC_F_OFD_GETLK = 36, CIPC_F_OFD_SETLK = 37, CIPC_F_OFD_SETLKW = 38 };
+
 // MARK: GNU extensions Swift's Glibc module does not declare
 
 int cipc_pipe2(int fds[2], int flags);

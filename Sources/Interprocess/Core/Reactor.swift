@@ -146,7 +146,7 @@ final class Reactor: Sendable {
             }
             if result != 0 || registered < 0 {
                 let code = lastErrno
-                if owns { _ = system_close(registered) }
+                if owns { PosixLockRegistry.closeLibraryDescriptor(registered) }
                 s.entries[token] = nil
                 // Regular files and directories cannot be polled: they are always ready.
                 return code == EPERM ? .alwaysReady : .failed(code)
@@ -175,7 +175,7 @@ final class Reactor: Sendable {
                 // Deregister before resuming: once resumed, the owner may close the
                 // descriptor and its number may be reused.
                 _ = system_epoll_ctl(epoll, EPOLL_CTL_DEL, registeredFD, 0, 0)
-                if ownsFD { _ = system_close(registeredFD) }
+                if ownsFD { PosixLockRegistry.closeLibraryDescriptor(registeredFD) }
                 return c
             case .cancelledEarly, .none:
                 return nil

@@ -140,14 +140,14 @@ public struct MemoryMapping: ~Copyable, @unchecked Sendable {
         let flags = sharing == .shared ? MAP_SHARED : MAP_PRIVATE
         guard let address = system_mmap(nil, mappedLength, protection.rawValue, flags, fd, off_t(offset)) else {
             let error = IPCError.last("mmap", object: label)
-            if duplicate >= 0 { _ = system_close(duplicate) }
+            if duplicate >= 0 { PosixLockRegistry.closeLibraryDescriptor(duplicate) }
             throw error
         }
         do throws(IPCError) {
             faultGuard = try MappingFaultGuard(start: address, length: mappedLength)
         } catch {
             _ = system_munmap(address, mappedLength)
-            if duplicate >= 0 { _ = system_close(duplicate) }
+            if duplicate >= 0 { PosixLockRegistry.closeLibraryDescriptor(duplicate) }
             throw error
         }
         self.base = address
@@ -213,7 +213,9 @@ public struct MemoryMapping: ~Copyable, @unchecked Sendable {
             faultGuard.unregister()
             _ = releasePages()
         }
-        if backing >= 0 { _ = system_close(backing) }
+        // Through the registry: closing a descriptor of a file this process
+        // holds POSIX record locks on would release them (SPEC Y8).
+        if backing >= 0 { PosixLockRegistry.closeLibraryDescriptor(backing) }
     }
 
     /// Unmaps now (detaches a System V segment), reporting a failure.

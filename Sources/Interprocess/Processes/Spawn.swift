@@ -110,7 +110,13 @@ public struct Spawn: Sendable {
             handed.append(descriptor)
         }
         do throws(IPCError) {
-            return try spawn(descriptorMap)
+            let child = try spawn(descriptorMap)
+            // Not a plain close: a duplicate of a file this process holds POSIX
+            // record locks on would release them (SPEC Y8).
+            while let descriptor = handed.takeNext() {
+                PosixLockRegistry.closeLibraryDescriptor(descriptor.release().rawValue)
+            }
+            return child
         } catch {
             putBack(&handed, targets)
             throw error
@@ -248,6 +254,11 @@ final class SpawnDescriptor: Sendable {
     private let slot: Mutex<OwnedDescriptor?>
 
     init(_ descriptor: consuming OwnedDescriptor) { slot = Mutex(descriptor) }
+
+    deinit {
+        // A duplicate never handed over (SPEC Y8: see PosixLockRegistry).
+        if let descriptor = take() { PosixLockRegistry.closeLibraryDescriptor(descriptor.release().rawValue) }
+    }
 
     func take() -> OwnedDescriptor? { slot.withLock { $0.take() } }
 

@@ -119,6 +119,12 @@ func reportOutcome(_ body: () throws(IPCError) -> Void) -> Int32 {
 }
 
 /// Writes `text` and a newline to stdout at once (no stdio buffering).
+/// A `waitpid` status as one number: the exit status, or 128 + the signal that
+/// ended the process (as a shell reports it).
+func shellStatus(_ status: CInt) -> CInt {
+    (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+}
+
 func say(_ text: String) {
     var bytes = Array((text + "\n").utf8)
     var done = 0

@@ -76,7 +76,7 @@ extension PeerCommands {
                 }
                 var status: CInt = 0
                 guard child > 0, waitpid(child, &status, 0) == child else { return 2 }
-                say("child \(child) \((status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f))")
+                say("child \(child) \(shellStatus(status))")
                 return 0
             }
         },

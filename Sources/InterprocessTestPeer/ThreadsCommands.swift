@@ -55,7 +55,7 @@ extension PeerCommands {
             }
             var status: CInt = 0
             guard child > 0, waitpid(child, &status, 0) == child else { return 2 }
-            say("child \((status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f))")
+            say("child \(shellStatus(status))")
             return 0
         },
         // signalfd-async COUNT: block SIGRTMIN, read it through a signalfd; start async

@@ -6,7 +6,7 @@ import ArgumentParser
 /// `main` runs the command and turns whatever it throws into one line on stderr
 /// and a status of `ExitStatus` (see `Contract/CommandOutcome.swift`).
 @main
-struct IPC: AsyncParsableCommand {
+struct IPC: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ipc",
         abstract: "Inspect, drive and measure Unix interprocess communication.",
@@ -16,14 +16,14 @@ struct IPC: AsyncParsableCommand {
             LimitsCommand.self, BenchCommand.self, BenchPeerCommand.self,
             MessageQueueCommand.self, SemaphoreCommand.self, SharedMemoryCommand.self,
             SystemVMessageQueueCommand.self, SemaphoreSetCommand.self,
-            ListCommand.self, RemoveCommand.self, LockCommand.self,
+            ListCommand.self, RemoveCommand.self, LockCommand.self, SignalCommand.self,
         ]
     )
 
     /// Gives SIGQUIT its default action back (see `QuitSignal`), then runs the command.
-    static func main() async {
+    static func main() {
         QuitSignal.restoreDefaultAction()
         _ = cipc_keep_stdout_errors()  // without it a failed write is reported as EIO
-        await CommandOutcome.runAndExit(Array(CommandLine.arguments.dropFirst()))
+        CommandOutcome.runAndExit(Array(CommandLine.arguments.dropFirst()))
     }
 }

@@ -18,7 +18,19 @@ enum JSONValue {
         return out
     }
 
-    private func render(into out: inout String, indent: Int) {
+    /// The document on one line, with no spaces: for output written a line per
+    /// event (JSON Lines), as `ipc signal watch --json` prints.
+    func renderedOnOneLine() -> String {
+        var out = ""
+        render(into: &out, indent: nil)
+        return out
+    }
+
+    /// `indent` nil: all on one line.
+    private func render(into out: inout String, indent: Int?) {
+        let newline = indent == nil ? "" : "\n"
+        func pad(_ level: Int) -> String { indent == nil ? "" : String(repeating: " ", count: level) }
+        let inner = indent.map { $0 + 1 }
         switch self {
         case .null: out += "null"
         case .bool(let value): out += value ? "true" : "false"
@@ -30,24 +42,24 @@ enum JSONValue {
         case .string(let value): JSONValue.quote(value, into: &out)
         case .array(let items):
             if items.isEmpty { out += "[]"; return }
-            out += "[\n"
+            out += "[" + newline
             for (i, item) in items.enumerated() {
-                out += String(repeating: " ", count: indent + 1)
-                item.render(into: &out, indent: indent + 1)
-                out += i == items.count - 1 ? "\n" : ",\n"
+                out += pad((indent ?? 0) + 1)
+                item.render(into: &out, indent: inner)
+                out += (i == items.count - 1 ? "" : ",") + newline
             }
-            out += String(repeating: " ", count: indent) + "]"
+            out += pad(indent ?? 0) + "]"
         case .object(let members):
             if members.isEmpty { out += "{}"; return }
-            out += "{\n"
+            out += "{" + newline
             for (i, (key, value)) in members.enumerated() {
-                out += String(repeating: " ", count: indent + 1)
+                out += pad((indent ?? 0) + 1)
                 JSONValue.quote(key, into: &out)
-                out += ": "
-                value.render(into: &out, indent: indent + 1)
-                out += i == members.count - 1 ? "\n" : ",\n"
+                out += indent == nil ? ":" : ": "
+                value.render(into: &out, indent: inner)
+                out += (i == members.count - 1 ? "" : ",") + newline
             }
-            out += String(repeating: " ", count: indent) + "}"
+            out += pad(indent ?? 0) + "}"
         }
     }
 

@@ -25,6 +25,7 @@
 #include "CInterprocessSystemV.h"
 #include "CInterprocessInspection.h"
 #include "CInterprocessThreads.h"
+#include "CInterprocessSignals.h"
 #include "CInterprocessErrno.h"
 
 // MARK: errno names

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dispatch
 import Interprocess
 import SystemPackage
 
@@ -12,26 +13,41 @@ import Glibc
 /// Nothing of ArgumentParser's internals or a Swift error dump is ever printed.
 enum CommandOutcome {
     /// Parses `arguments`, runs the command, reports, flushes stdout and exits.
-    static func runAndExit(_ arguments: [String]) async -> Never {
-        let status = await run(arguments)
-        Glibc.exit(finish(status))
+    ///
+    /// A synchronous command runs here, on the main thread: so the signals that
+    /// `ipc signal watch` blocks are blocked in every thread, and reach it in the
+    /// kernel's order. An asynchronous one (`mq watch`) runs as a task, and the
+    /// main thread is given to Dispatch (`dispatchMain`).
+    static func runAndExit(_ arguments: [String]) -> Never {
+        let command: ParsableCommand
+        do { command = try IPC.parseAsRoot(arguments) } catch { Glibc.exit(finish(report(error, of: nil))) }
+        if let asynchronous = command as? AsyncParsableCommand {
+            let box = UncheckedCommand(command: asynchronous)
+            Task {
+                var command = box.command
+                let status: Int32
+                do {
+                    try await command.run()
+                    status = ExitStatus.success.rawValue
+                } catch {
+                    status = report(error, of: type(of: command))
+                }
+                Glibc.exit(finish(status))
+            }
+            dispatchMain()
+        }
+        var synchronous = command
+        do {
+            try synchronous.run()
+            Glibc.exit(finish(ExitStatus.success.rawValue))
+        } catch {
+            Glibc.exit(finish(report(error, of: type(of: command))))
+        }
     }
 
-    /// The exit status of running `ipc ARGUMENTS…`, everything reported.
-    static func run(_ arguments: [String]) async -> Int32 {
-        let command: ParsableCommand
-        do { command = try IPC.parseAsRoot(arguments) } catch { return report(error, of: nil) }
-        do {
-            if var asynchronous = command as? AsyncParsableCommand {
-                try await asynchronous.run()
-            } else {
-                var synchronous = command
-                try synchronous.run()
-            }
-            return ExitStatus.success.rawValue
-        } catch {
-            return report(error, of: type(of: command))
-        }
+    /// A parsed command handed to the task that runs it (parsed values only).
+    private struct UncheckedCommand: @unchecked Sendable {
+        let command: AsyncParsableCommand
     }
 
     /// Reports `error`, thrown by parsing or by running `command`, and returns its status.

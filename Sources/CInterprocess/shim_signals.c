@@ -1,0 +1,187 @@
+#define _GNU_SOURCE
+#include "CInterprocessSignals.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+// The actions the program had before the library took each signal over; written
+// under `watch_lock` before the library's handler is installed, read afterwards.
+static struct sigaction previous[NSIG];
+static _Atomic int watched[NSIG];
+static _Atomic int forward_fd = -1;
+static _Atomic uint64_t forward_lost;
+static pthread_mutex_t watch_lock = PTHREAD_MUTEX_INITIALIZER;
+
+// The signals `cipc_signal_block_in_this_thread` blocked in this thread.
+static _Thread_local sigset_t blocked_here;
+static _Thread_local int blocked_here_used;
+
+static int is_function(const struct sigaction *action) {
+    return action->sa_handler != SIG_DFL && action->sa_handler != SIG_IGN;
+}
+
+static void call_handler(const struct sigaction *action, int signal, siginfo_t *info, void *context) {
+    if (action->sa_flags & SA_SIGINFO) {
+        action->sa_sigaction(signal, info, context);
+    } else {
+        action->sa_handler(signal);
+    }
+}
+
+static void record_from_info(int signal, const siginfo_t *info, struct cipc_signal_record *record) {
+    memset(record, 0, sizeof *record);
+    record->signal = signal;
+    if (!info) return;
+    record->code = info->si_code;
+    record->pid = info->si_pid;
+    record->uid = info->si_uid;
+    record->value = info->si_value.sival_int;
+}
+
+// Catches a watched signal on a thread that had it unblocked: passes it to the
+// library's reader through the pipe, then to the program's own handler, if any.
+static void forward_handler(int signal, siginfo_t *info, void *context) {
+    int saved = errno;
+    struct cipc_signal_record record;
+    record_from_info(signal, info, &record);
+    record.caught = 1;
+    int fd = atomic_load(&forward_fd);
+    if (fd < 0 || write(fd, &record, sizeof record) != (ssize_t)sizeof record) atomic_fetch_add(&forward_lost, 1);
+    if (is_function(&previous[signal])) call_handler(&previous[signal], signal, info, context);
+    errno = saved;
+}
+
+static int action_is_ours(const struct sigaction *action) {
+    return (action->sa_flags & SA_SIGINFO) && action->sa_sigaction == forward_handler;
+}
+
+int cipc_signal_watch(int signal, int fd) {
+    if (signal <= 0 || signal >= NSIG) {
+        errno = EINVAL;
+        return -1;
+    }
+    pthread_mutex_lock(&watch_lock);
+    atomic_store(&forward_fd, fd);
+    int rc = 0;
+    if (!atomic_load(&watched[signal])) {
+        struct sigaction ours;
+        memset(&ours, 0, sizeof ours);
+        ours.sa_sigaction = forward_handler;
+        sigfillset(&ours.sa_mask);
+        ours.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+        struct sigaction before;
+        rc = sigaction(signal, NULL, &before);
+        if (rc == 0) {
+            previous[signal] = before;
+            rc = sigaction(signal, &ours, NULL);
+        }
+        if (rc == 0) atomic_store(&watched[signal], 1);
+    }
+    pthread_mutex_unlock(&watch_lock);
+    return rc;
+}
+
+int cipc_signal_block_in_this_thread(int signal) {
+    if (!blocked_here_used) {
+        sigemptyset(&blocked_here);
+        blocked_here_used = 1;
+    }
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, signal);
+    int rc = pthread_sigmask(SIG_BLOCK, &set, NULL);
+    if (rc == 0) sigaddset(&blocked_here, signal);
+    return rc;
+}
+
+int cipc_signal_handler_is_ours(int signal) {
+    struct sigaction now;
+    if (sigaction(signal, NULL, &now) != 0) return 0;
+    return action_is_ours(&now);
+}
+
+static int default_is_ignore(int signal) {
+    return signal == SIGCHLD || signal == SIGCONT || signal == SIGURG || signal == SIGWINCH;
+}
+
+static int default_is_stop(int signal) { return signal == SIGTSTP || signal == SIGTTIN || signal == SIGTTOU; }
+
+static void die_by(int signal) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = SIG_DFL;
+    sigemptyset(&action.sa_mask);
+    sigaction(signal, &action, NULL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, signal);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    syscall(SYS_tgkill, getpid(), gettid(), signal);
+    for (;;) pause();
+}
+
+void cipc_signal_run_program_action(const struct cipc_signal_record *record, int watched_by_stream) {
+    int signal = record->signal;
+    if (signal <= 0 || signal >= NSIG) return;
+    struct sigaction now;
+    if (sigaction(signal, NULL, &now) != 0) return;
+    const struct sigaction *action = action_is_ours(&now) ? &previous[signal] : &now;
+    if (is_function(action)) {
+        if (record->caught) return;  // the handler that caught it called this one already
+        siginfo_t info;
+        memset(&info, 0, sizeof info);
+        info.si_signo = signal;
+        info.si_code = record->code;
+        info.si_pid = record->pid;
+        info.si_uid = record->uid;
+        info.si_value.sival_int = record->value;
+        call_handler(action, signal, &info, NULL);
+        return;
+    }
+    if (action->sa_handler == SIG_IGN || watched_by_stream || default_is_ignore(signal)) return;
+    if (default_is_stop(signal)) {
+        kill(getpid(), SIGSTOP);
+        return;
+    }
+    die_by(signal);
+}
+
+void cipc_signal_record_from_signalfd(const void *raw, struct cipc_signal_record *record) {
+    const struct signalfd_siginfo *info = raw;
+    memset(record, 0, sizeof *record);
+    record->signal = (int32_t)info->ssi_signo;
+    record->code = info->ssi_code;
+    record->pid = (int32_t)info->ssi_pid;
+    record->uid = info->ssi_uid;
+    record->value = info->ssi_int;
+}
+
+void cipc_signals_forget_after_fork(void) {
+    atomic_store(&forward_fd, -1);
+    pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+    memcpy(&watch_lock, &fresh, sizeof fresh);  // another thread of the parent may have held it
+    for (int signal = 1; signal < NSIG; signal++) {
+        if (atomic_load(&watched[signal])) {
+            sigaction(signal, &previous[signal], NULL);
+            atomic_store(&watched[signal], 0);
+        }
+    }
+    if (blocked_here_used) {
+        pthread_sigmask(SIG_UNBLOCK, &blocked_here, NULL);
+        sigemptyset(&blocked_here);
+    }
+}
+
+uint64_t cipc_signals_forward_lost(void) { return atomic_load(&forward_lost); }
+
+int cipc_sigqueue(pid_t pid, int signal, int32_t value) {
+    union sigval payload;
+    memset(&payload, 0, sizeof payload);
+    payload.sival_int = value;
+    return sigqueue(pid, signal, payload);
+}

@@ -10,7 +10,7 @@ extension Signals {
     public static func send(_ signal: CInt, to pid: pid_t) throws(IPCError) {
         try checkSendable(signal, allowingZero: true)
         if system_kill(pid, signal) == -1 {
-            throw IPCError.last("kill", object: "pid \(pid)", detail: name(of: signal))
+            throw IPCError.last("kill", object: "pid \(pid)", detail: "sending \(name(of: signal))")
         }
     }
 
@@ -29,7 +29,7 @@ extension Signals {
         if system_sigqueue(pid, signal, value) == -1 {
             let detail = lastErrno == EAGAIN
                 ? "\(name(of: signal)): the receiver has RLIMIT_SIGPENDING signals queued already"
-                : name(of: signal)
+                : "sending \(name(of: signal))"
             throw IPCError.last("sigqueue", object: "pid \(pid)", detail: detail)
         }
     }

@@ -16,6 +16,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        // Only for Examples/signal-service: signal streams beside a ServiceGroup.
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .target(name: "CInterprocess"),
@@ -60,6 +63,15 @@ let package = Package(
             name: "shared-counter",
             dependencies: ["Interprocess"],
             path: "Examples/shared-counter"
+        ),
+        .executableTarget(
+            name: "signal-service",
+            dependencies: [
+                "Interprocess",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Examples/signal-service"
         ),
         .executableTarget(
             name: "InterprocessTestPeer",

@@ -60,6 +60,21 @@ static int action_is_ours(const struct sigaction *action) {
     return (action->sa_flags & SA_SIGINFO) && action->sa_sigaction == forward_handler;
 }
 
+// Saves `signal`'s action as the program's and installs the library's handler,
+// unless the library's is in place already. Called with `watch_lock` held.
+static int install_ours(int signal) {
+    struct sigaction now;
+    if (sigaction(signal, NULL, &now) != 0) return -1;
+    if (action_is_ours(&now)) return 0;
+    struct sigaction ours;
+    memset(&ours, 0, sizeof ours);
+    ours.sa_sigaction = forward_handler;
+    sigfillset(&ours.sa_mask);
+    ours.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+    previous[signal] = now;
+    return sigaction(signal, &ours, NULL);
+}
+
 int cipc_signal_watch(int signal, int fd) {
     if (signal <= 0 || signal >= NSIG) {
         errno = EINVAL;
@@ -69,19 +84,20 @@ int cipc_signal_watch(int signal, int fd) {
     atomic_store(&forward_fd, fd);
     int rc = 0;
     if (!atomic_load(&watched[signal])) {
-        struct sigaction ours;
-        memset(&ours, 0, sizeof ours);
-        ours.sa_sigaction = forward_handler;
-        sigfillset(&ours.sa_mask);
-        ours.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
-        struct sigaction before;
-        rc = sigaction(signal, NULL, &before);
-        if (rc == 0) {
-            previous[signal] = before;
-            rc = sigaction(signal, &ours, NULL);
-        }
+        rc = install_ours(signal);
         if (rc == 0) atomic_store(&watched[signal], 1);
     }
+    pthread_mutex_unlock(&watch_lock);
+    return rc;
+}
+
+int cipc_signal_keep_first(int signal) {
+    if (signal <= 0 || signal >= NSIG) {
+        errno = EINVAL;
+        return -1;
+    }
+    pthread_mutex_lock(&watch_lock);
+    int rc = atomic_load(&watched[signal]) ? install_ours(signal) : 0;
     pthread_mutex_unlock(&watch_lock);
     return rc;
 }

@@ -22,6 +22,12 @@ struct cipc_signal_record {
 /// Returns 0, or -1 with errno (EINVAL from sigaction).
 int cipc_signal_watch(int signal, int forward_fd);
 
+/// Puts the library's handler back first for a watched `signal` when someone
+/// installed another action after it: that action becomes the program's (called
+/// after the streams have the signal). Nothing for a signal not watched, or when
+/// the library's handler is in place. Returns 0, or -1 with errno.
+int cipc_signal_keep_first(int signal);
+
 /// Blocks `signal` in the calling thread (pthread_sigmask) and remembers that the
 /// library did, so a forked child can undo it. Returns 0 or the error number.
 int cipc_signal_block_in_this_thread(int signal);

@@ -27,3 +27,9 @@ func system_signal_watch(_ signal: CInt, _ forwardFD: CInt) -> CInt {
 func system_signal_block_in_this_thread(_ signal: CInt) -> CInt {
     errorNumberAdapter("pthread_sigmask", on: Int(signal)) { cipc_signal_block_in_this_thread(signal) }
 }
+
+/// `sigaction` putting the library's handler back first for a watched `signal`
+/// (`cipc_signal_keep_first`).
+func system_signal_keep_first(_ signal: CInt) -> CInt {
+    adapter("sigaction", on: Int(signal), failure: -1) { cipc_signal_keep_first(signal) }
+}

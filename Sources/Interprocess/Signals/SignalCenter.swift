@@ -128,6 +128,16 @@ final class SignalCenter: Sendable {
         nudge()
     }
 
+    /// Puts the library's handler back first for `signals` where the program (or
+    /// another library: Dispatch's signal sources install a handler) installed one
+    /// after the stream was made; that one is then called after the streams have
+    /// the signal. Without it a thread with the signal unblocked would run only the
+    /// newer handler, and the streams would miss that signal. Failures (none are
+    /// expected: the numbers were checked) leave the action as it is.
+    func keepHandlersFirst(for signals: Set<CInt>) {
+        for signal in signals { _ = system_signal_keep_first(signal) }
+    }
+
     /// Stops handing signals to `subscription`.
     func unwatch(_ subscription: SignalSubscription) {
         state.withSanitizedLock { _ = $0.subscriptions.removeValue(forKey: ObjectIdentifier(subscription)) }

@@ -27,7 +27,9 @@ import Glibc
 ///
 /// Several streams may watch one number: each receives every signal of it.
 /// The program's own action still runs after the streams have the signal: a
-/// handler installed before (or after) the stream is called; a default action
+/// handler installed before the stream is called; one installed after it (by the
+/// program, or by Dispatch for a signal source, as swift-service-lifecycle makes)
+/// is wrapped when the stream next waits, and called too; a default action
 /// applies only while no stream watches the number — so once the last stream of
 /// `SIGTERM` ends, `SIGTERM` ends the process again.
 ///
@@ -84,11 +86,13 @@ public final class SignalStream: AsyncSequence, Sendable {
 
     /// The next signal if one has arrived; nil otherwise. Never waits.
     public func tryReceive() throws(IPCError) -> ReceivedSignal? {
-        subscription.take()
+        center.keepHandlersFirst(for: subscription.signals)
+        return subscription.take()
     }
 
     /// Waits for the next signal until `deadline`; throws `ETIMEDOUT` then.
     public func receive(until deadline: Deadline) throws(IPCError) -> ReceivedSignal {
+        center.keepHandlersFirst(for: subscription.signals)
         while true {
             if let signal = subscription.take() { return signal }
             guard try waitForReadiness(subscription.counter, .readable, until: deadline) else {
@@ -105,6 +109,7 @@ public final class SignalStream: AsyncSequence, Sendable {
     /// Suspends until the next signal, on the reactor (no thread of the
     /// cooperative pool waits). Throws `CancellationError` when the task is cancelled.
     public func receiveAsync() async throws -> ReceivedSignal {
+        center.keepHandlersFirst(for: subscription.signals)
         while true {
             try Task.checkCancellation()
             if let signal = subscription.take() { return signal }

@@ -27,7 +27,7 @@ let package = Package(
                 "CInterprocess",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
-            exclude: ["Messages/README.md", "Memory/README.md", "Synchronization/README.md", "Threads/README.md"],
+            exclude: ["Locks/README.md", "Messages/README.md", "Memory/README.md", "Synchronization/README.md", "Threads/README.md"],
             swiftSettings: faultInjection
         ),
         .executableTarget(

@@ -55,7 +55,7 @@ public struct LockFile: ~Copyable {
     /// Takes the lock file at `path`, taking over a stale one; nil when a running
     /// process holds it (`holder(at:)` tells which).
     ///
-    /// The corresponding C calls are `open(O_TMPFILE)` and `linkat`.
+    /// The corresponding C calls are `openat(O_TMPFILE)` and `linkat`.
     public static func tryCreate(at path: FilePath, permissions: FilePermissions = [.ownerReadWrite, .groupRead, .otherRead]) throws(IPCError) -> LockFile? {
         let content = Array(Self.text(of: .current).utf8)
         // Each round either publishes, finds a live holder, or removes a stale

@@ -73,6 +73,6 @@ extension LockFile {
     private static func linkOutcome(_ linked: CInt, _ file: consuming OwnedDescriptor, _ path: FilePath) throws(IPCError) -> OwnedDescriptor? {
         if linked == 0 { return file }
         if lastErrno == EEXIST { return nil }
-        throw IPCError.last("link", path: path, detail: "publishing the lock file")
+        throw IPCError.last("linkat", path: path, detail: "publishing the lock file")
     }
 }

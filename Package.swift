@@ -30,7 +30,10 @@ let package = Package(
                 "CInterprocess",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
-            exclude: ["Messages/README.md", "Memory/README.md", "Synchronization/README.md", "Threads/README.md", "Signals/README.md"],
+            exclude: [
+                "Locks/README.md", "Messages/README.md", "Memory/README.md", "Signals/README.md",
+                "Synchronization/README.md", "Threads/README.md",
+            ],
             swiftSettings: faultInjection
         ),
         .executableTarget(

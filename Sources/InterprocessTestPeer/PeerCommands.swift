@@ -31,6 +31,7 @@ enum PeerCommands {
         table.merge(recordLocks) { a, _ in a }
         table.merge(lockFiles) { a, _ in a }
         table.merge(lockChurn) { a, _ in a }
+        table.merge(recordLockLifetime) { a, _ in a }
         table.merge(signalStreams) { a, _ in a }
         return table
     }

@@ -84,6 +84,16 @@ func runPeerLockCommand<Lock: PeerLockable & ~Copyable>(_ command: String, _ loc
             }
         }
         return 0
+    case "exec":
+        try lock.lock(access, range, timeout: .seconds(30))
+        say("locked \(getpid())")
+        _ = readLine()
+        // Nothing more is read here: what the test writes next stays in the pipe for cat.
+        say("exec")
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup("cat"), nil]
+        execv("/bin/cat", argv)
+        say("exec failed")
+        return 1
     case "try":
         say(try lock.tryLock(access, range) ? "acquired" : "busy")
         return 0

@@ -1,3 +1,4 @@
+import CInterprocess
 @testable import Interprocess
 import SystemPackage
 import Testing
@@ -29,6 +30,13 @@ private func directoryNames(_ directory: String) -> [String] {
         if name != "." && name != ".." { names.append(name) }
     }
     return names.sorted()
+}
+
+/// Whether the filesystem of `directory` makes unnamed files (`O_TMPFILE`).
+private func unnamedFilesWork(in directory: String) -> Bool {
+    let fd = open(directory, cipc_o_tmpfile() | O_RDWR | O_CLOEXEC, 0o600)
+    if fd >= 0 { close(fd) }
+    return fd >= 0
 }
 
 @Suite("Lock files (Y10)")
@@ -131,12 +139,47 @@ struct LockFileTests {
                 }
                 try lock.release()
             }
-            // A kill between creating the content file and removing it after the
-            // link leaves that uniquely named file behind (Locks/README.md, limits);
-            // never anything at the lock's own path.
-            #expect(directoryNames(directory).allSatisfy { $0.hasSuffix(".tmp") })
+            // The content is written to an unnamed file (O_TMPFILE): a kill leaves
+            // nothing. Only where the filesystem has none, a kill between creating
+            // the named content file and removing it after the link leaves that
+            // file behind (Locks/README.md, limits); never anything at the lock's path.
+            if unnamedFilesWork(in: directory) {
+                #expect(directoryNames(directory).isEmpty, "nothing left behind")
+            } else {
+                print("this filesystem has no O_TMPFILE: leftovers allowed are NAME.PID.RANDOM.tmp")
+                #expect(directoryNames(directory).allSatisfy { $0.hasSuffix(".tmp") })
+            }
             #expect(takeovers > 0, "some kills left a stale lock file to take over")
             print("lock file churn: \(takeovers) stale lock files taken over in 200 kills")
+        }
+    }
+
+    @Test("Taken through an unnamed file (O_TMPFILE); where the filesystem refuses one, through a named file removed after the link")
+    func unnamedContentFile() throws {
+        try withLockDirectory { directory in
+            let path = directory + "/app.lock"
+            try #require(unnamedFilesWork(in: directory), "/tmp supports O_TMPFILE (tmpfs, ext4, xfs, btrfs do)")
+            // Takes the lock file, looks at it and the directory, releases it.
+            let takeAndRelease = { () throws(IPCError) -> (text: String?, names: [String]) in
+                let lock = try LockFile.create(at: FilePath(path))
+                let seen = (fileText(path), directoryNames(directory))
+                try lock.release()
+                return seen
+            }
+            let relevant: Set = ["openat", "linkat", "unlinkat"]
+            let (direct, calls) = try FaultInjection.recordingCalls(during: takeAndRelease)
+            #expect(direct.text == LockFile.text(of: .current) && direct.names == ["app.lock"])
+            #expect(calls.map(\.syscall).filter(relevant.contains) == ["openat", "linkat", "unlinkat"],
+                    "an unnamed file linked; only release removes anything: \(calls)")
+
+            let (fallback, fallbackCalls) = try FaultInjection.recordingCalls { () throws(IPCError) in
+                try FaultInjection.inject(EOPNOTSUPP, into: "openat", during: takeAndRelease)
+            }
+            #expect(fallback.text == LockFile.text(of: .current))
+            #expect(fallback.names == ["app.lock"], "the named file was removed right after the link")
+            #expect(fallbackCalls.map(\.syscall).filter(relevant.contains) == ["openat", "linkat", "unlinkat", "unlinkat"],
+                    "O_TMPFILE refused, the named file linked and removed, then the release: \(fallbackCalls)")
+            #expect(directoryNames(directory).isEmpty)
         }
     }
 

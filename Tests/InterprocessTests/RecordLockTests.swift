@@ -173,7 +173,7 @@ struct RecordLockTests {
         }
     }
 
-    @Test("The POSIX trap: closing any other descriptor of the file drops the lock; an OFD lock stays")
+    @Test("The POSIX trap: closing any other descriptor of the file drops the lock; an OFD or flock lock stays")
     func closingAnotherDescriptor() throws {
         try withLockDirectory { directory in
             let path = directory + "/file"
@@ -191,6 +191,14 @@ struct RecordLockTests {
             #expect(try ofd.line() == "closed")
             #expect(try peerLine("reclock-try", ["ofd", path, "exclusive"]) == "busy", "the OFD lock is still held")
             #expect(try ofd.finish() == .exited(0))
+
+            let whole = try PeerSession("reclock-hold", ["flock", path, "exclusive"])
+            #expect(try whole.line() == "locked \(whole.pid)")
+            try whole.send("close-other")
+            #expect(try whole.line() == "closed")
+            #expect(try peerLine("reclock-try", ["flock", path, "exclusive"]) == "busy", "the flock lock is still held")
+            #expect(try whole.finish() == .exited(0))
+            #expect(try peerLine("reclock-try", ["flock", path, "exclusive"]) == "acquired")
         }
     }
 

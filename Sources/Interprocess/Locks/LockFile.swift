@@ -8,12 +8,14 @@ import Glibc
 /// owner's identity — pid, start time and PID namespace (`ProcessIdentity`), so a
 /// later process that reuses the pid is never taken for the owner.
 ///
-/// **Taking it.** The identity is written to a fresh file of a unique name in the
-/// same directory, created with `O_CREAT | O_EXCL | O_NOFOLLOW`, then published
-/// with `link(2)`, which fails with `EEXIST` when anything — a lock file, or a
-/// symbolic link somebody planted (CVE-2025-68146) — is at the path, and never
-/// follows a link. So a lock file is never seen half-written, and nothing outside
-/// the directory is ever created, truncated or written.
+/// **Taking it.** The identity is written to an unnamed file in the same directory
+/// (`O_TMPFILE`), then published with `linkat`, which fails with `EEXIST` when
+/// anything — a lock file, or a symbolic link somebody planted (CVE-2025-68146) —
+/// is at the path, and never follows a link. So a lock file is never seen
+/// half-written, nothing outside the directory is ever created, truncated or
+/// written, and a process killed while taking it leaves nothing behind. Where the
+/// filesystem has no unnamed files, a named one (`O_CREAT | O_EXCL | O_NOFOLLOW`)
+/// is used instead and removed after the link (`publish`).
 ///
 /// **A stale lock** (its owner exited, was killed, or its pid now belongs to
 /// another process) is taken over: the contender opens it (`O_NOFOLLOW`), takes
@@ -53,7 +55,7 @@ public struct LockFile: ~Copyable {
     /// Takes the lock file at `path`, taking over a stale one; nil when a running
     /// process holds it (`holder(at:)` tells which).
     ///
-    /// The corresponding C calls are `open(O_CREAT | O_EXCL | O_NOFOLLOW)` and `link`.
+    /// The corresponding C calls are `openat(O_TMPFILE)` and `linkat`.
     public static func tryCreate(at path: FilePath, permissions: FilePermissions = [.ownerReadWrite, .groupRead, .otherRead]) throws(IPCError) -> LockFile? {
         let content = Array(Self.text(of: .current).utf8)
         // Each round either publishes, finds a live holder, or removes a stale
@@ -108,29 +110,6 @@ public struct LockFile: ~Copyable {
     }
 
     // MARK: steps
-
-    /// Writes `content` to a new file of a unique name beside `path` and links it
-    /// at `path`; its descriptor, or nil when something is already there.
-    private static func publish(_ content: [UInt8], at path: FilePath, permissions: FilePermissions) throws(IPCError) -> OwnedDescriptor? {
-        let name = (path.lastComponent?.string ?? "lock") + ".\(getpid()).\(UInt64.random(in: 0...UInt64.max)).tmp"
-        let temporary = path.removingLastComponent().appending(name)
-        let fd = temporary.withPlatformString {
-            system_open($0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, permissions.rawValue)
-        }
-        if fd < 0 { throw IPCError.last("open", path: temporary, detail: "creating the lock file's content beside it") }
-        let file = OwnedDescriptor(adoptingRaw: fd)
-        defer { _ = temporary.withPlatformString { system_unlinkat(AT_FDCWD, $0, 0) } }
-        let written: Result<Void, IPCError> = content.withUnsafeBytes { bytes in
-            do throws(IPCError) { try file.write(all: bytes); return .success(()) } catch { return .failure(error) }
-        }
-        try written.get()
-        let linked = temporary.withPlatformString { from in
-            path.withPlatformString { to in system_linkat(AT_FDCWD, from, AT_FDCWD, to, 0) }
-        }
-        if linked == 0 { return file }
-        if lastErrno == EEXIST { return nil }
-        throw IPCError.last("link", path: path, detail: "publishing the lock file")
-    }
 
     private enum Found: ~Copyable {
         case missing, held

@@ -89,6 +89,36 @@ struct InventoryCommandTests {
         #expect(details["start"] as? Int == 0 && details["end"] is NSNull)
     }
 
+    @Test("ipc ls shows a process blocked in F_SETLKW as a waiting request with its pid (L2, Y8)")
+    func waitingRecordLock() throws {
+        let path = TestObjects.temporaryPath("inv-cli-wait")
+        defer { TestObjects.remove(.file(path)) }
+        let holder = try PeerSession("reclock-hold", ["posix", path, "exclusive"])
+        #expect(try holder.line() == "locked \(holder.pid)")
+        let waiter = try PeerSession("reclock-hold", ["posix", path, "exclusive"])
+        // A poll of state: the kernel lists the blocked request as a `->` line of /proc/locks.
+        #expect(eventually { locksOnFile(path).contains { $0.isWaitingRequest(of: waiter.pid) } }, "the waiter blocks in F_SETLKW")
+
+        let locks = try listed(["--kind", "lock"]).filter { $0["name"] as? String == path }
+        let waiting = try #require(locks.first { $0["holderPID"] as? Int == Int(waiter.pid) }, "\(locks)")
+        let request = try #require(waiting["lock"] as? [String: Any])
+        #expect(request["waiting"] as? Bool == true && request["style"] as? String == "POSIX" && request["access"] as? String == "WRITE")
+        let held = try #require(locks.first { $0["holderPID"] as? Int == Int(holder.pid) }, "\(locks)")
+        #expect((held["lock"] as? [String: Any])?["waiting"] as? Bool == false)
+
+        let table = try IPCTool.run(["ls", "--kind", "lock", "--noheadings"], timeout: .seconds(60))
+        #expect(table.status == .exited(0), "\(table.stderr)")
+        let rows = table.stdout.split(separator: "\n").filter { $0.contains(path) }
+        #expect(rows.contains { $0.contains("(waiting)") && $0.split(separator: " ").contains(Substring(String(waiter.pid))) }, "\(rows)")
+        #expect(rows.contains { !$0.contains("(waiting)") && $0.split(separator: " ").contains(Substring(String(holder.pid))) }, "\(rows)")
+
+        try holder.send("unlock")
+        #expect(try holder.line() == "unlocked")
+        #expect(try waiter.line() == "locked \(waiter.pid)", "granted once the holder unlocked")
+        #expect(try waiter.finish() == .exited(0))
+        #expect(try holder.finish() == .exited(0))
+    }
+
     @Test("--kind and --owner select; unknown kinds and users are errors (L2)")
     func filters() throws {
         let user = InventoryFixtures.randomUser()

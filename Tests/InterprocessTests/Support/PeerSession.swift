@@ -20,9 +20,20 @@ final class PeerSession {
 
     /// Starts `InterprocessTestPeer COMMAND ARGUMENTS…` with its stdin and stdout
     /// on pipes to this test.
-    init(_ command: String, _ arguments: [String]) throws {
-        let stdin = try Pipe(), stdout = try Pipe()
+    convenience init(_ command: String, _ arguments: [String]) throws {
+        try self.init(Spawn(TestPeer.path, arguments: [command] + arguments))
+    }
+
+    /// The same, with `descriptor` handed down as descriptor 3 (`fd:3`).
+    convenience init(_ command: String, _ arguments: [String], handing descriptor: borrowing OwnedDescriptor) throws {
         var spawn = Spawn(TestPeer.path, arguments: [command] + arguments)
+        try spawn.inherit(descriptor, as: 3)
+        try self.init(spawn)
+    }
+
+    private init(_ peer: Spawn) throws {
+        let stdin = try Pipe(), stdout = try Pipe()
+        var spawn = peer
         try spawn.inherit(stdin.reader.descriptor, as: 0)
         try spawn.inherit(stdout.writer.descriptor, as: 1)
         child = try spawn.start()

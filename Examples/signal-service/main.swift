@@ -1,15 +1,17 @@
-// signal-service: SPEC P8 beside swift-service-lifecycle — a service that reloads
-// on SIGHUP and shuts down gracefully on SIGTERM, where the library's
-// `SignalStream` and the `ServiceGroup`'s own signal handling share SIGTERM
-// without fighting: both see it.
+// signal-service: SPEC P8 beside swift-service-lifecycle — a program whose
+// ServiceGroup shuts down gracefully on SIGTERM and which reloads on SIGHUP, with
+// every signal read in one place: a `SignalStream`.
 //
-//   signal-service [stream-first | group-first]
+//   signal-service
 //
-// stream-first (the default) makes the stream before the group installs its
-// handler for SIGTERM (Dispatch's, through its signal source); group-first makes it
-// inside the service, after. Either way each signal prints a line —
-// "SIGHUP from pid P: reloading", "SIGTERM from pid P: shutting down" — and the
-// group then shuts down gracefully: "shut down gracefully", status 0.
+// A signal has one reader. A ServiceGroup given `gracefulShutdownSignals` reads
+// them through a Dispatch signal source (a signalfd of its own); a stream of the
+// same signal would compete with it, each missing some, so the library refuses
+// that (EBUSY). Here the group gets no signals: the stream reads SIGHUP and
+// SIGTERM, and on SIGTERM calls `triggerGracefulShutdown()`. It prints
+// "watching", then "SIGHUP from pid P: reloading" for each SIGHUP, and for
+// SIGTERM "SIGTERM from pid P: shutting down", "the worker stops gracefully",
+// "shut down gracefully"; status 0.
 import Interprocess
 import Logging
 import ServiceLifecycle
@@ -24,37 +26,34 @@ func say(_ text: String) {
     _ = write(1, &bytes, bytes.count)
 }
 
-/// Reloads on SIGHUP until the group shuts down gracefully; reports SIGTERM.
-struct Reloader: Service {
-    /// The stream, when it was made before the group; nil: make it in `run`.
-    let early: SignalStream?
-
+/// The program's work: runs until the group shuts down gracefully.
+struct Worker: Service {
     func run() async throws {
-        let signals = try early ?? SignalStream([SIGHUP, SIGTERM])
-        say("watching")
-        // Graceful shutdown cancels the loop; the stream's sequence then ends.
-        try await cancelWhenGracefulShutdown {
-            for await signal in signals {
-                say("\(Signals.name(of: signal.signal)) from pid \(signal.senderPID): \(signal.signal == SIGHUP ? "reloading" : "shutting down")")
-            }
-        }
+        try await gracefulShutdown()
+        say("the worker stops gracefully")
     }
 }
 
 @main
 struct SignalService {
     static func main() async {
-        let order = CommandLine.arguments.dropFirst().first ?? "stream-first"
-        guard order == "stream-first" || order == "group-first" else {
-            say("usage: signal-service [stream-first | group-first]")
-            exit(64)
-        }
         do {
-            let early = order == "stream-first" ? try SignalStream([SIGHUP, SIGTERM]) : nil
-            let group = ServiceGroup(
-                services: [Reloader(early: early)], gracefulShutdownSignals: [.sigterm],
-                logger: Logger(label: "signal-service"))
-            try await group.run()
+            let signals = try SignalStream([SIGHUP, SIGTERM])
+            let group = ServiceGroup(services: [Worker()], logger: Logger(label: "signal-service"))
+            say("watching")
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                for try await signal in signals {
+                    if signal.signal == SIGHUP {
+                        say("SIGHUP from pid \(signal.senderPID): reloading")
+                    } else {
+                        say("SIGTERM from pid \(signal.senderPID): shutting down")
+                        await group.triggerGracefulShutdown()
+                        break
+                    }
+                }
+                try await tasks.waitForAll()
+            }
             say("shut down gracefully")
         } catch {
             say("signal-service: \(error)")

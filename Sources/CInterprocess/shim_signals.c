@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "CInterprocessSignals.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -191,6 +192,26 @@ void cipc_signals_forget_after_fork(void) {
         pthread_sigmask(SIG_UNBLOCK, &blocked_here, NULL);
         sigemptyset(&blocked_here);
     }
+}
+
+// Dispatch's handler for a signal that has a DispatchSource (libdispatch,
+// src/event/event_epoll.c, `_dispatch_muxnote_signal_block_and_raise`): it
+// re-raises the signal to Dispatch's manager thread, whose signalfd reads it.
+// Dispatch installs no other signal handler.
+static int is_dispatch_handler(const struct sigaction *action) {
+    if (!is_function(action)) return 0;
+    Dl_info info;
+    void *address = (action->sa_flags & SA_SIGINFO) ? (void *)action->sa_sigaction : (void *)action->sa_handler;
+    // The handler is a static function: known by the library it lives in.
+    return dladdr(address, &info) && info.dli_fname && strstr(info.dli_fname, "libdispatch.so") != NULL;
+}
+
+int cipc_signal_dispatch_has_source(int signal) {
+    if (signal <= 0 || signal >= NSIG) return 0;
+    struct sigaction now;
+    if (sigaction(signal, NULL, &now) != 0) return 0;
+    if (action_is_ours(&now)) return atomic_load(&watched[signal]) && is_dispatch_handler(&previous[signal]);
+    return is_dispatch_handler(&now);
 }
 
 uint64_t cipc_signals_forward_lost(void) { return atomic_load(&forward_lost); }

@@ -33,6 +33,7 @@ enum PeerCommands {
         table.merge(lockChurn) { a, _ in a }
         table.merge(recordLockLifetime) { a, _ in a }
         table.merge(signalStreams) { a, _ in a }
+        table.merge(signalDispatch) { a, _ in a }
         return table
     }
 

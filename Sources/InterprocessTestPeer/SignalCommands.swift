@@ -1,5 +1,6 @@
 import CInterprocess
 import Interprocess
+import Dispatch
 import Synchronization
 
 #if canImport(Glibc)
@@ -163,3 +164,45 @@ private func sayWithoutNewline(_ text: String) {
 }
 
 private enum ProgramUSR1 { static let count = Atomic<Int>(0) }
+
+extension PeerCommands {
+    static let signalDispatch: [String: PeerCommand] = [
+        // signal-dispatch-conflict before|after: a Dispatch signal source for SIGUSR2
+        // made before or after a SignalStream of it; prints "busy: ERROR" when the
+        // stream's creation (before) or its next wait (after) refuses, "shared" if
+        // neither does.
+        "signal-dispatch-conflict": { args in
+            func dispatchSource() -> any DispatchSourceSignal {
+                let source = DispatchSource.makeSignalSource(signal: SIGUSR2, queue: DispatchQueue(label: "peer"))
+                source.setEventHandler {}
+                source.resume()
+                // Dispatch installs its handler when the source is registered, on its own thread.
+                let deadline = Deadline.after(.seconds(30))
+                while !deadline.hasPassed {
+                    var action = sigaction()
+                    sigaction(SIGUSR2, nil, &action)
+                    let handler = unsafeBitCast(action.__sigaction_handler.sa_handler, to: Int.self)
+                    if handler > 1 && cipc_signal_handler_is_ours(SIGUSR2) == 0 { break }
+                    sched_yield()
+                }
+                return source
+            }
+            do throws(IPCError) {
+                if args[0] == "before" {
+                    let source = dispatchSource()
+                    defer { source.cancel() }
+                    _ = try SignalStream([SIGUSR2])
+                } else {
+                    let stream = try SignalStream([SIGUSR2])
+                    let source = dispatchSource()
+                    defer { source.cancel() }
+                    _ = try stream.tryReceive()
+                }
+                say("shared")
+            } catch {
+                say("busy: \(error)")
+            }
+            return 0
+        },
+    ]
+}

@@ -28,6 +28,12 @@ int cipc_signal_watch(int signal, int forward_fd);
 /// the library's handler is in place. Returns 0, or -1 with errno.
 int cipc_signal_keep_first(int signal);
 
+/// Whether Dispatch has a signal source for `signal` in this process (its handler
+/// is `signal`'s action, or the program's action the library's handler wraps):
+/// Dispatch then reads `signal` from a signalfd of its own, and the two readers
+/// would each take some of the signals.
+int cipc_signal_dispatch_has_source(int signal);
+
 /// Blocks `signal` in the calling thread (pthread_sigmask) and remembers that the
 /// library did, so a forked child can undo it. Returns 0 or the error number.
 int cipc_signal_block_in_this_thread(int signal);

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CInterprocess
 
 /// The signals of some numbers, received in one place (SPEC P8, M4): each with
 /// its number, sender pid and uid, and `sigqueue` payload, read from a signalfd
@@ -8,7 +9,7 @@ import Glibc
 ///
 /// ```swift
 /// let signals = try SignalStream([SIGTERM, SIGHUP])   // early in main, on the main thread
-/// for await signal in signals {
+/// for try await signal in signals {
 ///     if signal.signal == SIGHUP { reload() } else { break }
 /// }
 /// ```
@@ -28,8 +29,7 @@ import Glibc
 /// Several streams may watch one number: each receives every signal of it.
 /// The program's own action still runs after the streams have the signal: a
 /// handler installed before the stream is called; one installed after it (by the
-/// program, or by Dispatch for a signal source, as swift-service-lifecycle makes)
-/// is wrapped when the stream next waits, and called too; a default action
+/// program) is wrapped when the stream next waits, and called too; a default action
 /// applies only while no stream watches the number — so once the last stream of
 /// `SIGTERM` ends, `SIGTERM` ends the process again.
 ///
@@ -39,14 +39,23 @@ import Glibc
 ///
 /// Every wait has the four forms of the API rules: `receive()`, `tryReceive()`,
 /// `receive(until:)` / `receive(timeout:)` (`ETIMEDOUT`), `receiveAsync()`; the
-/// stream is also an `AsyncSequence`, which ends when the task is cancelled.
+/// stream is also an `AsyncSequence` (`for try await`), which ends when the task
+/// is cancelled.
+///
+/// A signal has one reader: a stream cannot share one with a Dispatch signal
+/// source (`DispatchSource.makeSignalSource`, which swift-service-lifecycle makes
+/// for a `ServiceGroup`'s `gracefulShutdownSignals`), since both read a signalfd and
+/// each would miss some of the signals. Making a stream of such a signal throws
+/// `EBUSY`, and so does the stream's next wait when Dispatch makes one after it.
+/// With a `ServiceGroup`, watch `SIGTERM` with the stream and call
+/// `triggerGracefulShutdown()` when it comes (`Examples/signal-service`).
 ///
 /// `fork`: the child keeps nothing (the signals get their actions back and are
 /// unblocked there). `exec`: the new program gets the default actions and the
 /// signal mask of the thread that called it — `Spawn` empties the mask.
 public final class SignalStream: AsyncSequence, Sendable {
     public typealias Element = ReceivedSignal
-    public typealias Failure = Never
+    public typealias Failure = IPCError
 
     private let subscription: SignalSubscription
     private let center: SignalCenter
@@ -65,6 +74,7 @@ public final class SignalStream: AsyncSequence, Sendable {
             if let (errno, why) = Signals.reasonNotWatchable(signal) {
                 throw IPCError(errno, operation: "signalfd", object: Signals.name(of: signal), detail: why)
             }
+            if cipc_signal_dispatch_has_source(signal) != 0 { throw Self.dispatchConflict(signal) }
         }
         center = try SignalCenter.shared
         subscription = try SignalSubscription(signals: Set(signals), limit: bufferLimit)
@@ -86,13 +96,13 @@ public final class SignalStream: AsyncSequence, Sendable {
 
     /// The next signal if one has arrived; nil otherwise. Never waits.
     public func tryReceive() throws(IPCError) -> ReceivedSignal? {
-        center.keepHandlersFirst(for: subscription.signals)
+        try keepFirst()
         return subscription.take()
     }
 
     /// Waits for the next signal until `deadline`; throws `ETIMEDOUT` then.
     public func receive(until deadline: Deadline) throws(IPCError) -> ReceivedSignal {
-        center.keepHandlersFirst(for: subscription.signals)
+        try keepFirst()
         while true {
             if let signal = subscription.take() { return signal }
             guard try waitForReadiness(subscription.counter, .readable, until: deadline) else {
@@ -109,12 +119,29 @@ public final class SignalStream: AsyncSequence, Sendable {
     /// Suspends until the next signal, on the reactor (no thread of the
     /// cooperative pool waits). Throws `CancellationError` when the task is cancelled.
     public func receiveAsync() async throws -> ReceivedSignal {
-        center.keepHandlersFirst(for: subscription.signals)
+        try keepFirst()
         while true {
             try Task.checkCancellation()
             if let signal = subscription.take() { return signal }
             try await Reactor.shared.waitAsync(subscription.counter, for: .readable)
         }
+    }
+
+    /// Before each wait: puts the library's handler back first for the stream's
+    /// signals (`SignalCenter.keepHandlersFirst`), and throws `EBUSY` if Dispatch
+    /// has made a signal source for one of them since the stream was made.
+    private func keepFirst() throws(IPCError) {
+        if let taken = subscription.signals.sorted().first(where: { cipc_signal_dispatch_has_source($0) != 0 }) {
+            throw Self.dispatchConflict(taken)
+        }
+        center.keepHandlersFirst(for: subscription.signals)
+    }
+
+    /// Two signalfd readers of one signal each take some of its signals: a
+    /// stream and a Dispatch signal source cannot share one.
+    private static func dispatchConflict(_ signal: CInt) -> IPCError {
+        IPCError(.resourceBusy, operation: "signalfd", object: Signals.name(of: signal),
+                 detail: "Dispatch has a signal source for it (DispatchSource.makeSignalSource, which swift-service-lifecycle makes for a ServiceGroup's gracefulShutdownSignals and cancellationSignals); two readers would each miss some of its signals. Give it to one: leave it out of the group's signals and call triggerGracefulShutdown() when this stream receives it")
     }
 
     private var describedSignals: String {
@@ -124,9 +151,16 @@ public final class SignalStream: AsyncSequence, Sendable {
     public struct AsyncIterator: AsyncIteratorProtocol {
         let stream: SignalStream
 
-        /// The next signal; nil once the task is cancelled.
-        public mutating func next() async -> ReceivedSignal? {
-            try? await stream.receiveAsync()
+        /// The next signal; nil once the task is cancelled. Throws what
+        /// `receiveAsync` throws otherwise (`EBUSY`: Dispatch took a signal over).
+        public mutating func next() async throws(IPCError) -> ReceivedSignal? {
+            do {
+                return try await stream.receiveAsync()
+            } catch let error as IPCError {
+                throw error
+            } catch {
+                return nil
+            }
         }
     }
 

@@ -42,9 +42,9 @@ struct SignalStreamTests {
         let signal = rt + 13
         let stream = try SignalStream([signal])
         let taken = Atomic<Int>(0)
-        let reader = Task { () -> Set<Int32> in
+        let reader = Task { () throws -> Set<Int32> in
             var values: Set<Int32> = []
-            for await received in stream {
+            for try await received in stream {
                 values.insert(received.value ?? -1)
                 taken.add(1, ordering: .releasing)
             }
@@ -53,7 +53,7 @@ struct SignalStreamTests {
         for value in 0..<3 { try Signals.send(signal, to: getpid(), value: Int32(value)) }
         #expect(await eventually { taken.load(ordering: .acquiring) == 3 })
         reader.cancel()
-        #expect(await reader.value == [0, 1, 2])
+        #expect(try await reader.value == [0, 1, 2])
     }
 
     @Test("more than bufferLimit untaken signals are dropped and counted")
@@ -141,7 +141,7 @@ struct SignalStreamProcessTests {
         #expect(try peer.line() == "received \(getpid())")
         #expect(try peer.line() == "dropped")
         try Signals.send(SIGTERM, to: peer.pid)
-        #expect(try peer.finish() == .signalled(SIGTERM, coreDumped: false))
+        #expect(try peer.waitForExit() == .signalled(SIGTERM, coreDumped: false))
     }
 
     @Test("L3: a forked child and a spawned one get the signal back; exec without fork keeps the mask, not the handler")

@@ -31,7 +31,9 @@ final class PeerSession {
         try self.init(spawn)
     }
 
-    private init(_ peer: Spawn) throws {
+    /// Starts `spawn` (any program, e.g. an example built beside the tests) with
+    /// its stdin and stdout on pipes to this test.
+    init(_ peer: Spawn) throws {
         let stdin = try Pipe(), stdout = try Pipe()
         var spawn = peer
         try spawn.inherit(stdin.reader.descriptor, as: 0)
@@ -86,6 +88,12 @@ final class PeerSession {
     /// Closes stdin and waits for the peer to exit.
     func finish(timeout: Duration = .seconds(30)) throws -> ChildStatus {
         try closeInput()
+        return try waitForExit(timeout: timeout)
+    }
+
+    /// Waits for the peer to exit with its stdin left open (it ends by itself, or
+    /// by a signal the test sent); kills it after `timeout` and throws.
+    func waitForExit(timeout: Duration = .seconds(30)) throws -> ChildStatus {
         if try timesOut({ _ = try child.wait(timeout: timeout) }) {
             try child.signal(SIGKILL)
             _ = try child.wait()

@@ -63,9 +63,6 @@ void cipc_signal_record_from_signalfd(const void *info, struct cipc_signal_recor
 /// Async-signal-safe.
 void cipc_signals_forget_after_fork(void);
 
-/// How many records the handler could not write (the forwarding pipe was full).
-uint64_t cipc_signals_forward_lost(void);
-
 /// `sigqueue(pid, signal, {.sival_int = value})`.
 int cipc_sigqueue(pid_t pid, int signal, int32_t value);
 
@@ -74,3 +71,6 @@ int cipc_sigqueue(pid_t pid, int signal, int32_t value);
 /// EFD_NONBLOCK | EFD_CLOEXEC and SFD_NONBLOCK | SFD_CLOEXEC.
 static const int cipc_efd_semaphore = 1;
 static const int cipc_fd_nonblocking_cloexec = 04000 | 02000000;
+
+/// `F_SETPIPE_SZ` (GNU; not visible to Swift's import of the C library).
+extern const int cipc_f_setpipe_sz;

@@ -2,7 +2,6 @@
 #include "CIPCTool.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 #include <signal.h>
@@ -31,21 +30,6 @@ int cipc_forward_signals(int pipe_writer, const int *signals, int count) {
     for (int i = 0; i < count; i++)
         if (sigaction(signals[i], &action, NULL) != 0) return -1;
     return 0;
-}
-
-void cipc_die_by_signal(int signal) {
-    struct sigaction action;
-    memset(&action, 0, sizeof action);
-    action.sa_handler = SIG_DFL;
-    sigemptyset(&action.sa_mask);
-    sigaction(signal, &action, NULL);
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, signal);
-    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-    kill(getpid(), signal);
-    // Delivery may wait for another thread to take it: wait here.
-    for (;;) pause();
 }
 
 int cipc_restore_default_action(int signal) {

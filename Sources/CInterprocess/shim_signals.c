@@ -128,7 +128,7 @@ static int default_is_ignore(int signal) {
 
 static int default_is_stop(int signal) { return signal == SIGTSTP || signal == SIGTTIN || signal == SIGTTOU; }
 
-static void die_by(int signal) {
+void cipc_die_by_signal(int signal) {
     struct sigaction action;
     memset(&action, 0, sizeof action);
     action.sa_handler = SIG_DFL;
@@ -170,7 +170,7 @@ void cipc_signal_run_program_action(const struct cipc_signal_record *record, int
         kill(getpid(), SIGSTOP);
         return;
     }
-    die_by(signal);
+    cipc_die_by_signal(signal);
 }
 
 void cipc_signal_record_from_signalfd(const void *raw, struct cipc_signal_record *record) {

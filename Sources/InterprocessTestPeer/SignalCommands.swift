@@ -117,13 +117,7 @@ extension PeerCommands {
         },
         // signal-masks SIGNAL: prints "blocked B caught C" for this process (1 or 0 each).
         "signal-masks": { args in
-            let signal = try Signals.number(named: args[0])
-            var mask = sigset_t()
-            pthread_sigmask(SIG_BLOCK, nil, &mask)
-            var action = sigaction()
-            sigaction(signal, nil, &action)
-            let handler = unsafeBitCast(action.__sigaction_handler.sa_handler, to: Int.self)
-            say("blocked \(sigismember(&mask, signal)) caught \(handler > 1 ? 1 : 0)")
+            say(signalMasks(try Signals.number(named: args[0])))
             return 0
         },
         // signal-fork-exec: watch SIGUSR1 on this thread, then print what a forked
@@ -135,12 +129,7 @@ extension PeerCommands {
             waitUntilOtherThreadsSleep()
             let child = fork()
             if child == 0 {
-                var mask = sigset_t()
-                pthread_sigmask(SIG_BLOCK, nil, &mask)
-                var action = sigaction()
-                sigaction(SIGUSR1, nil, &action)
-                let handler = unsafeBitCast(action.__sigaction_handler.sa_handler, to: Int.self)
-                say("fork blocked \(sigismember(&mask, SIGUSR1)) caught \(handler > 1 ? 1 : 0)")
+                say("fork " + signalMasks(SIGUSR1))
                 _exit(0)
             }
             var status: CInt = 0
@@ -154,6 +143,17 @@ extension PeerCommands {
             return 4
         },
     ]
+}
+
+/// "blocked B caught C" for `signal` in the calling thread: whether its mask
+/// blocks it, and whether a handler catches it (1 or 0 each).
+private func signalMasks(_ signal: CInt) -> String {
+    var mask = sigset_t()
+    pthread_sigmask(SIG_BLOCK, nil, &mask)
+    var action = sigaction()
+    sigaction(signal, nil, &action)
+    let handler = unsafeBitCast(action.__sigaction_handler.sa_handler, to: Int.self)
+    return "blocked \(sigismember(&mask, signal)) caught \(handler > 1 ? 1 : 0)"
 }
 
 /// Writes `text` to stdout at once: a child this process starts, or the program

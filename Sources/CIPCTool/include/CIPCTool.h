@@ -30,11 +30,6 @@ int cipc_kill_when_parent_dies(void);
 /// thread reading the pipe can act on the signal. Returns -1 with errno set.
 int cipc_forward_signals(int pipe_writer, const int *signals, int count);
 
-/// Ends the process by `signal` as if it had never been caught: restores the
-/// default action, unblocks it in this thread and sends it to the process.
-/// Does not return.
-void cipc_die_by_signal(int signal) __attribute__((noreturn));
-
 /// `sigaction(signal, SIG_DFL)`: the default action back (e.g. for SIGQUIT,
 /// which the Swift runtime's crash handler takes over).
 int cipc_restore_default_action(int signal);

@@ -55,6 +55,11 @@ int cipc_signal_handler_is_ours(int signal);
 ///   does not return).
 void cipc_signal_run_program_action(const struct cipc_signal_record *record, int watched);
 
+/// Ends the process by `signal`'s default action, as if it had not been caught:
+/// restores SIG_DFL, unblocks it in the calling thread and sends it to that
+/// thread (`tgkill`). Does not return.
+void cipc_die_by_signal(int signal) __attribute__((noreturn));
+
 /// A record from a `struct signalfd_siginfo` read from a signalfd.
 void cipc_signal_record_from_signalfd(const void *info, struct cipc_signal_record *record);
 

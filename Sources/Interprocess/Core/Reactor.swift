@@ -18,42 +18,17 @@ import Glibc
 /// reactor there (closing its epoll descriptor), so the child's first async wait
 /// starts a reactor of its own.
 final class Reactor: Sendable {
-    /// The running reactor (retained), or nil before the first use and in a forked
-    /// child. Read without a lock; set under `startLock`.
-    private static let current = Atomic<Unmanaged<Reactor>?>(nil)
-
-    nonisolated(unsafe) private static let startLock: UnsafeMutablePointer<pthread_mutex_t> = {
-        let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-        pthread_mutex_init(lock, nil)
-        LibraryThread.afterForkInChild { Reactor.forgetAfterFork() }
-        return lock
-    }()
+    /// The process's reactor. In a forked child the parent's has no thread and its
+    /// waiters belong to the parent's tasks: only its epoll descriptor is closed.
+    private static let instance = ProcessSingleton<Reactor>(
+        make: { () throws(IPCError) in try Reactor() },
+        forgetInChild: { _ = system_close($0.epoll) })
 
     /// The process's reactor, started on first use. Starting it can fail (no
     /// descriptor or thread left): the wait reports that error, and the next wait
     /// tries again.
     static var shared: Reactor {
-        get throws(IPCError) {
-            if let running = current.load(ordering: .acquiring) { return running.takeUnretainedValue() }
-            pthread_mutex_lock(startLock)
-            defer { pthread_mutex_unlock(startLock) }
-            if let running = current.load(ordering: .acquiring) { return running.takeUnretainedValue() }
-            let reactor = try Reactor()
-            current.store(Unmanaged.passRetained(reactor), ordering: .releasing)
-            return reactor
-        }
-    }
-
-    /// In a forked child (one thread, nothing else running): the parent's reactor
-    /// has no thread here; its waiters belong to the parent's tasks. Close its epoll
-    /// descriptor, leave the object (its state may be mid-change), and let the next
-    /// wait start a new one. The start lock may have been held at the fork.
-    private static func forgetAfterFork() {
-        if let old = current.load(ordering: .acquiring) {
-            _ = system_close(old.takeUnretainedValue().epoll)
-            current.store(nil, ordering: .releasing)
-        }
-        pthread_mutex_init(startLock, nil)
+        get throws(IPCError) { try instance.object }
     }
 
     private enum Entry {

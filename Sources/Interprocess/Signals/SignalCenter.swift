@@ -27,38 +27,18 @@ import Glibc
 /// the child, `cipc_signals_forget_after_fork` gives every watched signal its
 /// action back and unblocks what `watch` blocked in the forking thread).
 final class SignalCenter: Sendable {
-    private static let current = Atomic<Unmanaged<SignalCenter>?>(nil)
-
-    nonisolated(unsafe) private static let startLock: UnsafeMutablePointer<pthread_mutex_t> = {
-        let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-        pthread_mutex_init(lock, nil)
-        LibraryThread.afterForkInChild { SignalCenter.forgetAfterFork() }
-        return lock
-    }()
-
-    /// The process's center, started on first use.
-    static var shared: SignalCenter {
-        get throws(IPCError) {
-            if let running = current.load(ordering: .acquiring) { return running.takeUnretainedValue() }
-            pthread_mutex_lock(startLock)
-            defer { pthread_mutex_unlock(startLock) }
-            if let running = current.load(ordering: .acquiring) { return running.takeUnretainedValue() }
-            let center = try SignalCenter()
-            current.store(Unmanaged.passRetained(center), ordering: .releasing)
-            return center
-        }
-    }
-
-    /// In a forked child: the signals go back to the program (see the type), the
-    /// parent's descriptors are closed, and a later `watch` starts afresh.
-    private static func forgetAfterFork() {
-        cipc_signals_forget_after_fork()
-        if let old = current.load(ordering: .acquiring) {
-            let center = old.takeUnretainedValue()
+    /// The process's center, started on first use. In a forked child the signals
+    /// go back to the program (see the type), the parent's descriptors are closed,
+    /// and a later `watch` starts afresh.
+    private static let instance = ProcessSingleton<SignalCenter>(
+        make: { () throws(IPCError) in try SignalCenter() },
+        forgetInChild: { center in
+            cipc_signals_forget_after_fork()
             for fd in [center.signalDescriptor, center.forwardReader, center.forwardWriter] { _ = system_close(fd) }
-            current.store(nil, ordering: .releasing)
-        }
-        pthread_mutex_init(startLock, nil)
+        })
+
+    static var shared: SignalCenter {
+        get throws(IPCError) { try instance.object }
     }
 
     /// The signalfd: non-blocking, its mask the watched signals.

@@ -11,6 +11,7 @@ import Glibc
 /// | `SIGPIPE` | ignored (`SIG_IGN`), so writes with no reader fail with `EPIPE` (SPEC S1) | first pipe, FIFO, socket or spawn | a handler or `SIG_IGN` already there is left alone |
 /// | `SIGURG` (`interrupt`) | a handler that does nothing, `SA_SIGINFO`, no `SA_RESTART`, so a library thread blocked in a system call returns `EINTR` when the library sends it the signal with `pthread_kill` | first interruptible wait | yes: a `SIGURG` the library did not send (not a `tgkill` from this process to a library thread expecting it) goes to the action that was in place before |
 /// | `SIGBUS` | the guard of `MappingFaultGuard` (SPEC H1): a fault inside the library's own mappings is repaired | first mapping | yes: a `SIGBUS` anywhere else goes to the action in place before, or gets the default action |
+/// | each signal a `SignalStream` watches | a handler that passes the signal to the streams (`SignalCenter`; SA_SIGINFO, SA_RESTART), and the signal blocked in the thread that made the stream | the first stream of that number | yes: after the streams have it; the default action only while no stream watches it (`Signals/README.md`) |
 ///
 /// Each is installed once (`sigaction`, under a lock, from any thread). A handler the
 /// program installs *after* the library's replaces it: for `SIGURG` the library's

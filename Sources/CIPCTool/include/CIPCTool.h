@@ -25,11 +25,6 @@ int cipc_sched_pin(int cpu);
 /// spawned it exits. Variadic in C.
 int cipc_kill_when_parent_dies(void);
 
-/// Installs, for each of `signals`, a handler (`sigaction`, SA_RESTART) that
-/// writes the signal's number as one byte to `pipe_writer` — all it does, so a
-/// thread reading the pipe can act on the signal. Returns -1 with errno set.
-int cipc_forward_signals(int pipe_writer, const int *signals, int count);
-
 /// `sigaction(signal, SIG_DFL)`: the default action back (e.g. for SIGQUIT,
 /// which the Swift runtime's crash handler takes over).
 int cipc_restore_default_action(int signal);

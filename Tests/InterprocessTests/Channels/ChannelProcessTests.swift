@@ -93,6 +93,32 @@ struct ChannelProcessTests {
         }
     }
 
+    @Test("a receiver killed while this process sends: the sender, once the ring is full, gets EPIPE naming it")
+    func killedReceiver() throws {
+        let name = TestObjects.sharedMemoryName()
+        defer { TestObjects.remove(.sharedMemory(name)) }
+        var sender = try SharedMemoryChannel.create(name, capacity: 1 << 12, maximumMessageSize: 256).sender()
+        let peer = try PeerSession("channel-receive", [name, "1000000000"])
+        #expect(try peer.line() == "receiving")
+        var random: UInt64 = 99
+        var sequence: UInt64 = 0
+        for _ in 0..<Int.random(in: 0...500) {
+            try sendTestMessage(&sender, size: 16 + Int(nextRandom(&random) % 241), sequence: sequence, random: &random)
+            sequence += 1
+        }
+        _ = try peer.kill()
+        var outcome: IPCError?
+        while outcome == nil {
+            do throws(IPCError) {
+                try sender.send(Array(repeating: 0, count: 200), timeout: .seconds(30))
+            } catch {
+                outcome = error
+            }
+        }
+        #expect(outcome?.errno == .brokenPipe, "\(String(describing: outcome))")
+        #expect(outcome?.detail?.contains("receiver, pid \(peer.pid), is gone") == true)
+    }
+
     @Test("a peer writing random bytes into the indices and ring: calls return valid messages or throw, never crash or hang")
     func hostileMemory() throws {
         let name = TestObjects.sharedMemoryName()

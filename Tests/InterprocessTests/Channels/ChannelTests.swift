@@ -21,7 +21,7 @@ struct ChannelTests {
             // Fill until full (a random number of messages), then drain a random number.
             while sent < 20_000 {
                 let size = 16 + Int(nextRandom(&random) % 105)
-                let fits = try sender.trySend(count: size) { span in
+                let fits: Void? = try sender.trySend(count: size) { span in
                     span.withUnsafeMutableBytes { ChannelTestMessage.fill($0, sequence: sent, random: &random) }
                 }
                 if fits == nil { break }
@@ -59,6 +59,17 @@ struct ChannelTests {
         let big = (0..<56).map { UInt8($0) }
         try sender.send(big, timeout: .seconds(30))
         #expect(try receiver.receive(until: .after(.seconds(30))) == big)
+    }
+
+    @Test("an anonymous channel is sealed: nobody can shrink or grow its memfd")
+    func anonymousSealed() throws {
+        let channel = try SharedMemoryChannel.anonymous(capacity: 4096, maximumMessageSize: 100)
+        let size = try channel.memory.size
+        for newSize in [0, size - 64, size + 4096] {
+            let error = #expect(throws: IPCError.self) { try channel.memory.resize(to: newSize) }
+            #expect(error?.errno == .notPermitted)
+        }
+        #expect(try channel.memory.size == size)
     }
 
     @Test("a message above the maximum is EMSGSIZE and changes nothing")

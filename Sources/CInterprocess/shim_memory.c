@@ -237,3 +237,11 @@ uint64_t cipc_mapping_guard_faults(const void *slot) {
 uintptr_t cipc_mapping_guard_first_fault(const void *slot) {
     return atomic_load(&((guard_slot *)slot)->first_fault);
 }
+
+// MARK: sealed memfds (channels, SPEC M5)
+
+unsigned int cipc_mfd_allow_sealing(void) { return MFD_ALLOW_SEALING; }
+int cipc_f_add_seals(void) { return F_ADD_SEALS; }
+int cipc_f_get_seals(void) { return F_GET_SEALS; }
+int cipc_f_seal_shrink(void) { return F_SEAL_SHRINK; }
+int cipc_f_seal_grow(void) { return F_SEAL_GROW; }

@@ -34,6 +34,7 @@ enum PeerCommands {
         table.merge(recordLockLifetime) { a, _ in a }
         table.merge(signalStreams) { a, _ in a }
         table.merge(signalDispatch) { a, _ in a }
+        table.merge(channels) { a, _ in a }
         return table
     }
 

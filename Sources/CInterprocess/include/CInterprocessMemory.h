@@ -18,6 +18,13 @@ void *cipc_mremap(void *address, size_t old_length, size_t new_length, int flags
 void *cipc_map_failed(void);
 int cipc_mremap_maymove(void);
 unsigned int cipc_mfd_cloexec(void);
+/// `MFD_ALLOW_SEALING`, `F_ADD_SEALS`, `F_GET_SEALS`, `F_SEAL_SHRINK`, `F_SEAL_GROW`
+/// (sealed anonymous channels, SPEC M5).
+unsigned int cipc_mfd_allow_sealing(void);
+int cipc_f_add_seals(void);
+int cipc_f_get_seals(void);
+int cipc_f_seal_shrink(void);
+int cipc_f_seal_grow(void);
 
 // MARK: semaphores (variadic sem_open, GNU sem_clockwait)
 

@@ -101,3 +101,15 @@ func system_sem_post(_ sem: UnsafeMutablePointer<sem_t>) -> CInt {
 func system_sem_getvalue(_ sem: UnsafeMutablePointer<sem_t>, _ value: UnsafeMutablePointer<CInt>) -> CInt {
     adapter("sem_getvalue", on: Int(bitPattern: sem), failure: -1) { cipc_sem_getvalue_checked(sem, value) }
 }
+
+// MARK: seals (channels, SPEC M5)
+
+/// `fcntl(fd, F_ADD_SEALS, seals)`.
+func system_add_seals(_ fd: CInt, _ seals: CInt) -> CInt {
+    adapter("fcntl", on: Int(fd), failure: -1) { cipc_fcntl_int(fd, cipc_f_add_seals(), seals) }
+}
+
+/// `fcntl(fd, F_GET_SEALS)`: the seals, or -1 (`EINVAL` for a file that is not a memfd).
+func system_get_seals(_ fd: CInt) -> CInt {
+    adapter("fcntl", on: Int(fd), failure: -1) { cipc_fcntl_void(fd, cipc_f_get_seals()) }
+}

@@ -1,0 +1,176 @@
+import CInterprocess
+import SystemPackage
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A single-producer/single-consumer message channel in shared memory (SPEC M5):
+/// a ring of variable-length messages that one process writes in place and
+/// another reads in place, with no system call on the hot path.
+///
+/// ```swift
+/// // one process
+/// let channel = try SharedMemoryChannel.create("/orders", capacity: 1 << 16, maximumMessageSize: 1024)
+/// var sender = try channel.sender()
+/// try sender.send(Array("hello".utf8))
+/// // another
+/// var receiver = try SharedMemoryChannel.open("/orders").receiver()
+/// let message = try receiver.receive()        // waits: spins briefly, then sleeps
+/// ```
+///
+/// The channel is a placed object (`SharedLayout` type `ipc.channel.spsc`, version
+/// 1; see `ChannelLayout`) in POSIX shared memory: named (`create`, `open`,
+/// `openOrCreate`, `unlink`) or anonymous over a memfd sealed against resizing
+/// (`anonymous`), whose `descriptor` a child inherits (`Spawn.inherit`) and
+/// adopts (`init(adopting:)`). The capacity and the maximum message size are fixed
+/// at creation, recorded in the memory and checked by every opener.
+///
+/// A channel value becomes one end: `sender()` or `receiver()`, each recorded in
+/// the memory (pid, start time, PID namespace) so that the other end can tell when
+/// it died. Nothing read from the shared memory is trusted: see Channels/README.md.
+public struct SharedMemoryChannel: ~Copyable, @unchecked Sendable {
+    /// The shared memory object; its `descriptor` can be handed to a child.
+    public let memory: PosixSharedMemory
+    let placed: PlacedMapping
+    let ring: ChannelRing
+    /// The bytes of the ring (a power of two).
+    public var capacity: Int { Int(ring.capacity) }
+    /// The largest message the channel takes.
+    public var maximumMessageSize: Int { ring.maximumMessageSize }
+
+    init(memory: consuming PosixSharedMemory, placed: consuming PlacedMapping, parts: ChannelLayout) throws(IPCError) {
+        let recorded = try placed.mapping.load(UInt64.self, at: parts.maximumMessageSizePlace.offset)
+        let capacity = try placed.mapping.load(UInt64.self, at: parts.capacityPlace.offset)
+        let object = placed.mapping.label
+        if capacity != UInt64(parts.capacity) {
+            throw IPCError(.invalidArgument, operation: "SharedMemoryChannel.open", object: object,
+                           detail: "the recorded capacity (\(capacity)) is not the ring's size (\(parts.capacity)): damaged by another process")
+        }
+        let maximum = Int(truncatingIfNeeded: recorded)
+        if recorded > UInt64(Int.max) || maximum < 1 || maximum > ChannelLayout.largestMessage(capacity: parts.capacity) {
+            throw IPCError(.invalidArgument, operation: "SharedMemoryChannel.open", object: object,
+                           detail: "the recorded maximum message size (\(recorded)) does not fit a \(parts.capacity)-byte ring: damaged by another process")
+        }
+        ring = try ChannelRing(placed, parts, maximumMessageSize: maximum)
+        self.memory = memory
+        self.placed = placed
+    }
+}
+
+extension SharedMemoryChannel {
+    /// Creates the channel `name` (`EEXIST` when the name exists) of `capacity`
+    /// bytes (a power of two from 64 bytes to 1 GiB) taking messages of up to
+    /// `maximumMessageSize` bytes (at most `capacity / 2 - 8`); `EINVAL` otherwise.
+    /// It lives until `unlink` (SPEC L3). The corresponding C functions are
+    /// `shm_open` (`O_CREAT | O_EXCL`), `ftruncate` and `mmap`.
+    public static func create(
+        _ name: String, capacity: Int, maximumMessageSize: Int,
+        permissions: FilePermissions = [.ownerRead, .ownerWrite]
+    ) throws(IPCError) -> SharedMemoryChannel {
+        try ChannelLayout.checkGeometry(capacity: capacity, maximumMessageSize: maximumMessageSize,
+                                        operation: "SharedMemoryChannel.create", object: PosixIPCName(name).quoted)
+        let parts = try ChannelLayout(capacity: capacity, maximumMessageSize: maximumMessageSize)
+        let memory = try PosixSharedMemory.create(name, size: parts.layout.size, permissions: permissions)
+        do throws(IPCError) {
+            return try initialise(memory, parts)
+        } catch {
+            try? PosixSharedMemory.unlink(name)
+            throw error
+        }
+    }
+
+    /// Opens the channel `name`, waiting up to `timeout` for its creator to finish.
+    /// Throws `ENOENT` when there is none; `EPROTOTYPE` for a placed object of
+    /// another type, `EPROTONOSUPPORT` for another version, `EINVAL` for an object
+    /// whose size or recorded geometry is not a channel's (see `PlacedMapping.open`).
+    public static func open(_ name: String, timeout: Duration = .seconds(5)) throws(IPCError) -> SharedMemoryChannel {
+        try adopt(PosixSharedMemory.open(name), until: .after(timeout))
+    }
+
+    /// Opens the channel `name`, creating it when there is none. An existing
+    /// channel of another capacity or maximum message size is `EINVAL`.
+    public static func openOrCreate(
+        _ name: String, capacity: Int, maximumMessageSize: Int,
+        permissions: FilePermissions = [.ownerRead, .ownerWrite], timeout: Duration = .seconds(5)
+    ) throws(IPCError) -> SharedMemoryChannel {
+        while true {
+            do throws(IPCError) {
+                return try create(name, capacity: capacity, maximumMessageSize: maximumMessageSize, permissions: permissions)
+            } catch {
+                if error.errno != .fileExists { throw error }
+            }
+            guard let channel = try openUnlessRemoved(name, timeout: timeout) else { continue }  // removed in between
+            if channel.capacity != capacity || channel.maximumMessageSize != maximumMessageSize {
+                throw IPCError(.invalidArgument, operation: "SharedMemoryChannel.openOrCreate", object: PosixIPCName(name).quoted,
+                               detail: "the channel exists with capacity \(channel.capacity) and maximum message size \(channel.maximumMessageSize), not \(capacity) and \(maximumMessageSize)")
+            }
+            return channel
+        }
+    }
+
+    private static func openUnlessRemoved(_ name: String, timeout: Duration) throws(IPCError) -> SharedMemoryChannel? {
+        do throws(IPCError) {
+            return try open(name, timeout: timeout)
+        } catch {
+            if error.errno == .noSuchFileOrDirectory { return nil }
+            throw error
+        }
+    }
+
+    /// Creates an anonymous channel over a memfd, sealed against shrinking and
+    /// growing: hand its `memory.descriptor` to a child (`Spawn.inherit`), which
+    /// opens it with `init(adopting:)`. Freed with the last descriptor and mapping.
+    /// The corresponding C functions are `memfd_create` (`MFD_CLOEXEC |
+    /// MFD_ALLOW_SEALING`), `ftruncate` and `fcntl(F_ADD_SEALS, F_SEAL_SHRINK |
+    /// F_SEAL_GROW)`.
+    public static func anonymous(capacity: Int, maximumMessageSize: Int, label: String = "ipc.channel") throws(IPCError) -> SharedMemoryChannel {
+        let object = IPCError.describe(path: label)
+        try ChannelLayout.checkGeometry(capacity: capacity, maximumMessageSize: maximumMessageSize,
+                                        operation: "SharedMemoryChannel.anonymous", object: object)
+        let parts = try ChannelLayout(capacity: capacity, maximumMessageSize: maximumMessageSize)
+        if label.utf8.count > 249 || label.utf8.contains(0) || label.contains("/") {
+            throw IPCError(.invalidArgument, operation: "memfd_create", object: object,
+                           detail: "a label has at most 249 bytes, no NUL and no slash")
+        }
+        let fd = label.withCString { system_memfd_create($0, cipc_mfd_cloexec() | cipc_mfd_allow_sealing()) }
+        if fd < 0 { throw IPCError.last("memfd_create", object: object) }
+        let memory = PosixSharedMemory(adopting: OwnedDescriptor(adoptingRaw: fd))
+        try memory.resize(to: parts.layout.size)
+        if system_add_seals(fd, cipc_f_seal_shrink() | cipc_f_seal_grow()) != 0 {
+            throw IPCError.last("fcntl", object: object)
+        }
+        return try initialise(memory, parts)
+    }
+
+    /// Opens the channel in a descriptor this process owns — one a parent handed
+    /// down (`OwnedDescriptor(inheritedNumber:)`), or received over a Unix socket —
+    /// checking it like `open`.
+    public init(adopting descriptor: consuming OwnedDescriptor, timeout: Duration = .seconds(5)) throws(IPCError) {
+        self = try Self.adopt(PosixSharedMemory(adopting: descriptor), until: .after(timeout))
+    }
+
+    /// Removes the name; the ends that have the channel keep using it. The
+    /// corresponding C function is `shm_unlink`.
+    public static func unlink(_ name: String) throws(IPCError) {
+        try PosixSharedMemory.unlink(name)
+    }
+
+    private static func initialise(_ memory: consuming PosixSharedMemory, _ parts: ChannelLayout) throws(IPCError) -> SharedMemoryChannel {
+        let placed = try PlacedMapping.create(parts.layout, in: memory.map())
+        return try SharedMemoryChannel(memory: memory, placed: placed, parts: parts)
+    }
+
+    private static func adopt(_ memory: consuming PosixSharedMemory, until deadline: Deadline) throws(IPCError) -> SharedMemoryChannel {
+        let mapping = try memory.map()
+        let parts = try ChannelLayout.forObject(size: mapping.length)
+        let placed = try PlacedMapping.open(parts.layout, in: mapping, until: deadline)
+        return try SharedMemoryChannel(memory: memory, placed: placed, parts: parts)
+    }
+
+    /// The pid of the recorded sender, or nil when none has attached.
+    public var senderPid: pid_t? { ring.sender.recorded?.pid }
+    /// The pid of the recorded receiver, or nil when none has attached.
+    public var receiverPid: pid_t? { ring.receiver.recorded?.pid }
+}

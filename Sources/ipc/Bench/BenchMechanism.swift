@@ -56,6 +56,7 @@ enum BenchMechanisms {
         BenchMechanism(SharedMemorySemaphoreTransport.self),
         BenchMechanism(SharedMemorySystemVSemaphoreTransport.self),
         BenchMechanism(SharedMemoryMutexTransport.self),
+        BenchMechanism(ChannelTransport.self),
         BenchMechanism(async: SharedMemorySemaphoreAsyncTransport.self),
         BenchMechanism(async: PosixMQAsyncTransport.self),
     ]

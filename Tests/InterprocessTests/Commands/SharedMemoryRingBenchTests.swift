@@ -2,12 +2,13 @@ import Foundation
 import Interprocess
 import Testing
 
-/// `ipc bench --only shm-posix-sem|shm-sysv-sem|shm-mutex-cond|shm-posix-sem-async`:
+/// `ipc bench --only shm-posix-sem|shm-sysv-sem|shm-mutex-cond|channel-spin|shm-posix-sem-async`:
 /// the shared-memory rings with POSIX semaphores (blocking and async waits), with a
-/// System V semaphore set, and with the robust mutex and condition variables.
+/// System V semaphore set, with the robust mutex and condition variables, and the
+/// library's own `SharedMemoryChannel`.
 @Suite("ipc bench shared-memory rings")
 struct SharedMemoryRingBenchTests {
-    static let mechanisms = ["shm-posix-sem", "shm-sysv-sem", "shm-mutex-cond", "shm-posix-sem-async"]
+    static let mechanisms = ["shm-posix-sem", "shm-sysv-sem", "shm-mutex-cond", "channel-spin", "shm-posix-sem-async"]
 
     @Test("a quick run measures every size", arguments: mechanisms)
     func quickRun(mechanism: String) throws {

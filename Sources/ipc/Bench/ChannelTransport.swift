@@ -1,0 +1,71 @@
+import Interprocess
+
+/// `channel-spin`: two `SharedMemoryChannel`s (SPEC M5), one each way, in anonymous
+/// sealed memfds handed to the child as descriptors 3 and 4. Each end spins a
+/// bounded time, then sleeps on its futex word; the other end wakes it only when
+/// it flagged itself asleep (`Channels/README.md`). A dead peer is `EPIPE` within
+/// the channel's 100 ms liveness check.
+struct ChannelTransport: ~Copyable, BenchTransport {
+    static let name = "channel-spin"
+    static let maximumMessageSize: Int? = 65536
+    /// Room for 16 of the largest messages.
+    static let capacity = 1 << 20
+
+    /// The two ends: `send` and `receive` are mutating on them, the transport's
+    /// calls are not.
+    final class Ends: @unchecked Sendable {
+        var sender: SharedMemoryChannel.Sender
+        var receiver: SharedMemoryChannel.Receiver
+        init(sender: consuming SharedMemoryChannel.Sender, receiver: consuming SharedMemoryChannel.Receiver) {
+            self.sender = sender
+            self.receiver = receiver
+        }
+    }
+
+    let ends: Ends
+
+    static func initiator(name: String, peer: BenchPeer) throws(IPCError) -> ChannelTransport {
+        let toResponder = try SharedMemoryChannel.anonymous(capacity: capacity, maximumMessageSize: maximumMessageSize!, label: "ipc-bench")
+        let toInitiator = try SharedMemoryChannel.anonymous(capacity: capacity, maximumMessageSize: maximumMessageSize!, label: "ipc-bench")
+        try peer.inherit(toResponder.memory.descriptor, as: 3)
+        try peer.inherit(toInitiator.memory.descriptor, as: 4)
+        try peer.start()
+        return ChannelTransport(ends: Ends(sender: try toResponder.sender(), receiver: try toInitiator.receiver()))
+    }
+
+    static func responder(objects: [String]) throws(IPCError) -> ChannelTransport {
+        let fromInitiator = try SharedMemoryChannel(adopting: OwnedDescriptor(inheritedNumber: 3))
+        let toInitiator = try SharedMemoryChannel(adopting: OwnedDescriptor(inheritedNumber: 4))
+        return ChannelTransport(ends: Ends(sender: try toInitiator.sender(), receiver: try fromInitiator.receiver()))
+    }
+
+    @inline(__always)
+    func send(_ message: UnsafeRawBufferPointer) throws(BenchError) {
+        do {
+            try ends.sender.send(count: message.count) { span in
+                span.withUnsafeMutableBytes { $0.copyMemory(from: message) }
+            }
+        } catch {
+            throw .transport(error as? IPCError ?? IPCError(.ioError, operation: "channel send"))
+        }
+    }
+
+    @inline(__always)
+    func receive(into message: UnsafeMutableRawBufferPointer) throws(BenchError) {
+        let received: Int
+        do {
+            received = try ends.receiver.receive { span in
+                span.withUnsafeBytes { bytes in
+                    let count = min(bytes.count, message.count)
+                    message.baseAddress!.copyMemory(from: bytes.baseAddress!, byteCount: count)
+                    return bytes.count
+                }
+            }
+        } catch {
+            throw .transport(error as? IPCError ?? IPCError(.ioError, operation: "channel receive"))
+        }
+        if received != message.count {
+            throw .transport(IPCError(.badMessage, operation: "channel receive", detail: "a \(received)-byte message where \(message.count) were sent"))
+        }
+    }
+}

@@ -6,8 +6,12 @@ extension SharedMemoryChannel {
     /// receiver (a dead one is replaced: messages it was reading and had not
     /// released come again), `EPROTO` when the indices in the memory are
     /// inconsistent.
-    public consuming func receiver() throws(IPCError) -> Receiver {
-        try Receiver(self)
+    ///
+    /// `spinLimit`: how many times a wait checks the other end before it sleeps on
+    /// the futex (the default spins about 10–50 µs; 0 sleeps at once, never
+    /// spinning: the least processor time, one kernel wake-up per wait).
+    public consuming func receiver(spinLimit: Int = SharedMemoryChannel.defaultSpinLimit) throws(IPCError) -> Receiver {
+        try Receiver(self, spins: max(0, spinLimit))
     }
 
     /// The receiving end of a channel: reads each message in place and releases it
@@ -34,14 +38,14 @@ extension SharedMemoryChannel {
         /// How the sender sleeps when the ring is full: this end wakes it.
         let senderSleep: ChannelSleep
 
-        init(_ channel: consuming SharedMemoryChannel) throws(IPCError) {
+        init(_ channel: consuming SharedMemoryChannel, spins: Int) throws(IPCError) {
             let ring = channel.ring
             try ring.receiver.claim("SharedMemoryChannel.receiver", object: ring.object)
             (head, tail) = try ring.attachedIndices("SharedMemoryChannel.receiver")
             published = head
-            sleep = ChannelSleep(peerIndex: ring.tail, word: ring.dataWord, asleep: ring.receiverAsleep,
+            sleep = ChannelSleep(spins: spins, peerIndex: ring.tail, word: ring.dataWord, asleep: ring.receiverAsleep,
                                  peer: ring.sender, object: ring.object, operation: "SharedMemoryChannel.receive")
-            senderSleep = ChannelSleep(peerIndex: ring.head, word: ring.spaceWord, asleep: ring.senderAsleep,
+            senderSleep = ChannelSleep(spins: ChannelSleep.defaultSpins, peerIndex: ring.head, word: ring.spaceWord, asleep: ring.senderAsleep,
                                        peer: ring.receiver, object: ring.object, operation: "SharedMemoryChannel.receive")
             self.channel = channel
         }

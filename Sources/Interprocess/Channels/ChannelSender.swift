@@ -5,8 +5,12 @@ extension SharedMemoryChannel {
     /// as the channel's sender. Throws `EBUSY` when another live process is the
     /// sender (a dead one is replaced), `EPROTO` when the indices in the memory are
     /// inconsistent.
-    public consuming func sender() throws(IPCError) -> Sender {
-        try Sender(self)
+    ///
+    /// `spinLimit`: how many times a wait checks the other end before it sleeps on
+    /// the futex (the default spins about 10–50 µs; 0 sleeps at once, never
+    /// spinning: the least processor time, one kernel wake-up per wait).
+    public consuming func sender(spinLimit: Int = SharedMemoryChannel.defaultSpinLimit) throws(IPCError) -> Sender {
+        try Sender(self, spins: max(0, spinLimit))
     }
 
     /// The sending end of a channel: claims space in the ring, lets the caller write
@@ -28,13 +32,13 @@ extension SharedMemoryChannel {
         /// How the receiver sleeps when it is empty: this end wakes it.
         let receiverSleep: ChannelSleep
 
-        init(_ channel: consuming SharedMemoryChannel) throws(IPCError) {
+        init(_ channel: consuming SharedMemoryChannel, spins: Int) throws(IPCError) {
             let ring = channel.ring
             try ring.sender.claim("SharedMemoryChannel.sender", object: ring.object)
             (head, tail) = try ring.attachedIndices("SharedMemoryChannel.sender")
-            sleep = ChannelSleep(peerIndex: ring.head, word: ring.spaceWord, asleep: ring.senderAsleep,
+            sleep = ChannelSleep(spins: spins, peerIndex: ring.head, word: ring.spaceWord, asleep: ring.senderAsleep,
                                  peer: ring.receiver, object: ring.object, operation: "SharedMemoryChannel.send")
-            receiverSleep = ChannelSleep(peerIndex: ring.tail, word: ring.dataWord, asleep: ring.receiverAsleep,
+            receiverSleep = ChannelSleep(spins: ChannelSleep.defaultSpins, peerIndex: ring.tail, word: ring.dataWord, asleep: ring.receiverAsleep,
                                          peer: ring.sender, object: ring.object, operation: "SharedMemoryChannel.send")
             self.channel = channel
         }

@@ -5,7 +5,8 @@ import Synchronization
 /// sender's tail to move (data), the sender for the receiver's head to move
 /// (space). No system call on the hot path:
 ///
-/// 1. spin a bounded number of times (`spins`, with the processor's pause hint)
+/// 1. spin a bounded number of times (`spins`, `defaultSpins` unless the end was
+///    made with another `spinLimit`; 0: sleep at once), with the processor's pause hint,
 ///    reading the peer's index;
 /// 2. then read the futex word's ticket, flag "asleep" in shared memory, read the
 ///    index again, and only if it is unchanged sleep on the word
@@ -23,6 +24,8 @@ import Synchronization
 /// the peer is alive: a dead process wakes nobody. Then the wait throws `EPIPE`
 /// naming it.
 struct ChannelSleep: @unchecked Sendable {
+    /// How many times this end checks the peer's index before it sleeps.
+    let spins: Int
     /// The peer's published index: the wait ends when it differs from the one seen.
     let peerIndex: UnsafeMutablePointer<Atomic<UInt64>>
     /// The futex word this end sleeps on; the peer bumps it to wake it.
@@ -33,8 +36,7 @@ struct ChannelSleep: @unchecked Sendable {
     let object: String
     let operation: String
 
-    /// About 10–50 µs of spinning, depending on the processor's pause.
-    static let spins = 2000
+    static var defaultSpins: Int { SharedMemoryChannel.defaultSpinLimit }
     static let livenessInterval: Duration = .milliseconds(100)
 
     @inline(__always)
@@ -43,7 +45,7 @@ struct ChannelSleep: @unchecked Sendable {
     /// Waits until the peer's index is no longer `seen`. Throws `ETIMEDOUT` at
     /// `deadline`, `EPIPE` when the peer is gone.
     func wait(whileAt seen: UInt64, until deadline: Deadline) throws(IPCError) {
-        for _ in 0..<Self.spins {
+        for _ in 0..<spins {
             if moved(from: seen) { return }
             cipc_cpu_relax()
         }
@@ -67,7 +69,7 @@ struct ChannelSleep: @unchecked Sendable {
     /// library's waiting engine (`Futex.waitAsync`), never on the cooperative
     /// pool; `CancellationError` promptly when the task is cancelled.
     func waitAsync(whileAt seen: UInt64, until deadline: Deadline) async throws {
-        for _ in 0..<(Self.spins / 10) {
+        for _ in 0..<(spins / 10) {
             if moved(from: seen) { return }
             cipc_cpu_relax()
         }

@@ -37,6 +37,10 @@ public struct SharedMemoryChannel: ~Copyable, @unchecked Sendable {
     let ring: ChannelRing
     /// The bytes of the ring (a power of two).
     public var capacity: Int { Int(ring.capacity) }
+
+    /// How many times a waiting end checks the other before it sleeps, unless made
+    /// with another `spinLimit`: about 10–50 µs, depending on the processor's pause.
+    public static let defaultSpinLimit = 2000
     /// The largest message the channel takes.
     public var maximumMessageSize: Int { ring.maximumMessageSize }
 

@@ -56,7 +56,8 @@ enum BenchMechanisms {
         BenchMechanism(SharedMemorySemaphoreTransport.self),
         BenchMechanism(SharedMemorySystemVSemaphoreTransport.self),
         BenchMechanism(SharedMemoryMutexTransport.self),
-        BenchMechanism(ChannelTransport.self),
+        BenchMechanism(ChannelTransport<SpinThenSleep>.self),
+        BenchMechanism(ChannelTransport<SleepOnly>.self),
         BenchMechanism(async: SharedMemorySemaphoreAsyncTransport.self),
         BenchMechanism(async: PosixMQAsyncTransport.self),
     ]

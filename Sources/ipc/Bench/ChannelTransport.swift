@@ -1,15 +1,32 @@
 import Interprocess
 
-/// `channel-spin`: two `SharedMemoryChannel`s (SPEC M5), one each way, in anonymous
-/// sealed memfds handed to the child as descriptors 3 and 4. Each end spins a
-/// bounded time, then sleeps on its futex word; the other end wakes it only when
-/// it flagged itself asleep (`Channels/README.md`). A dead peer is `EPIPE` within
-/// the channel's 100 ms liveness check.
-struct ChannelTransport: ~Copyable, BenchTransport {
+/// How the ends of a channel row wait: `channel-spin` spins a bounded time, then
+/// sleeps (the channel's default); `channel-sleep` sleeps at once.
+protocol ChannelWaiting {
+    static var name: String { get }
+    static var spinLimit: Int { get }
+}
+
+enum SpinThenSleep: ChannelWaiting {
     static let name = "channel-spin"
-    static let maximumMessageSize: Int? = 65536
+    static let spinLimit = SharedMemoryChannel.defaultSpinLimit
+}
+
+enum SleepOnly: ChannelWaiting {
+    static let name = "channel-sleep"
+    static let spinLimit = 0
+}
+
+/// `channel-spin` and `channel-sleep`: two `SharedMemoryChannel`s (SPEC M5), one
+/// each way, in anonymous sealed memfds handed to the child as descriptors 3 and 4.
+/// A waiting end spins `Waiting.spinLimit` times, then sleeps on its futex word;
+/// the other end wakes it only when it flagged itself asleep (`Channels/README.md`).
+/// A dead peer is `EPIPE` within the channel's 100 ms liveness check.
+struct ChannelTransport<Waiting: ChannelWaiting>: ~Copyable, BenchTransport {
+    static var name: String { Waiting.name }
+    static var maximumMessageSize: Int? { 65536 }
     /// Room for 16 of the largest messages.
-    static let capacity = 1 << 20
+    static var capacity: Int { 1 << 20 }
 
     /// The two ends: `send` and `receive` are mutating on them, the transport's
     /// calls are not.
@@ -30,13 +47,15 @@ struct ChannelTransport: ~Copyable, BenchTransport {
         try peer.inherit(toResponder.memory.descriptor, as: 3)
         try peer.inherit(toInitiator.memory.descriptor, as: 4)
         try peer.start()
-        return ChannelTransport(ends: Ends(sender: try toResponder.sender(), receiver: try toInitiator.receiver()))
+        return ChannelTransport(ends: Ends(sender: try toResponder.sender(spinLimit: Waiting.spinLimit),
+                                           receiver: try toInitiator.receiver(spinLimit: Waiting.spinLimit)))
     }
 
     static func responder(objects: [String]) throws(IPCError) -> ChannelTransport {
         let fromInitiator = try SharedMemoryChannel(adopting: OwnedDescriptor(inheritedNumber: 3))
         let toInitiator = try SharedMemoryChannel(adopting: OwnedDescriptor(inheritedNumber: 4))
-        return ChannelTransport(ends: Ends(sender: try toInitiator.sender(), receiver: try fromInitiator.receiver()))
+        return ChannelTransport(ends: Ends(sender: try toInitiator.sender(spinLimit: Waiting.spinLimit),
+                                           receiver: try fromInitiator.receiver(spinLimit: Waiting.spinLimit)))
     }
 
     @inline(__always)

@@ -2,13 +2,13 @@ import Foundation
 import Interprocess
 import Testing
 
-/// `ipc bench --only shm-posix-sem|shm-sysv-sem|shm-mutex-cond|channel-spin|shm-posix-sem-async`:
+/// `ipc bench --only shm-posix-sem|shm-sysv-sem|shm-mutex-cond|channel-spin|channel-sleep|shm-posix-sem-async`:
 /// the shared-memory rings with POSIX semaphores (blocking and async waits), with a
 /// System V semaphore set, with the robust mutex and condition variables, and the
-/// library's own `SharedMemoryChannel`.
+/// library's own `SharedMemoryChannel` (spinning, then sleeping; or sleeping at once).
 @Suite("ipc bench shared-memory rings")
 struct SharedMemoryRingBenchTests {
-    static let mechanisms = ["shm-posix-sem", "shm-sysv-sem", "shm-mutex-cond", "channel-spin", "shm-posix-sem-async"]
+    static let mechanisms = ["shm-posix-sem", "shm-sysv-sem", "shm-mutex-cond", "channel-spin", "channel-sleep", "shm-posix-sem-async"]
 
     @Test("a quick run measures every size", arguments: mechanisms)
     func quickRun(mechanism: String) throws {

@@ -1,84 +1,76 @@
 import Synchronization
 
-/// The shared memory of a single-producer/single-consumer channel (SPEC M5): a
-/// placed object (`SharedLayout` type `ipc.channel.spsc`, version 1) whose parts
-/// are, in order:
+/// The shared memory of a channel (SPEC M5): a placed object (`SharedLayout` type
+/// `ipc.channel`, version 1) whose parts are, in order:
 ///
 /// | part | written by | what |
 /// |---|---|---|
-/// | capacity, maximum message size | the creator | the geometry, checked on open |
-/// | sender record, receiver record | each side when it attaches | pid, start time, PID namespace |
-/// | tail, data word, sender asleep (one cache line) | the sender | bytes committed; the futex a receiver sleeps on; "I sleep, wake me" |
-/// | head, space word, receiver asleep (one cache line) | the receiver | bytes released; the futex a sender sleeps on; "I sleep, wake me" |
-/// | the ring | both | `capacity` bytes of records |
+/// | capacity, maximum message size, producers, policy | the creator | the geometry, read first and checked on open |
+/// | receiver record | the receiver when it attaches | pid, start time, PID namespace |
+/// | data word, receiver asleep (one cache line) | senders, the receiver | the futex the receiver sleeps on; "I sleep, wake me" |
+/// | one slot per producer | | see `ChannelSlotPlaces` |
 ///
-/// Everything before the ring has a fixed size, so an opener learns the capacity
-/// from the object's size, builds the same layout, and `PlacedMapping.open`
-/// checks the rest (type, version, size, signature).
+/// The geometry words sit at fixed offsets right after the placement header, so an
+/// opener reads them once the object is ready, builds the same layout, and
+/// `PlacedMapping.open` checks the rest (type, version, size, signature: a
+/// tampered geometry gives another size or shape, and is refused).
 struct ChannelLayout {
-    static let type = "ipc.channel.spsc"
+    static let type = "ipc.channel"
     static let version: UInt32 = 1
     static let minimumCapacity = 64
     /// Record lengths are 32-bit; a gigabyte is plenty for a ring.
     static let maximumCapacity = 1 << 30
+    static let maximumProducers = 64
     static let cacheLine = 64
 
     var layout: SharedLayout
     let capacity: Int
+    let producers: Int
     let capacityPlace: SharedPlace<Atomic<UInt64>>
     let maximumMessageSizePlace: SharedPlace<Atomic<UInt64>>
-    let sender: ChannelPeerPlaces
+    let producersPlace: SharedPlace<Atomic<UInt64>>
+    let whenFullPlace: SharedPlace<Atomic<UInt64>>
     let receiver: ChannelPeerPlaces
-    let tail: SharedPlace<Atomic<UInt64>>
     let dataWord: SharedPlace<Atomic<UInt32>>
-    let senderAsleep: SharedPlace<Atomic<UInt32>>
-    let head: SharedPlace<Atomic<UInt64>>
-    let spaceWord: SharedPlace<Atomic<UInt32>>
     let receiverAsleep: SharedPlace<Atomic<UInt32>>
-    let ring: SharedPlace<SharedBytes>
+    let slots: [ChannelSlotPlaces]
 
-    /// The layout of a channel of `capacity` bytes (unchecked: see `checkGeometry`).
-    init(capacity: Int, maximumMessageSize: Int) throws(IPCError) {
+    /// The layout of a channel of `producers` rings of `capacity` bytes each
+    /// (unchecked: see `checkGeometry`).
+    init(capacity: Int, maximumMessageSize: Int, producers: Int = 1,
+         whenFull: SharedMemoryChannel.FullPolicy = .block) throws(IPCError) {
         var layout = try SharedLayout(type: Self.type, version: Self.version)
         capacityPlace = try layout.atomic(UInt64.self, initialValue: UInt64(capacity))
         maximumMessageSizePlace = try layout.atomic(UInt64.self, initialValue: UInt64(maximumMessageSize))
-        sender = try ChannelPeerPlaces(&layout)
+        producersPlace = try layout.atomic(UInt64.self, initialValue: UInt64(producers))
+        whenFullPlace = try layout.atomic(UInt64.self, initialValue: whenFull.rawValue)
         receiver = try ChannelPeerPlaces(&layout)
-        tail = try layout.add(.atomic, size: 8, alignment: Self.cacheLine, initialValue: 0)
-        dataWord = try layout.atomic(UInt32.self)
-        senderAsleep = try layout.atomic(UInt32.self)
-        head = try layout.add(.atomic, size: 8, alignment: Self.cacheLine, initialValue: 0)
-        spaceWord = try layout.atomic(UInt32.self)
+        dataWord = try layout.add(.atomic, size: 4, alignment: Self.cacheLine, initialValue: 0)
         receiverAsleep = try layout.atomic(UInt32.self)
-        ring = try layout.bytes(count: capacity, alignment: Self.cacheLine)
+        var slots: [ChannelSlotPlaces] = []
+        for _ in 0..<producers { slots.append(try ChannelSlotPlaces(&layout, capacity: capacity)) }
+        self.slots = slots
         self.layout = layout
         self.capacity = capacity
+        self.producers = producers
     }
 
-    /// Where the ring starts: the same for every capacity.
-    static var ringOffset: Int {
-        // Built once with the smallest ring; every part before it has a fixed size.
-        (try? ChannelLayout(capacity: minimumCapacity, maximumMessageSize: 1).ring.offset) ?? 0
-    }
-
-    /// The layout for an object of `size` bytes: its capacity is what follows the
-    /// fixed parts. A size that gives no valid capacity gets the smallest layout,
-    /// so that `PlacedMapping.open` reports what is wrong (another type, another
-    /// version, or the size).
-    static func forObject(size: Int) throws(IPCError) -> ChannelLayout {
-        let capacity = size - ringOffset
-        let valid = capacity >= minimumCapacity && capacity <= maximumCapacity && capacity & (capacity - 1) == 0
-        return try ChannelLayout(capacity: valid ? capacity : minimumCapacity, maximumMessageSize: 1)
-    }
+    /// Where the geometry words lie: the same for every channel.
+    static let geometryOffsets: (capacity: Int, maximumMessageSize: Int, producers: Int, whenFull: Int) = {
+        guard let parts = try? ChannelLayout(capacity: minimumCapacity, maximumMessageSize: 1) else { return (0, 0, 0, 0) }
+        return (parts.capacityPlace.offset, parts.maximumMessageSizePlace.offset, parts.producersPlace.offset, parts.whenFullPlace.offset)
+    }()
 
     /// The largest message a ring of `capacity` bytes can take: a record (8-byte
     /// header, the bytes padded to 8) of at most half the ring always fits once the
     /// receiver has caught up, wherever the tail stands.
     static func largestMessage(capacity: Int) -> Int { capacity / 2 - ChannelRecord.headerSize }
 
-    /// Throws `EINVAL` unless `capacity` is a power of two from 64 bytes to 1 GiB and
-    /// `maximumMessageSize` is from 1 to `capacity / 2 - 8`.
-    static func checkGeometry(capacity: Int, maximumMessageSize: Int, operation: String, object: String) throws(IPCError) {
+    /// Throws `EINVAL` unless `capacity` is a power of two from 64 bytes to 1 GiB,
+    /// `maximumMessageSize` is from 1 to `capacity / 2 - 8` and `producers` from 1
+    /// to 64.
+    static func checkGeometry(capacity: Int, maximumMessageSize: Int, producers: Int,
+                              operation: String, object: String) throws(IPCError) {
         if capacity < minimumCapacity || capacity > maximumCapacity || capacity & (capacity - 1) != 0 {
             throw IPCError(.invalidArgument, operation: operation, object: object,
                            detail: "a channel's capacity is a power of two from \(minimumCapacity) bytes to \(maximumCapacity), not \(capacity)")
@@ -88,6 +80,39 @@ struct ChannelLayout {
             throw IPCError(.invalidArgument, operation: operation, object: object,
                            detail: "the maximum message size of a \(capacity)-byte channel is 1 to \(largest) bytes, not \(maximumMessageSize)")
         }
+        if producers < 1 || producers > maximumProducers {
+            throw IPCError(.invalidArgument, operation: operation, object: object,
+                           detail: "a channel has 1 to \(maximumProducers) producers, not \(producers)")
+        }
+    }
+}
+
+/// One producer's part of the channel: its record, its ring, and the two indices,
+/// each on its own cache line with the futex word its writer's peer sleeps on.
+///
+/// | part | written by | what |
+/// |---|---|---|
+/// | sender record | the producer when it attaches | pid, start time, PID namespace |
+/// | tail, sender asleep, dropped (one cache line) | the producer | bytes committed (only grows); "I sleep on the space word, wake me"; messages dropped when full |
+/// | head, space word (one cache line) | the receiver | bytes released (only grows); the futex the producer sleeps on |
+/// | the ring | both | `capacity` bytes of records |
+struct ChannelSlotPlaces {
+    let sender: ChannelPeerPlaces
+    let tail: SharedPlace<Atomic<UInt64>>
+    let senderAsleep: SharedPlace<Atomic<UInt32>>
+    let dropped: SharedPlace<Atomic<UInt64>>
+    let head: SharedPlace<Atomic<UInt64>>
+    let spaceWord: SharedPlace<Atomic<UInt32>>
+    let ring: SharedPlace<SharedBytes>
+
+    init(_ layout: inout SharedLayout, capacity: Int) throws(IPCError) {
+        sender = try ChannelPeerPlaces(&layout)
+        tail = try layout.add(.atomic, size: 8, alignment: ChannelLayout.cacheLine, initialValue: 0)
+        senderAsleep = try layout.atomic(UInt32.self)
+        dropped = try layout.atomic(UInt64.self)
+        head = try layout.add(.atomic, size: 8, alignment: ChannelLayout.cacheLine, initialValue: 0)
+        spaceWord = try layout.atomic(UInt32.self)
+        ring = try layout.bytes(count: capacity, alignment: ChannelLayout.cacheLine)
     }
 }
 

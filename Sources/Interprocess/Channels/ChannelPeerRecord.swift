@@ -32,7 +32,8 @@ struct ChannelPeerRecord: @unchecked Sendable {
     }
 
     /// Records this process as the side, by compare-and-swap from nobody or from a
-    /// side that is gone. Throws `EBUSY` naming the side that is still there.
+    /// side that is gone. Throws `EBUSY` naming the side that is still there (this
+    /// process included: one end per side and process).
     func claim(_ operation: String, object: String) throws(IPCError) {
         let me = ProcessIdentity.current
         while true {
@@ -44,17 +45,38 @@ struct ChannelPeerRecord: @unchecked Sendable {
                 }
                 if holder.pid > 0, holder.liveness != .gone {
                     throw IPCError(.resourceBusy, operation: operation, object: object,
-                                   detail: "pid \(holder.pid) is the channel's \(role) (single \(role) only)")
+                                   detail: "pid \(holder.pid) is the channel's \(role)")
                 }
             }
-            let expected = holder?.pid ?? 0
-            if pid.pointee.compareExchange(expected: expected, desired: me.pid, ordering: .acquiringAndReleasing).exchanged {
-                startTime.pointee.store(me.startTime, ordering: .relaxed)
-                pidNamespace.pointee.store(me.pidNamespace, ordering: .relaxed)
-                identified.pointee.store(me.pid, ordering: .releasing)
-                return
-            }
+            if tryClaim(replacing: holder?.pid ?? 0, me) { return }
         }
+    }
+
+    /// Records `me` if the side still holds `expected` (nobody, a closed or a dead
+    /// side); false when another process got there first.
+    func tryClaim(replacing expected: Int32, _ me: ProcessIdentity) -> Bool {
+        guard pid.pointee.compareExchange(expected: expected, desired: me.pid, ordering: .acquiringAndReleasing).exchanged else {
+            return false
+        }
+        startTime.pointee.store(me.startTime, ordering: .relaxed)
+        pidNamespace.pointee.store(me.pidNamespace, ordering: .relaxed)
+        identified.pointee.store(me.pid, ordering: .releasing)
+        return true
+    }
+
+    /// What became of the side: never attached, attached and alive (or not
+    /// judgeable: another PID namespace), closed by its process, or gone.
+    enum State: Equatable {
+        case none
+        case attached(pid_t)
+        case closed(pid_t)
+        case gone(pid_t)
+    }
+
+    var state: State {
+        guard let side = recorded else { return .none }
+        if side.pid < 0 { return .closed(side.pid == .min ? side.pid : -side.pid) }
+        return side.liveness == .gone ? .gone(side.pid) : .attached(side.pid)
     }
 
     /// Marks the side closed (its pid negated) when this process holds it, so the
@@ -64,18 +86,30 @@ struct ChannelPeerRecord: @unchecked Sendable {
         _ = pid.pointee.compareExchange(expected: me, desired: -me, ordering: .acquiringAndReleasing)
     }
 
-    /// Throws `EPIPE` naming the side when it attached and is gone (exited, killed,
-    /// a zombie, or its pid reused); a side that never attached, or that this
-    /// process cannot judge (another PID namespace), is waited for.
-    func checkAlive(_ operation: String, object: String) throws(IPCError) {
-        guard let side = recorded else { return }
-        if side.pid < 0 {
-            throw IPCError(.brokenPipe, operation: operation, object: object,
-                           detail: "the channel's \(role), pid \(side.pid == .min ? side.pid : -side.pid), closed its end")
+    /// Throws `EPIPE` naming a side when at least one of `sides` attached and none
+    /// of those is still there (closed its end, exited, killed, a zombie, or its pid
+    /// reused). Sides that never attached, or that this process cannot judge
+    /// (another PID namespace), are waited for.
+    static func checkAnyAlive(_ sides: [ChannelPeerRecord], _ operation: String, object: String) throws(IPCError) {
+        var ended: (ChannelPeerRecord, State)?
+        for side in sides {
+            let state = side.state
+            switch state {
+            case .none: continue
+            case .attached: return
+            case .closed, .gone: if ended == nil { ended = (side, state) }
+            }
         }
-        if side.liveness == .gone {
+        guard let (side, state) = ended else { return }
+        let all = sides.count > 1 ? "every producer has ended; " : ""
+        switch state {
+        case .closed(let pid):
             throw IPCError(.brokenPipe, operation: operation, object: object,
-                           detail: "the channel's \(role), pid \(side.pid), is gone")
+                           detail: "\(all)the channel's \(side.role), pid \(pid), closed its end")
+        case .gone(let pid):
+            throw IPCError(.brokenPipe, operation: operation, object: object,
+                           detail: "\(all)the channel's \(side.role), pid \(pid), is gone")
+        default: return
         }
     }
 }

@@ -40,7 +40,8 @@ extension SharedMemoryChannel.Receiver {
     public mutating func receiveAsync<R>(until deadline: Deadline = .distantFuture, _ body: (RawSpan) throws -> R) async throws -> R {
         while true {
             if let result = try receive(until: nil, "SharedMemoryChannel.receiveAsync", body) { return result }
-            try await sleep.waitAsync(whileAt: tail, until: deadline)
+            let slots = channel.ring.slots, cursors = cursors
+            try await sleep.waitAsync(until: deadline) { Self.moved(slots, cursors) }
         }
     }
 

@@ -15,130 +15,188 @@ extension SharedMemoryChannel {
     }
 
     /// The receiving end of a channel: reads each message in place and releases it
-    /// (SPEC M5).
+    /// (SPEC M5). With several producers it takes their rings in turn, one message
+    /// each, so a busy producer cannot starve the others; each producer's messages
+    /// come in the order it sent them.
     ///
-    /// The head (bytes released) is this end's own: it is kept here and only
-    /// published. Everything else is read from shared memory and validated before
-    /// use — the sender's tail (a multiple of 8, never moving back, never more than
-    /// the capacity ahead), each record's header (its check, a length within the
-    /// maximum, inside the published bytes and inside the ring) and each wrap
-    /// marker (not at the start, inside the published bytes) — so a damaged or
-    /// hostile sender makes a call throw `EPROTO` or `EBADMSG`, never read outside
+    /// The heads (bytes released, one per ring) are this end's own: kept here and
+    /// only published. Everything else is read from shared memory and validated
+    /// before use — each producer's tail (a multiple of 8, never moving back, never
+    /// more than the capacity ahead), each record's header (its check, a length
+    /// within the maximum, inside the published bytes and inside the ring) and each
+    /// wrap marker (not at the start, inside the published bytes) — so a damaged or
+    /// hostile producer makes a call throw `EPROTO` or `EBADMSG`, never read outside
     /// the ring or loop.
     public struct Receiver: ~Copyable, @unchecked Sendable {
         let channel: SharedMemoryChannel
-        /// Bytes released (private; published to the shared head).
-        var head: UInt64
-        /// What was last stored in the shared head.
-        var published: UInt64
-        /// The sender's tail as last read and validated.
-        var tail: UInt64
-        /// How this end sleeps when the ring is empty.
+        /// This end's position in each producer's ring.
+        let cursors: UnsafeMutableBufferPointer<Cursor>
+        /// The ring to look at first: the one after the last message's.
+        var next = 0
+        /// How this end sleeps when every ring is empty.
         let sleep: ChannelSleep
-        /// How the sender sleeps when the ring is full: this end wakes it.
-        let senderSleep: ChannelSleep
+
+        /// This end's own view of one ring.
+        struct Cursor {
+            /// Bytes released (private; published to the shared head).
+            var head: UInt64
+            /// What was last stored in the shared head.
+            var published: UInt64
+            /// The producer's tail as last read and validated.
+            var tail: UInt64
+        }
 
         init(_ channel: consuming SharedMemoryChannel, spins: Int) throws(IPCError) {
             let ring = channel.ring
-            try ring.receiver.claim("SharedMemoryChannel.receiver", object: ring.object)
-            (head, tail) = try ring.attachedIndices("SharedMemoryChannel.receiver")
-            published = head
-            sleep = ChannelSleep(spins: spins, peerIndex: ring.tail, word: ring.dataWord, asleep: ring.receiverAsleep,
-                                 peer: ring.sender, object: ring.object, operation: "SharedMemoryChannel.receive")
-            senderSleep = ChannelSleep(spins: ChannelSleep.defaultSpins, peerIndex: ring.head, word: ring.spaceWord, asleep: ring.senderAsleep,
-                                       peer: ring.receiver, object: ring.object, operation: "SharedMemoryChannel.receive")
+            let operation = "SharedMemoryChannel.receiver"
+            try ring.receiver.claim(operation, object: ring.object)
+            cursors = try Self.cursors(ring, operation)
+            sleep = ChannelSleep(spins: spins, bell: ring.data, peers: ring.slots.map(\.sender),
+                                 object: ring.object, operation: "SharedMemoryChannel.receive")
             self.channel = channel
+        }
+
+        /// This end's cursors, at the indices each ring has now; the receiver's side
+        /// given back when any is inconsistent.
+        private static func cursors(_ ring: ChannelRing, _ operation: String) throws(IPCError) -> UnsafeMutableBufferPointer<Cursor> {
+            let cursors = UnsafeMutableBufferPointer<Cursor>.allocate(capacity: ring.slots.count)
+            for slot in ring.slots {
+                do throws(IPCError) {
+                    let (head, tail) = try slot.attachedIndices(capacity: ring.capacity, operation, object: ring.object)
+                    cursors.initializeElement(at: slot.index, to: Cursor(head: head, published: head, tail: tail))
+                } catch {
+                    cursors.deallocate()
+                    ring.receiver.close()
+                    throw error
+                }
+            }
+            return cursors
         }
 
         /// Marks this end closed in the memory: a sender waiting for room gets
         /// `EPIPE`; another process may become the receiver.
-        deinit { channel.ring.receiver.close() }
+        deinit {
+            channel.ring.receiver.close()
+            cursors.deallocate()
+        }
 
-        /// The capacity of the ring in bytes.
+        /// The capacity of each ring in bytes.
         public var capacity: Int { channel.capacity }
         /// The largest message this channel takes.
         public var maximumMessageSize: Int { channel.maximumMessageSize }
         /// The shared memory object (its `descriptor` can be handed to a child).
         public var memory: PosixSharedMemory { _read { yield channel.memory } }
 
-        /// A message found in the ring: where its bytes are, how many, and the
-        /// record's size to release.
+        /// A message found in a ring: which ring, where its bytes are, how many, and
+        /// the record's size to release.
         struct Message {
+            var slot: Int
             var offset: UInt64
             var count: Int
             var size: UInt64
         }
 
-        /// The next message, or nil when the ring is empty now. At most one wrap
-        /// marker is passed (a second one would be at the ring's start: refused),
-        /// so this never loops.
+        /// The next message, taking the rings in turn, or nil when all are empty now.
         mutating func next(_ operation: String) throws(IPCError) -> Message? {
-            let ring = channel.ring
+            let count = cursors.count
+            var index = next
+            for _ in 0..<count {
+                if let message = try next(in: index, operation) {
+                    next = index + 1 == count ? 0 : index + 1
+                    return message
+                }
+                index = index + 1 == count ? 0 : index + 1
+            }
+            return nil
+        }
+
+        /// The next message of ring `index`, or nil when it is empty now. At most
+        /// one wrap marker is passed (a second one would be at the ring's start:
+        /// refused), so this never loops.
+        private mutating func next(in index: Int, _ operation: String) throws(IPCError) -> Message? {
+            let slot = channel.ring.slots[index]
+            let capacity = channel.ring.capacity
             for _ in 0..<2 {
-                if head == tail {
-                    try refreshTail(operation)
-                    if head == tail {
-                        try publish(operation)
+                var cursor = cursors[index]
+                if cursor.head == cursor.tail {
+                    try refreshTail(index, operation)
+                    cursor = cursors[index]
+                    if cursor.head == cursor.tail {
+                        try publish(index, operation)
                         return nil
                     }
                 }
-                let available = tail - head
-                let position = head & (ring.capacity - 1)
-                let header = ring.loadHeader(at: position)
+                let available = cursor.tail - cursor.head
+                let position = cursor.head & (capacity - 1)
+                let header = slot.loadHeader(at: position)
                 try channel.placed.mapping.checkAfterAccess(operation)
                 let length = UInt32(truncatingIfNeeded: header)
                 if UInt32(truncatingIfNeeded: header >> 32) != ~length {
-                    throw badRecord(operation, "a record header at ring offset \(position) fails its check (0x\(String(header, radix: 16)))")
+                    throw badRecord(slot, operation, "a record header at ring offset \(position) fails its check (0x\(String(header, radix: 16)))")
                 }
                 if length == ChannelRecord.wrapMarker {
-                    let skip = ring.capacity - position
+                    let skip = capacity - position
                     if position == 0 || skip > available {
-                        throw badRecord(operation, "a wrap marker at ring offset \(position) with \(available) bytes published")
+                        throw badRecord(slot, operation, "a wrap marker at ring offset \(position) with \(available) bytes published")
                     }
-                    head += skip
+                    cursors[index].head += skip
                     continue
                 }
-                if Int(length) > ring.maximumMessageSize {
-                    throw badRecord(operation, "a record of \(length) bytes at ring offset \(position); the maximum is \(ring.maximumMessageSize)")
+                if Int(length) > channel.ring.maximumMessageSize {
+                    throw badRecord(slot, operation, "a record of \(length) bytes at ring offset \(position); the maximum is \(channel.ring.maximumMessageSize)")
                 }
                 let size = UInt64(ChannelRecord.size(length: Int(length)))
-                if size > available || position + size > ring.capacity {
-                    throw badRecord(operation, "a record of \(length) bytes at ring offset \(position) runs past the \(available) bytes published or the ring's end")
+                if size > available || position + size > capacity {
+                    throw badRecord(slot, operation, "a record of \(length) bytes at ring offset \(position) runs past the \(available) bytes published or the ring's end")
                 }
-                return Message(offset: position + UInt64(ChannelRecord.headerSize), count: Int(length), size: size)
+                return Message(slot: index, offset: position + UInt64(ChannelRecord.headerSize), count: Int(length), size: size)
             }
-            throw badRecord(operation, "a wrap marker at the ring's start")
+            throw badRecord(slot, operation, "a wrap marker at the ring's start")
         }
 
-        /// Reads the sender's tail and checks it: a multiple of 8, not behind the
-        /// last one seen, at most the capacity ahead of the head. `EPROTO` otherwise.
-        mutating func refreshTail(_ operation: String) throws(IPCError) {
+        /// Reads producer `index`'s tail and checks it: a multiple of 8, not behind
+        /// the last one seen, at most the capacity ahead of the head. `EPROTO`
+        /// otherwise.
+        private mutating func refreshTail(_ index: Int, _ operation: String) throws(IPCError) {
             let ring = channel.ring
-            let seen = ring.tail.pointee.load(ordering: .acquiring)
-            if seen & 7 != 0 || seen < tail || seen - head > ring.capacity {
+            let seen = ring.slots[index].tail.pointee.load(ordering: .acquiring)
+            let cursor = cursors[index]
+            if seen & 7 != 0 || seen < cursor.tail || seen - cursor.head > ring.capacity {
                 throw IPCError(.protocolError, operation: operation, object: ring.object,
-                               detail: "the sender's tail is \(seen), outside \(tail)...\(head + ring.capacity) or not a multiple of 8: damaged by another process")
+                               detail: "the \(ring.slots[index].sender.role)'s tail is \(seen), outside \(cursor.tail)...\(cursor.head + ring.capacity) or not a multiple of 8: damaged by another process")
             }
-            tail = seen
+            cursors[index].tail = seen
         }
 
-        /// Releases `message`: publishes the new head and wakes the sender if it
-        /// sleeps for room.
+        /// Releases `message`: publishes the new head of its ring and wakes its
+        /// producer if it sleeps for room.
         mutating func release(_ message: Message, _ operation: String) throws(IPCError) {
-            head += message.size
-            try publish(operation)
+            cursors[message.slot].head += message.size
+            try publish(message.slot, operation)
         }
 
-        private mutating func publish(_ operation: String) throws(IPCError) {
-            if published == head { return }
-            channel.ring.head.pointee.store(head, ordering: .sequentiallyConsistent)
-            published = head
-            try senderSleep.wakeIfAsleep()
+        private mutating func publish(_ index: Int, _ operation: String) throws(IPCError) {
+            let cursor = cursors[index]
+            if cursor.published == cursor.head { return }
+            let slot = channel.ring.slots[index]
+            slot.head.pointee.store(cursor.head, ordering: .sequentiallyConsistent)
+            cursors[index].published = cursor.head
+            try slot.space.wakeIfAsleep()
         }
 
-        private func badRecord(_ operation: String, _ what: String) -> IPCError {
-            IPCError(.badMessage, operation: operation, object: channel.ring.object,
-                     detail: "\(what): damaged by another process")
+        private func badRecord(_ slot: ChannelSlot, _ operation: String, _ what: String) -> IPCError {
+            let whose = channel.ring.slots.count == 1 ? "" : " (\(slot.sender.role)'s ring)"
+            return IPCError(.badMessage, operation: operation, object: channel.ring.object,
+                            detail: "\(what)\(whose): damaged by another process")
+        }
+
+        /// True when a producer's published tail differs from the one last seen.
+        @inline(__always)
+        static func moved(_ slots: [ChannelSlot], _ cursors: UnsafeMutableBufferPointer<Cursor>) -> Bool {
+            for index in 0..<cursors.count where slots[index].tail.pointee.load(ordering: .acquiring) != cursors[index].tail {
+                return true
+            }
+            return false
         }
 
         /// Finds the next message — waiting until `deadline` (nil: not at all) —
@@ -146,7 +204,7 @@ extension SharedMemoryChannel {
         mutating func receive<R>(until deadline: Deadline?, _ operation: String, _ body: (RawSpan) throws -> R) throws -> R? {
             while true {
                 if let message = try next(operation) {
-                    let bytes = UnsafeRawBufferPointer(start: channel.ring.bytes + Int(message.offset), count: message.count)
+                    let bytes = UnsafeRawBufferPointer(start: channel.ring.slots[message.slot].bytes + Int(message.offset), count: message.count)
                     let result: R
                     do { result = try body(unsafe RawSpan(_unsafeBytes: bytes)) } catch {
                         try release(message, operation)
@@ -157,7 +215,8 @@ extension SharedMemoryChannel {
                     return result
                 }
                 guard let deadline else { return nil }
-                try sleep.wait(whileAt: tail, until: deadline)
+                let slots = channel.ring.slots, cursors = cursors
+                try sleep.wait(until: deadline) { Self.moved(slots, cursors) }
             }
         }
     }

@@ -3,55 +3,65 @@ import Synchronization
 
 /// The addresses of a channel's parts in one mapping (SPEC M5), resolved once
 /// through the mapping's checked accessors and valid while the channel holds the
-/// mapping. Only `SharedMemoryChannel` and its two ends use them.
+/// mapping. Only `SharedMemoryChannel` and its ends use them.
 struct ChannelRing: @unchecked Sendable {
-    let bytes: UnsafeMutableRawPointer
     let capacity: UInt64
     let maximumMessageSize: Int
-    let tail: UnsafeMutablePointer<Atomic<UInt64>>
-    let head: UnsafeMutablePointer<Atomic<UInt64>>
-    let dataWord: UnsafeMutablePointer<UInt32>
-    let spaceWord: UnsafeMutablePointer<UInt32>
-    let senderAsleep: UnsafeMutablePointer<Atomic<UInt32>>
-    let receiverAsleep: UnsafeMutablePointer<Atomic<UInt32>>
-    let sender: ChannelPeerRecord
+    let whenFull: SharedMemoryChannel.FullPolicy
+    /// The futex word the receiver sleeps on, and its "asleep: wake me" flag.
+    let data: ChannelBell
     let receiver: ChannelPeerRecord
+    let slots: [ChannelSlot]
     let object: String
 
     /// Resolves every part of `parts` in `placed`: the whole layout is checked to
     /// lie in the mapping, readable and writable; the layout aligned each part.
-    init(_ placed: borrowing PlacedMapping, _ parts: ChannelLayout, maximumMessageSize: Int) throws(IPCError) {
+    init(_ placed: borrowing PlacedMapping, _ parts: ChannelLayout, maximumMessageSize: Int,
+         whenFull: SharedMemoryChannel.FullPolicy) throws(IPCError) {
         let base = try placed.mapping.address("SharedMemoryChannel", offset: 0, count: parts.layout.size, writing: true)
-        func at<T: ~Copyable>(_ place: SharedPlace<T>) -> UnsafeMutableRawPointer { base + place.offset }
-        func record(_ places: ChannelPeerPlaces, _ role: String) -> ChannelPeerRecord {
-            ChannelPeerRecord(pid: at(places.pid).assumingMemoryBound(to: Atomic<Int32>.self),
-                              identified: at(places.identified).assumingMemoryBound(to: Atomic<Int32>.self),
-                              startTime: at(places.startTime).assumingMemoryBound(to: Atomic<UInt64>.self),
-                              pidNamespace: at(places.pidNamespace).assumingMemoryBound(to: Atomic<UInt64>.self),
-                              role: role)
+        func at<T: ~Copyable, P: ~Copyable>(_ place: SharedPlace<T>, _ type: P.Type) -> UnsafeMutablePointer<P> {
+            (base + place.offset).assumingMemoryBound(to: P.self)
         }
-        bytes = at(parts.ring)
+        func record(_ places: ChannelPeerPlaces, _ role: String) -> ChannelPeerRecord {
+            ChannelPeerRecord(pid: at(places.pid, Atomic<Int32>.self), identified: at(places.identified, Atomic<Int32>.self),
+                              startTime: at(places.startTime, Atomic<UInt64>.self),
+                              pidNamespace: at(places.pidNamespace, Atomic<UInt64>.self), role: role)
+        }
         capacity = UInt64(parts.capacity)
         self.maximumMessageSize = maximumMessageSize
-        tail = at(parts.tail).assumingMemoryBound(to: Atomic<UInt64>.self)
-        head = at(parts.head).assumingMemoryBound(to: Atomic<UInt64>.self)
-        dataWord = at(parts.dataWord).assumingMemoryBound(to: UInt32.self)
-        spaceWord = at(parts.spaceWord).assumingMemoryBound(to: UInt32.self)
-        senderAsleep = at(parts.senderAsleep).assumingMemoryBound(to: Atomic<UInt32>.self)
-        receiverAsleep = at(parts.receiverAsleep).assumingMemoryBound(to: Atomic<UInt32>.self)
-        sender = record(parts.sender, "sender")
+        self.whenFull = whenFull
+        data = ChannelBell(word: at(parts.dataWord, UInt32.self), asleep: at(parts.receiverAsleep, Atomic<UInt32>.self))
         receiver = record(parts.receiver, "receiver")
+        slots = parts.slots.enumerated().map { index, slot in
+            ChannelSlot(index: index, bytes: base + slot.ring.offset,
+                        tail: at(slot.tail, Atomic<UInt64>.self), head: at(slot.head, Atomic<UInt64>.self),
+                        dropped: at(slot.dropped, Atomic<UInt64>.self),
+                        space: ChannelBell(word: at(slot.spaceWord, UInt32.self), asleep: at(slot.senderAsleep, Atomic<UInt32>.self)),
+                        sender: record(slot.sender, parts.producers == 1 ? "sender" : "producer \(index)"))
+        }
         object = placed.mapping.label
     }
+}
+
+/// One producer's ring in the mapping: its bytes, indices, counters and record.
+struct ChannelSlot: @unchecked Sendable {
+    let index: Int
+    let bytes: UnsafeMutableRawPointer
+    let tail: UnsafeMutablePointer<Atomic<UInt64>>
+    let head: UnsafeMutablePointer<Atomic<UInt64>>
+    let dropped: UnsafeMutablePointer<Atomic<UInt64>>
+    /// The futex word this producer sleeps on when its ring is full, and its flag.
+    let space: ChannelBell
+    let sender: ChannelPeerRecord
 
     /// The indices as an end finds them when it attaches: both multiples of 8, the
     /// head not past the tail, at most `capacity` apart. Anything else is `EPROTO`.
-    func attachedIndices(_ operation: String) throws(IPCError) -> (head: UInt64, tail: UInt64) {
+    func attachedIndices(capacity: UInt64, _ operation: String, object: String) throws(IPCError) -> (head: UInt64, tail: UInt64) {
         let head = head.pointee.load(ordering: .acquiring)
         let tail = tail.pointee.load(ordering: .acquiring)
         if head & 7 != 0 || tail & 7 != 0 || head > tail || tail - head > capacity {
             throw IPCError(.protocolError, operation: operation, object: object,
-                           detail: "the channel's indices are inconsistent (head \(head), tail \(tail), capacity \(capacity)): damaged by another process")
+                           detail: "the channel's indices are inconsistent (\(sender.role): head \(head), tail \(tail), capacity \(capacity)): damaged by another process")
         }
         return (head, tail)
     }
@@ -65,9 +75,5 @@ struct ChannelRing: @unchecked Sendable {
     @inline(__always)
     func storeHeader(_ header: UInt64, at position: UInt64) {
         (bytes + Int(position)).storeBytes(of: header, as: UInt64.self)
-    }
-
-    static func atomic(_ word: UnsafeMutablePointer<UInt32>) -> UnsafeMutablePointer<Atomic<UInt32>> {
-        UnsafeMutableRawPointer(word).assumingMemoryBound(to: Atomic<UInt32>.self)
     }
 }

@@ -2,8 +2,11 @@
 
 extension SharedMemoryChannel.Sender {
     /// Claims room for a message of `count` bytes in the ring, calls `body` to
-    /// write it in place, and commits it when `body` returns. Waits while the ring
-    /// is full: spins briefly, then sleeps on a futex until the receiver makes room.
+    /// write it in place, and commits it when `body` returns. When the ring is
+    /// full it follows the channel's `FullPolicy`: `block` (the default) spins
+    /// briefly, then sleeps on a futex until the receiver makes room; `fail`
+    /// throws `EAGAIN`; `drop` counts the message dropped (`body` writes into a
+    /// scratch buffer).
     /// The span lies in the shared memory and cannot outlive the call; when `body`
     /// throws, nothing is sent.
     ///
@@ -40,9 +43,18 @@ extension SharedMemoryChannel.Sender {
     /// `ETIMEDOUT` at `deadline`.
     public mutating func sendAsync<R>(count: Int, until deadline: Deadline = .distantFuture,
                                       _ body: (inout MutableRawSpan) throws -> R) async throws -> R {
+        let operation = "SharedMemoryChannel.sendAsync"
         while true {
-            if let result = try send(count, until: nil, "SharedMemoryChannel.sendAsync", body) { return result }
-            try await sleep.waitAsync(whileAt: head, until: deadline)
+            if let result = try send(count, until: nil, operation, body) { return result }
+            switch channel.ring.whenFull {
+            case .block:
+                let seen = head, index = slot.head
+                try await sleep.waitAsync(until: deadline) { index.pointee.load(ordering: .acquiring) != seen }
+            case .fail:
+                throw full(operation)
+            case .drop:
+                return try drop(count, body)
+            }
         }
     }
 

@@ -13,8 +13,11 @@ extension SharedMemoryChannel {
         try Sender(self, spins: max(0, spinLimit))
     }
 
-    /// The sending end of a channel: claims space in the ring, lets the caller write
-    /// the message in place, and commits it (SPEC M5).
+    /// The sending end of a channel: claims space in its ring, lets the caller write
+    /// the message in place, and commits it (SPEC M5). A channel made for several
+    /// producers gives each its own ring (a slot), so producers never contend and a
+    /// producer killed between claiming and committing has published nothing and
+    /// blocks nobody.
     ///
     /// The tail (bytes committed) is this end's own: it is kept here and only
     /// published; the receiver's head is read from shared memory and validated
@@ -23,34 +26,85 @@ extension SharedMemoryChannel {
     /// the ring.
     public struct Sender: ~Copyable, @unchecked Sendable {
         let channel: SharedMemoryChannel
+        let slot: ChannelSlot
         /// Bytes committed (private; published to the shared tail).
         var tail: UInt64
         /// The receiver's head as last read and validated.
         var head: UInt64
         /// How this end sleeps when the ring is full.
         let sleep: ChannelSleep
-        /// How the receiver sleeps when it is empty: this end wakes it.
-        let receiverSleep: ChannelSleep
+        /// Where a message goes when the policy drops it (made at the first drop).
+        var scratch: UnsafeMutableRawBufferPointer?
 
         init(_ channel: consuming SharedMemoryChannel, spins: Int) throws(IPCError) {
             let ring = channel.ring
-            try ring.sender.claim("SharedMemoryChannel.sender", object: ring.object)
-            (head, tail) = try ring.attachedIndices("SharedMemoryChannel.sender")
-            sleep = ChannelSleep(spins: spins, peerIndex: ring.head, word: ring.spaceWord, asleep: ring.senderAsleep,
-                                 peer: ring.receiver, object: ring.object, operation: "SharedMemoryChannel.send")
-            receiverSleep = ChannelSleep(spins: ChannelSleep.defaultSpins, peerIndex: ring.tail, word: ring.dataWord, asleep: ring.receiverAsleep,
-                                         peer: ring.sender, object: ring.object, operation: "SharedMemoryChannel.send")
+            let slot = try Self.claimSlot(ring)
+            let (head, tail) = try Self.indices(of: slot, ring)
+            self.slot = slot
+            self.head = head
+            self.tail = tail
+            scratch = nil
+            sleep = ChannelSleep(spins: spins, bell: slot.space, peers: [ring.receiver],
+                                 object: ring.object, operation: "SharedMemoryChannel.send")
             self.channel = channel
+        }
+
+        /// The slot's indices as this end finds them; the slot given back when they
+        /// are inconsistent.
+        private static func indices(of slot: ChannelSlot, _ ring: ChannelRing) throws(IPCError) -> (UInt64, UInt64) {
+            do throws(IPCError) {
+                return try slot.attachedIndices(capacity: ring.capacity, "SharedMemoryChannel.sender", object: ring.object)
+            } catch {
+                slot.sender.close()
+                throw error
+            }
+        }
+
+        /// The first slot that is free, closed or whose producer is gone, recorded
+        /// as this process's by compare-and-swap. `EBUSY` when every slot has a
+        /// live producer.
+        private static func claimSlot(_ ring: ChannelRing) throws(IPCError) -> ChannelSlot {
+            let operation = "SharedMemoryChannel.sender"
+            if ring.slots.count == 1 {
+                try ring.slots[0].sender.claim(operation, object: ring.object)
+                return ring.slots[0]
+            }
+            let me = ProcessIdentity.current
+            for _ in 0..<8 {
+                var holders: [pid_t] = []
+                for slot in ring.slots {
+                    let raw = slot.sender.pid.pointee.load(ordering: .acquiring)
+                    switch slot.sender.state {
+                    case .attached(let pid): holders.append(pid); continue
+                    case .none, .closed, .gone:
+                        if slot.sender.tryClaim(replacing: raw, me) { return slot }
+                    }
+                }
+                if holders.count == ring.slots.count {
+                    throw IPCError(.resourceBusy, operation: operation, object: ring.object,
+                                   detail: "all \(ring.slots.count) producer slots are taken (pids \(holders.map(String.init).joined(separator: ", ")))")
+                }
+            }
+            throw IPCError(.resourceBusy, operation: operation, object: ring.object,
+                           detail: "other processes kept taking the free producer slots")
         }
 
         /// Marks this end closed in the memory: the receiver, once it has taken
         /// every message, gets `EPIPE`; another process may become the sender.
-        deinit { channel.ring.sender.close() }
+        deinit {
+            slot.sender.close()
+            scratch?.deallocate()
+        }
 
         /// The capacity of the ring in bytes.
         public var capacity: Int { channel.capacity }
         /// The largest message this channel takes.
         public var maximumMessageSize: Int { channel.maximumMessageSize }
+        /// Which of the channel's producer slots this end holds (0 for a single producer).
+        public var producerIndex: Int { slot.index }
+        /// Messages this producer slot dropped because the ring was full (policy
+        /// `drop`), counted in the shared memory since the channel was created.
+        public var droppedCount: UInt64 { slot.dropped.pointee.load(ordering: .relaxed) }
         /// The shared memory object (its `descriptor` can be handed to a child).
         public var memory: PosixSharedMemory { _read { yield channel.memory } }
 
@@ -85,7 +139,7 @@ extension SharedMemoryChannel {
         /// last one seen, not past the tail. `EPROTO` otherwise.
         mutating func refreshHead(_ operation: String) throws(IPCError) {
             let ring = channel.ring
-            let published = ring.head.pointee.load(ordering: .acquiring)
+            let published = slot.head.pointee.load(ordering: .acquiring)
             if published & 7 != 0 || published < head || published > tail {
                 throw IPCError(.protocolError, operation: operation, object: ring.object,
                                detail: "the receiver's head is \(published), outside \(head)...\(tail) or not a multiple of 8: damaged by another process")
@@ -95,7 +149,7 @@ extension SharedMemoryChannel {
 
         /// The bytes of a claim, to write the message into.
         func buffer(_ claim: Claim) -> UnsafeMutableRawBufferPointer {
-            UnsafeMutableRawBufferPointer(start: channel.ring.bytes + Int(claim.position) + ChannelRecord.headerSize, count: claim.count)
+            UnsafeMutableRawBufferPointer(start: slot.bytes + Int(claim.position) + ChannelRecord.headerSize, count: claim.count)
         }
 
         /// Writes the record's header (and the wrap marker), publishes the new tail
@@ -103,17 +157,19 @@ extension SharedMemoryChannel {
         mutating func commit(_ claim: Claim, _ operation: String) throws(IPCError) {
             let ring = channel.ring
             if claim.skip != 0 {
-                ring.storeHeader(ChannelRecord.header(length: ChannelRecord.wrapMarker), at: tail & (ring.capacity - 1))
+                slot.storeHeader(ChannelRecord.header(length: ChannelRecord.wrapMarker), at: tail & (ring.capacity - 1))
             }
-            ring.storeHeader(ChannelRecord.header(length: UInt32(claim.count)), at: claim.position)
+            slot.storeHeader(ChannelRecord.header(length: UInt32(claim.count)), at: claim.position)
             tail += claim.skip + UInt64(ChannelRecord.size(length: claim.count))
-            ring.tail.pointee.store(tail, ordering: .sequentiallyConsistent)
+            slot.tail.pointee.store(tail, ordering: .sequentiallyConsistent)
             try channel.placed.mapping.checkAfterAccess(operation)
-            try receiverSleep.wakeIfAsleep()
+            try ring.data.wakeIfAsleep()
         }
 
-        /// Claims, lets `body` write, commits — or waits for room until `deadline`
-        /// (nil: do not wait). Returns nil when it did not wait and there was no room.
+        /// Claims, lets `body` write, commits — or, when the ring is full, follows
+        /// the channel's policy: waits for room until `deadline`, throws `EAGAIN`,
+        /// or drops the message. `deadline` nil: do not wait, drop or throw; nil
+        /// returned when there was no room.
         mutating func send<R>(_ count: Int, until deadline: Deadline?, _ operation: String,
                               _ body: (inout MutableRawSpan) throws -> R) throws -> R? {
             while true {
@@ -124,8 +180,36 @@ extension SharedMemoryChannel {
                     return result
                 }
                 guard let deadline else { return nil }
-                try sleep.wait(whileAt: head, until: deadline)
+                switch channel.ring.whenFull {
+                case .block:
+                    let seen = head, index = slot.head
+                    try sleep.wait(until: deadline) { index.pointee.load(ordering: .acquiring) != seen }
+                case .fail:
+                    throw full(operation)
+                case .drop:
+                    return try drop(count, body)
+                }
             }
+        }
+
+        /// `EAGAIN`: the ring is full and the channel's policy is `fail`.
+        func full(_ operation: String) -> IPCError {
+            IPCError(.resourceTemporarilyUnavailable, operation: operation, object: channel.ring.object,
+                     detail: "the channel is full (its policy when full is \"fail\")")
+        }
+
+        /// Policy `drop`: counts the message dropped and lets `body` write it into
+        /// a private scratch buffer, so the in-place forms still return its result.
+        mutating func drop<R>(_ count: Int, _ body: (inout MutableRawSpan) throws -> R) throws -> R {
+            let buffer: UnsafeMutableRawBufferPointer
+            if let scratch { buffer = scratch } else {
+                buffer = .allocate(byteCount: max(1, channel.ring.maximumMessageSize), alignment: 16)
+                scratch = buffer
+            }
+            var span = unsafe MutableRawSpan(_unsafeBytes: UnsafeMutableRawBufferPointer(rebasing: buffer[..<count]))
+            let result = try body(&span)
+            slot.dropped.pointee.wrappingAdd(1, ordering: .relaxed)
+            return result
         }
     }
 }

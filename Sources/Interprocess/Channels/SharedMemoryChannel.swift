@@ -6,9 +6,10 @@ import Synchronization
 import Glibc
 #endif
 
-/// A single-producer/single-consumer message channel in shared memory (SPEC M5):
-/// a ring of variable-length messages that one process writes in place and
-/// another reads in place, with no system call on the hot path.
+/// A message channel in shared memory (SPEC M5): rings of variable-length
+/// messages that producers write in place and one receiver reads in place, with no
+/// system call on the hot path. One producer by default; `producers: N` gives each
+/// of up to N producers its own ring, which the receiver takes in turn.
 ///
 /// ```swift
 /// // one process
@@ -20,12 +21,13 @@ import Glibc
 /// let message = try receiver.receive()        // waits: spins briefly, then sleeps
 /// ```
 ///
-/// The channel is a placed object (`SharedLayout` type `ipc.channel.spsc`, version
-/// 1; see `ChannelLayout`) in POSIX shared memory: named (`create`, `open`,
+/// The channel is a placed object (`SharedLayout` type `ipc.channel`, version 1;
+/// see `ChannelLayout`) in POSIX shared memory: named (`create`, `open`,
 /// `openOrCreate`, `unlink`) or anonymous over a memfd sealed against resizing
 /// (`anonymous`), whose `descriptor` a child inherits (`Spawn.inherit`) and
-/// adopts (`init(adopting:)`). The capacity and the maximum message size are fixed
-/// at creation, recorded in the memory and checked by every opener.
+/// adopts (`init(adopting:)`). The capacity, maximum message size, number of
+/// producers and policy when full are fixed at creation, recorded in the memory
+/// and checked by every opener.
 ///
 /// A channel value becomes one end: `sender()` or `receiver()`, each recorded in
 /// the memory (pid, start time, PID namespace) so that the other end can tell when
@@ -35,8 +37,12 @@ public struct SharedMemoryChannel: ~Copyable, @unchecked Sendable {
     public let memory: PosixSharedMemory
     let placed: PlacedMapping
     let ring: ChannelRing
-    /// The bytes of the ring (a power of two).
+    /// The bytes of each producer's ring (a power of two).
     public var capacity: Int { Int(ring.capacity) }
+    /// How many producers the channel takes at once (each has its own ring).
+    public var producers: Int { ring.slots.count }
+    /// What a sender does when its ring is full.
+    public var whenFull: FullPolicy { ring.whenFull }
 
     /// How many times a waiting end checks the other before it sleeps, unless made
     /// with another `spinLimit`: about 10–50 µs, depending on the processor's pause.
@@ -47,35 +53,43 @@ public struct SharedMemoryChannel: ~Copyable, @unchecked Sendable {
     init(memory: consuming PosixSharedMemory, placed: consuming PlacedMapping, parts: ChannelLayout) throws(IPCError) {
         let recorded = try placed.mapping.load(UInt64.self, at: parts.maximumMessageSizePlace.offset)
         let capacity = try placed.mapping.load(UInt64.self, at: parts.capacityPlace.offset)
+        let producers = try placed.mapping.load(UInt64.self, at: parts.producersPlace.offset)
+        let policy = try placed.mapping.load(UInt64.self, at: parts.whenFullPlace.offset)
         let object = placed.mapping.label
-        if capacity != UInt64(parts.capacity) {
-            throw IPCError(.invalidArgument, operation: "SharedMemoryChannel.open", object: object,
-                           detail: "the recorded capacity (\(capacity)) is not the ring's size (\(parts.capacity)): damaged by another process")
+        func damaged(_ detail: String) -> IPCError {
+            IPCError(.invalidArgument, operation: "SharedMemoryChannel.open", object: object, detail: "\(detail): damaged by another process")
+        }
+        if capacity != UInt64(parts.capacity) || producers != UInt64(parts.producers) {
+            throw damaged("the recorded geometry (capacity \(capacity), \(producers) producers) is not the layout's (\(parts.capacity), \(parts.producers))")
         }
         let maximum = Int(truncatingIfNeeded: recorded)
         if recorded > UInt64(Int.max) || maximum < 1 || maximum > ChannelLayout.largestMessage(capacity: parts.capacity) {
-            throw IPCError(.invalidArgument, operation: "SharedMemoryChannel.open", object: object,
-                           detail: "the recorded maximum message size (\(recorded)) does not fit a \(parts.capacity)-byte ring: damaged by another process")
+            throw damaged("the recorded maximum message size (\(recorded)) does not fit a \(parts.capacity)-byte ring")
         }
-        ring = try ChannelRing(placed, parts, maximumMessageSize: maximum)
+        guard let whenFull = FullPolicy(rawValue: policy) else {
+            throw damaged("the recorded policy when full (\(policy)) is none of block (0), fail (1), drop (2)")
+        }
+        ring = try ChannelRing(placed, parts, maximumMessageSize: maximum, whenFull: whenFull)
         self.memory = memory
         self.placed = placed
     }
 }
 
 extension SharedMemoryChannel {
-    /// Creates the channel `name` (`EEXIST` when the name exists) of `capacity`
-    /// bytes (a power of two from 64 bytes to 1 GiB) taking messages of up to
+    /// Creates the channel `name` (`EEXIST` when the name exists) for up to
+    /// `producers` producers (1 to 64), each with a ring of `capacity` bytes (a
+    /// power of two from 64 bytes to 1 GiB), taking messages of up to
     /// `maximumMessageSize` bytes (at most `capacity / 2 - 8`); `EINVAL` otherwise.
-    /// It lives until `unlink` (SPEC L3). The corresponding C functions are
-    /// `shm_open` (`O_CREAT | O_EXCL`), `ftruncate` and `mmap`.
+    /// `whenFull` is what a sender does when its ring is full. It lives until
+    /// `unlink` (SPEC L3). The corresponding C functions are `shm_open` (`O_CREAT |
+    /// O_EXCL`), `ftruncate` and `mmap`.
     public static func create(
-        _ name: String, capacity: Int, maximumMessageSize: Int,
+        _ name: String, capacity: Int, maximumMessageSize: Int, producers: Int = 1, whenFull: FullPolicy = .block,
         permissions: FilePermissions = [.ownerRead, .ownerWrite]
     ) throws(IPCError) -> SharedMemoryChannel {
-        try ChannelLayout.checkGeometry(capacity: capacity, maximumMessageSize: maximumMessageSize,
+        try ChannelLayout.checkGeometry(capacity: capacity, maximumMessageSize: maximumMessageSize, producers: producers,
                                         operation: "SharedMemoryChannel.create", object: PosixIPCName(name).quoted)
-        let parts = try ChannelLayout(capacity: capacity, maximumMessageSize: maximumMessageSize)
+        let parts = try ChannelLayout(capacity: capacity, maximumMessageSize: maximumMessageSize, producers: producers, whenFull: whenFull)
         let memory = try PosixSharedMemory.create(name, size: parts.layout.size, permissions: permissions)
         do throws(IPCError) {
             return try initialise(memory, parts)
@@ -94,21 +108,23 @@ extension SharedMemoryChannel {
     }
 
     /// Opens the channel `name`, creating it when there is none. An existing
-    /// channel of another capacity or maximum message size is `EINVAL`.
+    /// channel of another geometry or policy is `EINVAL`.
     public static func openOrCreate(
-        _ name: String, capacity: Int, maximumMessageSize: Int,
+        _ name: String, capacity: Int, maximumMessageSize: Int, producers: Int = 1, whenFull: FullPolicy = .block,
         permissions: FilePermissions = [.ownerRead, .ownerWrite], timeout: Duration = .seconds(5)
     ) throws(IPCError) -> SharedMemoryChannel {
         while true {
             do throws(IPCError) {
-                return try create(name, capacity: capacity, maximumMessageSize: maximumMessageSize, permissions: permissions)
+                return try create(name, capacity: capacity, maximumMessageSize: maximumMessageSize, producers: producers,
+                                  whenFull: whenFull, permissions: permissions)
             } catch {
                 if error.errno != .fileExists { throw error }
             }
             guard let channel = try openUnlessRemoved(name, timeout: timeout) else { continue }  // removed in between
-            if channel.capacity != capacity || channel.maximumMessageSize != maximumMessageSize {
+            if channel.capacity != capacity || channel.maximumMessageSize != maximumMessageSize
+                || channel.producers != producers || channel.whenFull != whenFull {
                 throw IPCError(.invalidArgument, operation: "SharedMemoryChannel.openOrCreate", object: PosixIPCName(name).quoted,
-                               detail: "the channel exists with capacity \(channel.capacity) and maximum message size \(channel.maximumMessageSize), not \(capacity) and \(maximumMessageSize)")
+                               detail: "the channel exists with capacity \(channel.capacity), maximum message size \(channel.maximumMessageSize), \(channel.producers) producers and policy \(channel.whenFull), not \(capacity), \(maximumMessageSize), \(producers) and \(whenFull)")
             }
             return channel
         }
@@ -129,11 +145,13 @@ extension SharedMemoryChannel {
     /// The corresponding C functions are `memfd_create` (`MFD_CLOEXEC |
     /// MFD_ALLOW_SEALING`), `ftruncate` and `fcntl(F_ADD_SEALS, F_SEAL_SHRINK |
     /// F_SEAL_GROW)`.
-    public static func anonymous(capacity: Int, maximumMessageSize: Int, label: String = "ipc.channel") throws(IPCError) -> SharedMemoryChannel {
+    public static func anonymous(
+        capacity: Int, maximumMessageSize: Int, producers: Int = 1, whenFull: FullPolicy = .block, label: String = "ipc.channel"
+    ) throws(IPCError) -> SharedMemoryChannel {
         let object = IPCError.describe(path: label)
-        try ChannelLayout.checkGeometry(capacity: capacity, maximumMessageSize: maximumMessageSize,
+        try ChannelLayout.checkGeometry(capacity: capacity, maximumMessageSize: maximumMessageSize, producers: producers,
                                         operation: "SharedMemoryChannel.anonymous", object: object)
-        let parts = try ChannelLayout(capacity: capacity, maximumMessageSize: maximumMessageSize)
+        let parts = try ChannelLayout(capacity: capacity, maximumMessageSize: maximumMessageSize, producers: producers, whenFull: whenFull)
         if label.utf8.count > 249 || label.utf8.contains(0) || label.contains("/") {
             throw IPCError(.invalidArgument, operation: "memfd_create", object: object,
                            detail: "a label has at most 249 bytes, no NUL and no slash")
@@ -166,15 +184,31 @@ extension SharedMemoryChannel {
         return try SharedMemoryChannel(memory: memory, placed: placed, parts: parts)
     }
 
+    /// Maps the object, waits for its creator to finish, reads the recorded
+    /// geometry (after the header's type and version are checked), builds the
+    /// layout it gives, and lets `PlacedMapping.open` check the object against it.
     private static func adopt(_ memory: consuming PosixSharedMemory, until deadline: Deadline) throws(IPCError) -> SharedMemoryChannel {
+        let operation = "SharedMemoryChannel.open"
         let mapping = try memory.map()
-        let parts = try ChannelLayout.forObject(size: mapping.length)
+        try PlacedMapping.waitUntilReady(mapping, type: ChannelLayout.type, until: deadline)
+        try mapping.checkPlacementKind(type: ChannelLayout.type, version: ChannelLayout.version, operation)
+        let offsets = ChannelLayout.geometryOffsets
+        let capacity = try mapping.load(UInt64.self, at: offsets.capacity)
+        let producers = try mapping.load(UInt64.self, at: offsets.producers)
+        let validCapacity = capacity >= UInt64(ChannelLayout.minimumCapacity) && capacity <= UInt64(ChannelLayout.maximumCapacity)
+            && capacity & (capacity - 1) == 0
+        if !validCapacity || producers < 1 || producers > UInt64(ChannelLayout.maximumProducers) {
+            throw IPCError(.invalidArgument, operation: operation, object: mapping.label,
+                           detail: "the recorded geometry (capacity \(capacity), \(producers) producers) is not a channel's: damaged by another process")
+        }
+        let parts = try ChannelLayout(capacity: Int(capacity), maximumMessageSize: 1, producers: Int(producers))
         let placed = try PlacedMapping.open(parts.layout, in: mapping, until: deadline)
         return try SharedMemoryChannel(memory: memory, placed: placed, parts: parts)
     }
 
-    /// The pid of the recorded sender, or nil when none has attached.
-    public var senderPid: pid_t? { ring.sender.recorded?.pid }
+    /// The pid of the recorded sender (the first producer), or nil when none has
+    /// attached.
+    public var senderPid: pid_t? { ring.slots[0].sender.recorded?.pid }
     /// The pid of the recorded receiver, or nil when none has attached.
     public var receiverPid: pid_t? { ring.receiver.recorded?.pid }
 }

@@ -31,28 +31,39 @@ extension PlacedMapping {
     ) throws(IPCError) -> PlacedMapping {
         let operation = "PlacedMapping.open"
         try checkFits(layout, mapping, writing: false, operation)
+        try waitUntilReady(mapping, type: layout.type, until: deadline)
+        try mapping.checkPlacementHeader(layout, operation)
+        let initialiser = try mapping.load(Int32.self, at: PlacementHeader.pidOffset)
+        return PlacedMapping(mapping: mapping, layout: layout, initialiser: initialiser)
+    }
+
+    /// Waits until `deadline` for the process that initialises the placed object in
+    /// `mapping` to mark it ready, as `open` does — without checking the header
+    /// against a layout. An object whose layout depends on values it records (a
+    /// channel's geometry) reads them after this, builds its layout, then calls
+    /// `open`, which checks everything. `type` names the object in errors.
+    static func waitUntilReady(_ mapping: borrowing MemoryMapping, type: String, until deadline: Deadline) throws(IPCError) {
+        let operation = "PlacedMapping.open"
         let word = try mapping.placementStateWord(operation)
         while true {
             let observed = try mapping.loadPlacementState(word, operation)
             switch PlacementState(word: observed) {
             case .ready:
-                try mapping.checkPlacementHeader(layout, operation)
-                let initialiser = try mapping.load(Int32.self, at: PlacementHeader.pidOffset)
-                return PlacedMapping(mapping: mapping, layout: layout, initialiser: initialiser)
+                return
             case .empty:
                 if deadline.hasPassed {
                     throw IPCError(.timedOut, operation: operation, object: mapping.label,
-                                   detail: "nobody began initialising \"\(layout.type)\" before the deadline")
+                                   detail: "nobody began initialising \"\(type)\" before the deadline")
                 }
             case .initialising(let pid):
                 let initialiser = try mapping.recordedInitialiser(claimedBy: pid, operation)
                 let liveness = initialiser.liveness
                 if liveness == .gone {
                     throw IPCError(.previousOwnerDied, operation: operation, object: mapping.label,
-                                   detail: "pid \(pid) died while initialising \"\(layout.type)\"; create it again (create takes it over) or remove it")
+                                   detail: "pid \(pid) died while initialising \"\(type)\"; create it again (create takes it over) or remove it")
                 }
                 if deadline.hasPassed {
-                    var detail = "pid \(pid) was still initialising \"\(layout.type)\" at the deadline"
+                    var detail = "pid \(pid) was still initialising \"\(type)\" at the deadline"
                     if case .unknown(let why) = liveness { detail += " (whether it is alive cannot be told: \(why))" }
                     throw IPCError(.timedOut, operation: operation, object: mapping.label, detail: detail)
                 }

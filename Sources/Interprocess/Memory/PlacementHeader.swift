@@ -99,6 +99,24 @@ extension MemoryMapping {
     /// Checks a ready header against `layout`: magic, format, type name, version,
     /// size and signature, each refused with its own errno and the values seen.
     func checkPlacementHeader(_ layout: SharedLayout, _ operation: String) throws(IPCError) {
+        let name = try checkPlacementKind(type: layout.type, version: layout.version, operation)
+        let size = try load(UInt64.self, at: PlacementHeader.sizeOffset)
+        if size != UInt64(layout.size) {
+            throw IPCError(.invalidArgument, operation: operation, object: label,
+                           detail: "was laid out for \(size) bytes; this layout of \"\(EscapedText.render(name))\" takes \(layout.size)")
+        }
+        let signature = try load(UInt64.self, at: PlacementHeader.signatureOffset)
+        if signature != layout.signature {
+            throw IPCError(.invalidArgument, operation: operation, object: label,
+                           detail: "was laid out with other parts (signature 0x\(String(signature, radix: 16)), this layout's is 0x\(String(layout.signature, radix: 16)))")
+        }
+    }
+
+    /// Checks a ready header's magic, format, type name and version — what an
+    /// object must pass before the values it records (its geometry) are read. Returns
+    /// the type name's bytes.
+    @discardableResult
+    func checkPlacementKind(type: String, version expected: UInt32, _ operation: String) throws(IPCError) -> [UInt8] {
         func refuse(_ errno: Errno, _ detail: String) -> IPCError {
             IPCError(errno, operation: operation, object: label, detail: detail)
         }
@@ -115,20 +133,13 @@ extension MemoryMapping {
             throw refuse(.invalidArgument, "the placement header's type name length (\(length)) is outside 1...\(PlacementHeader.nameCapacity): overwritten")
         }
         let name = try read(count: length, from: PlacementHeader.nameOffset)
-        if name != Array(layout.type.utf8) {
-            throw refuse(.protocolWrongTypeForSocket, "holds a \"\(EscapedText.render(name))\", not a \"\(EscapedText.render(layout.type.utf8))\"")
+        if name != Array(type.utf8) {
+            throw refuse(.protocolWrongTypeForSocket, "holds a \"\(EscapedText.render(name))\", not a \"\(EscapedText.render(type.utf8))\"")
         }
         let version = try load(UInt32.self, at: PlacementHeader.versionOffset)
-        if version != layout.version {
-            throw refuse(.protocolNotSupported, "holds \"\(EscapedText.render(name))\" version \(version); this process expects version \(layout.version)")
+        if version != expected {
+            throw refuse(.protocolNotSupported, "holds \"\(EscapedText.render(name))\" version \(version); this process expects version \(expected)")
         }
-        let size = try load(UInt64.self, at: PlacementHeader.sizeOffset)
-        if size != UInt64(layout.size) {
-            throw refuse(.invalidArgument, "was laid out for \(size) bytes; this layout of \"\(EscapedText.render(name))\" takes \(layout.size)")
-        }
-        let signature = try load(UInt64.self, at: PlacementHeader.signatureOffset)
-        if signature != layout.signature {
-            throw refuse(.invalidArgument, "was laid out with other parts (signature 0x\(String(signature, radix: 16)), this layout's is 0x\(String(layout.signature, radix: 16)))")
-        }
+        return name
     }
 }

@@ -67,17 +67,19 @@ func openChannel(_ source: String) throws -> SharedMemoryChannel {
 
 extension PeerCommands {
     static let channels: [String: PeerCommand] = [
-        // channel-send SOURCE COUNT MAXIMUM SEED: become the sender, print "sending",
-        // send COUNT test messages of 16 to MAXIMUM bytes (COUNT 0: until killed),
-        // print "sent", exit 0. An error prints its errno name (exit 1).
+        // channel-send SOURCE COUNT MAXIMUM SEED [TAG]: become a sender, print
+        // "sending", send COUNT test messages of 16 to MAXIMUM bytes (COUNT 0: until
+        // killed), numbered from TAG << 48, print "sent", exit 0. An error prints its
+        // errno name (exit 1).
         "channel-send": { args in
             var sender = try openChannel(args[0]).sender()
             let count = UInt64(args[1])!, maximum = Int(args[2])!
             var random = UInt64(args[3])! | 1
+            let first = args.count > 4 ? UInt64(args[4])! << 48 : 0
             say("sending")
-            var sequence: UInt64 = 0
+            var sequence = first
             do throws(IPCError) {
-                while count == 0 || sequence < count {
+                while count == 0 || sequence - first < count {
                     random ^= random << 13; random ^= random >> 7; random ^= random << 17
                     let size = 16 + Int(random % UInt64(maximum - 15))
                     try sendTestMessage(&sender, size: size, sequence: sequence, random: &random)
@@ -107,6 +109,18 @@ extension PeerCommands {
                 }
             }
             say("ok \(count)")
+            return 0
+        },
+        // channel-claim-hang SOURCE: become a sender, claim room for a message and,
+        // inside the send (claimed, not committed), print "claimed" and wait for
+        // stdin to close — the test kills it there.
+        "channel-claim-hang": { args in
+            var sender = try openChannel(args[0]).sender()
+            try sender.send(count: 64) { span in
+                span.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0xEE) }
+                say("claimed")
+                _ = readLine()
+            }
             return 0
         },
         // channel-fuzz NAME SEED: map the shared memory object NAME and, until stdin

@@ -72,3 +72,26 @@ func nextRandom(_ state: inout UInt64) -> UInt64 {
     state ^= state << 13; state ^= state >> 7; state ^= state << 17
     return state
 }
+
+/// Receives the next message of any producer, waiting at most 30 s (a hang
+/// guard): each producer numbers its messages from `TAG << 48` (the peer's
+/// `channel-send … TAG`), so the message must be the next of its tag, intact.
+/// Returns its tag, or throws `TaggedMessageProblem`.
+func receiveTaggedMessage(_ receiver: inout SharedMemoryChannel.Receiver, next: inout [UInt64: UInt64]) throws -> UInt64 {
+    let outcome: Result<UInt64, TaggedMessageProblem> = try receiver.receive(timeout: .seconds(30)) { span in
+        span.withUnsafeBytes { bytes in
+            if bytes.count < 16 { return .failure(TaggedMessageProblem(what: "a message of \(bytes.count) bytes")) }
+            let tag = bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self) >> 48
+            let expected = tag << 48 | next[tag, default: 0]
+            if let problem = ChannelTestMessage.problem(bytes, sequence: expected) { return .failure(TaggedMessageProblem(what: problem)) }
+            next[tag, default: 0] += 1
+            return .success(tag)
+        }
+    }
+    return try outcome.get()
+}
+
+struct TaggedMessageProblem: Error, CustomStringConvertible {
+    let what: String
+    var description: String { what }
+}

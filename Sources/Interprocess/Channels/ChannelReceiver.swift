@@ -35,6 +35,9 @@ extension SharedMemoryChannel {
         var next = 0
         /// How this end sleeps when every ring is empty.
         let sleep: ChannelSleep
+        /// The doorbell, once asked for: armed whenever a `try` form finds every
+        /// ring empty.
+        var bell: ChannelDoorbell?
 
         /// This end's own view of one ring.
         struct Cursor {
@@ -53,6 +56,7 @@ extension SharedMemoryChannel {
             cursors = try Self.cursors(ring, operation)
             sleep = ChannelSleep(spins: spins, bell: ring.data, peers: ring.slots.map(\.sender),
                                  object: ring.object, operation: "SharedMemoryChannel.receive")
+            bell = nil
             self.channel = channel
         }
 
@@ -76,8 +80,19 @@ extension SharedMemoryChannel {
         /// Marks this end closed in the memory: a sender waiting for room gets
         /// `EPIPE`; another process may become the receiver.
         deinit {
+            bell?.stop()
             channel.ring.receiver.close()
             cursors.deallocate()
+        }
+
+        /// This receiver's doorbell (made on first call, the same one after): an
+        /// eventfd that becomes readable when a message may be waiting, to wait on
+        /// the channel together with other descriptors. See `ChannelDoorbell`.
+        public mutating func doorbell() throws(IPCError) -> ChannelDoorbell {
+            if let bell { return bell }
+            let made = try ChannelDoorbell(channel.ring)
+            bell = made
+            return made
         }
 
         /// The capacity of each ring in bytes.
@@ -214,7 +229,13 @@ extension SharedMemoryChannel {
                     try release(message, operation)
                     return result
                 }
-                guard let deadline else { return nil }
+                guard let deadline else {
+                    if let bell {
+                        let cursors = cursors
+                        try bell.arm { cursors[$0].tail }
+                    }
+                    return nil
+                }
                 let slots = channel.ring.slots, cursors = cursors
                 try sleep.wait(until: deadline) { Self.moved(slots, cursors) }
             }

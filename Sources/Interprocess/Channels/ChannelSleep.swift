@@ -19,7 +19,7 @@ struct ChannelBell: @unchecked Sendable {
     func wakeIfAsleep() throws(IPCError) {
         if asleep.pointee.load(ordering: .sequentiallyConsistent) == 0 { return }
         atomicWord.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
-        try Futex.wake(word, count: 1)
+        try Futex.wake(word, count: Int32.max)
     }
 }
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <linux/futex.h>
+#include <linux/membarrier.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -80,6 +81,15 @@ int cipc_futex_wake(uint32_t *word, int count) {
     long rc = syscall(SYS_futex, word, FUTEX_WAKE, count, NULL, NULL, 0);
     return (int)rc;
 }
+
+// MARK: membarrier
+
+int cipc_membarrier_query(void) { return (int)syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0); }
+int cipc_membarrier_register_global_expedited(void) {
+    return (int)syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0);
+}
+int cipc_membarrier_global_expedited(void) { return (int)syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0); }
+int cipc_membarrier_cmd_global_expedited(void) { return MEMBARRIER_CMD_GLOBAL_EXPEDITED; }
 
 // MARK: thread names
 

@@ -46,6 +46,26 @@ int cipc_futex_wait(uint32_t *word, uint32_t value, const struct timespec *deadl
 /// `futex(word, FUTEX_WAKE, count)`: the number of waiters woken, or -1 with errno.
 int cipc_futex_wake(uint32_t *word, int count);
 
+// MARK: memory barriers on other processes' threads
+
+/// `membarrier(MEMBARRIER_CMD_QUERY, 0, 0)`: the commands this kernel supports
+/// (a bit mask), or -1 with errno.
+int cipc_membarrier_query(void);
+/// `membarrier(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0)`: this process
+/// will take part in `cipc_membarrier_global_expedited`. 0, or -1 with errno.
+int cipc_membarrier_register_global_expedited(void);
+/// `membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0)`: every running thread of
+/// every registered process executes a full memory barrier before this returns.
+/// 0, or -1 with errno.
+int cipc_membarrier_global_expedited(void);
+/// The command bit of `MEMBARRIER_CMD_GLOBAL_EXPEDITED` in the query's mask.
+int cipc_membarrier_cmd_global_expedited(void);
+/// Keeps the compiler from moving memory accesses across this point (no
+/// instruction is emitted): the channel's store of an index, then its load of the
+/// peer's "asleep" flag, stay in that order; `membarrier` orders them in the
+/// processor.
+static inline void cipc_compiler_barrier(void) { __asm__ __volatile__("" ::: "memory"); }
+
 // MARK: signals read through a descriptor
 
 /// `signalfd(fd, mask, flags)`.

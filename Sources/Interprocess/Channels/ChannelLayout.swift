@@ -7,7 +7,7 @@ import Synchronization
 /// |---|---|---|
 /// | capacity, maximum message size, producers, policy | the creator | the geometry, read first and checked on open |
 /// | receiver record | the receiver when it attaches | pid, start time, PID namespace |
-/// | data word, receiver asleep (one cache line) | senders, the receiver | the futex the receiver sleeps on; "I sleep, wake me" |
+/// | data word, receiver asleep, receiver barrier (one cache line) | senders, the receiver | the futex the receiver sleeps on; "I sleep, wake me"; "I run membarrier before I sleep" (see `ChannelBell`) |
 /// | one slot per producer | | see `ChannelSlotPlaces` |
 ///
 /// The geometry words sit at fixed offsets right after the placement header, so an
@@ -16,7 +16,7 @@ import Synchronization
 /// tampered geometry gives another size or shape, and is refused).
 struct ChannelLayout {
     static let type = "ipc.channel"
-    static let version: UInt32 = 1
+    static let version: UInt32 = 2
     static let minimumCapacity = 64
     /// Record lengths are 32-bit; a gigabyte is plenty for a ring.
     static let maximumCapacity = 1 << 30
@@ -33,6 +33,7 @@ struct ChannelLayout {
     let receiver: ChannelPeerPlaces
     let dataWord: SharedPlace<Atomic<UInt32>>
     let receiverAsleep: SharedPlace<Atomic<UInt32>>
+    let receiverBarrier: SharedPlace<Atomic<UInt32>>
     let slots: [ChannelSlotPlaces]
 
     /// The layout of a channel of `producers` rings of `capacity` bytes each
@@ -47,6 +48,7 @@ struct ChannelLayout {
         receiver = try ChannelPeerPlaces(&layout)
         dataWord = try layout.add(.atomic, size: 4, alignment: Self.cacheLine, initialValue: 0)
         receiverAsleep = try layout.atomic(UInt32.self)
+        receiverBarrier = try layout.atomic(UInt32.self)
         var slots: [ChannelSlotPlaces] = []
         for _ in 0..<producers { slots.append(try ChannelSlotPlaces(&layout, capacity: capacity)) }
         self.slots = slots
@@ -88,30 +90,34 @@ struct ChannelLayout {
 }
 
 /// One producer's part of the channel: its record, its ring, and the two indices,
-/// each on its own cache line with the futex word its writer's peer sleeps on.
+/// each on its own cache line. Each line is written on the hot path by one side
+/// only, and read by the other only off it (when the ring looks full, or to
+/// sleep), so a message moves no cache line but the ring's own.
 ///
 /// | part | written by | what |
 /// |---|---|---|
 /// | sender record | the producer when it attaches | pid, start time, PID namespace |
-/// | tail, sender asleep, dropped (one cache line) | the producer | bytes committed (only grows); "I sleep on the space word, wake me"; messages dropped when full |
-/// | head, space word (one cache line) | the receiver | bytes released (only grows); the futex the producer sleeps on |
+/// | tail, dropped (one cache line) | the producer | bytes committed (only grows); messages dropped when full |
+/// | head, space word, sender asleep, sender barrier (one cache line) | the receiver; the producer only to sleep | bytes released (only grows); the futex the producer sleeps on; "I sleep on the space word, wake me"; "I run membarrier before I sleep" |
 /// | the ring | both | `capacity` bytes of records |
 struct ChannelSlotPlaces {
     let sender: ChannelPeerPlaces
     let tail: SharedPlace<Atomic<UInt64>>
-    let senderAsleep: SharedPlace<Atomic<UInt32>>
     let dropped: SharedPlace<Atomic<UInt64>>
     let head: SharedPlace<Atomic<UInt64>>
     let spaceWord: SharedPlace<Atomic<UInt32>>
+    let senderAsleep: SharedPlace<Atomic<UInt32>>
+    let senderBarrier: SharedPlace<Atomic<UInt32>>
     let ring: SharedPlace<SharedBytes>
 
     init(_ layout: inout SharedLayout, capacity: Int) throws(IPCError) {
         sender = try ChannelPeerPlaces(&layout)
         tail = try layout.add(.atomic, size: 8, alignment: ChannelLayout.cacheLine, initialValue: 0)
-        senderAsleep = try layout.atomic(UInt32.self)
         dropped = try layout.atomic(UInt64.self)
         head = try layout.add(.atomic, size: 8, alignment: ChannelLayout.cacheLine, initialValue: 0)
         spaceWord = try layout.atomic(UInt32.self)
+        senderAsleep = try layout.atomic(UInt32.self)
+        senderBarrier = try layout.atomic(UInt32.self)
         ring = try layout.bytes(count: capacity, alignment: ChannelLayout.cacheLine)
     }
 }
@@ -132,16 +138,33 @@ struct ChannelPeerPlaces {
     }
 }
 
-/// A record in the ring: an 8-byte header (the length, and its complement as a
-/// check), then the bytes, padded to a multiple of 8. A header whose length is
-/// `wrapMarker` says "the rest of the ring is unused: go on at its start".
+/// A record in the ring: an 8-byte header, then the bytes, padded to a multiple
+/// of 8. The header is the length (low 32 bits) and a check (high 32 bits): the
+/// length's complement XOR the record's position in the stream (its absolute
+/// offset / 8, truncated). A header whose length is `wrapMarker` says "the rest of
+/// the ring is unused: go on at its start".
+///
+/// The header is written last, with release ordering: it is the commit. A
+/// receiver waiting at stream position P knows a record is there when the header
+/// at P's ring offset checks out for P — one read of the line that holds the
+/// message too, not of the producer's tail. A header left from an earlier lap
+/// names another position, so it never passes.
 enum ChannelRecord {
     static let headerSize = 8
     static let wrapMarker: UInt32 = .max
 
-    /// The header as one 64-bit word: the length, its complement above.
+    /// The header of a record of `length` bytes at stream position `position`.
     @inline(__always)
-    static func header(length: UInt32) -> UInt64 { UInt64(length) | UInt64(~length) << 32 }
+    static func header(length: UInt32, at position: UInt64) -> UInt64 {
+        UInt64(length) | UInt64(~length ^ UInt32(truncatingIfNeeded: position >> 3)) << 32
+    }
+
+    /// The length in `header` when it is a committed header for `position`.
+    @inline(__always)
+    static func length(_ header: UInt64, at position: UInt64) -> UInt32? {
+        let length = UInt32(truncatingIfNeeded: header)
+        return UInt32(truncatingIfNeeded: header >> 32) == ~length ^ UInt32(truncatingIfNeeded: position >> 3) ? length : nil
+    }
 
     /// The bytes a record of `length` bytes takes in the ring.
     @inline(__always)

@@ -15,8 +15,24 @@ struct ChannelPeerRecord: @unchecked Sendable {
     let identified: UnsafeMutablePointer<Atomic<Int32>>
     let startTime: UnsafeMutablePointer<Atomic<UInt64>>
     let pidNamespace: UnsafeMutablePointer<Atomic<UInt64>>
-    /// "sender" or "receiver", for errors.
-    let role: String
+    /// Which side, for errors.
+    let role: Role
+
+    /// Which side a record is (a trivial value, so that copying a slot on the hot
+    /// path copies no string).
+    enum Role: Equatable, CustomStringConvertible {
+        case sender
+        case receiver
+        case producer(Int)
+
+        var description: String {
+            switch self {
+            case .sender: "sender"
+            case .receiver: "receiver"
+            case .producer(let index): "producer \(index)"
+            }
+        }
+    }
 
     /// The recorded side: nil when none ever attached; its pid alone (start time
     /// 0) while it is still writing its identity.

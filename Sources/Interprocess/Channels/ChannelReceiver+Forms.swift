@@ -13,22 +13,26 @@ extension SharedMemoryChannel.Receiver {
     /// Throws `EPIPE` when the sender died (or exited) while this end waited on an
     /// empty ring, `EPROTO`/`EBADMSG` when what the sender published is invalid,
     /// and what `body` throws.
+    @inlinable
     public mutating func receive<R>(_ body: (RawSpan) throws -> R) throws -> R {
         try receive(until: .distantFuture, "SharedMemoryChannel.receive", body)!
     }
 
     /// `receive(_:)` without waiting: nil (and `body` not called) when the ring is
     /// empty now.
+    @inlinable
     public mutating func tryReceive<R>(_ body: (RawSpan) throws -> R) throws -> R? {
         try receive(until: nil, "SharedMemoryChannel.tryReceive", body)
     }
 
     /// `receive(_:)` waiting at most until `deadline`: `ETIMEDOUT` then.
+    @inlinable
     public mutating func receive<R>(until deadline: Deadline, _ body: (RawSpan) throws -> R) throws -> R {
         try receive(until: deadline, "SharedMemoryChannel.receive", body)!
     }
 
     /// `receive(until:_:)` with a deadline `timeout` from now.
+    @inlinable
     public mutating func receive<R>(timeout: Duration, _ body: (RawSpan) throws -> R) throws -> R {
         try receive(until: .after(timeout), "SharedMemoryChannel.receive", body)!
     }
@@ -37,11 +41,11 @@ extension SharedMemoryChannel.Receiver {
     /// suspended and the sleep runs on the library's waiting engine; throws
     /// `CancellationError` promptly when the task is cancelled (nothing received),
     /// `ETIMEDOUT` at `deadline`.
+    @inlinable
     public mutating func receiveAsync<R>(until deadline: Deadline = .distantFuture, _ body: (RawSpan) throws -> R) async throws -> R {
         while true {
             if let result = try receive(until: nil, "SharedMemoryChannel.receiveAsync", body) { return result }
-            let slots = channel.ring.slots, cursors = cursors
-            try await sleep.waitAsync(until: deadline) { Self.moved(slots, cursors) }
+            try await waitForMessageAsync(until: deadline)
         }
     }
 

@@ -33,11 +33,17 @@ extension SharedMemoryChannel {
         let cursors: UnsafeMutableBufferPointer<Cursor>
         /// The ring to look at first: the one after the last message's.
         var next = 0
+        /// The message lent and not yet released.
+        var current = Message(slot: 0, offset: 0, count: 0, size: 0)
         /// How this end sleeps when every ring is empty.
         let sleep: ChannelSleep
         /// The doorbell, once asked for: armed whenever a `try` form finds every
         /// ring empty.
         var bell: ChannelDoorbell?
+        /// Whether this process takes part in membarrier's barriers (see `ChannelBell`).
+        let fenceFree: Bool
+        /// The mapping's `SIGBUS` guard, checked after each message is read.
+        let faults: MappingFaultGuard
 
         /// This end's own view of one ring.
         struct Cursor {
@@ -57,6 +63,9 @@ extension SharedMemoryChannel {
             sleep = ChannelSleep(spins: spins, bell: ring.data, peers: ring.slots.map(\.sender),
                                  object: ring.object, operation: "SharedMemoryChannel.receive")
             bell = nil
+            fenceFree = Membarrier.registerProcess()
+            ring.data.announce(registered: fenceFree, spins: spins)
+            faults = channel.placed.mapping.faultGuard
             self.channel = channel
         }
 
@@ -125,58 +134,62 @@ extension SharedMemoryChannel {
             return nil
         }
 
-        /// The next message of ring `index`, or nil when it is empty now. At most
-        /// one wrap marker is passed (a second one would be at the ring's start:
-        /// refused), so this never loops.
+        /// The next message of ring `index`, or nil when it is empty now. The
+        /// header at the head is the commit: when it checks out for this position
+        /// the record is there; only when it does not is the producer's tail read,
+        /// to tell "nothing yet" (tail not past the head) from damage (a tail past
+        /// the head over a header that fails: `EBADMSG`). At most one wrap marker is
+        /// passed (a second would be at the ring's start: refused), so this never
+        /// loops.
         private mutating func next(in index: Int, _ operation: String) throws(IPCError) -> Message? {
             let slot = channel.ring.slots[index]
             let capacity = channel.ring.capacity
             for _ in 0..<2 {
-                var cursor = cursors[index]
-                if cursor.head == cursor.tail {
+                let head = cursors[index].head
+                let position = head & (capacity - 1)
+                var length = ChannelRecord.length(slot.loadHeader(at: position), at: head)
+                if length == nil {
                     try refreshTail(index, operation)
-                    cursor = cursors[index]
-                    if cursor.head == cursor.tail {
+                    let tail = cursors[index].tail
+                    if tail <= head {
                         try publish(index, operation)
                         return nil
                     }
-                }
-                let available = cursor.tail - cursor.head
-                let position = cursor.head & (capacity - 1)
-                let header = slot.loadHeader(at: position)
-                try channel.placed.mapping.checkAfterAccess(operation)
-                let length = UInt32(truncatingIfNeeded: header)
-                if UInt32(truncatingIfNeeded: header >> 32) != ~length {
-                    throw badRecord(slot, operation, "a record header at ring offset \(position) fails its check (0x\(String(header, radix: 16)))")
-                }
-                if length == ChannelRecord.wrapMarker {
-                    let skip = capacity - position
-                    if position == 0 || skip > available {
-                        throw badRecord(slot, operation, "a wrap marker at ring offset \(position) with \(available) bytes published")
+                    let header = slot.loadHeader(at: position)
+                    length = ChannelRecord.length(header, at: head)
+                    if length == nil {
+                        throw badRecord(slot, operation, "the record header at ring offset \(position) (0x\(String(header, radix: 16))) fails its check, with \(tail - head) bytes published after it")
                     }
-                    cursors[index].head += skip
+                }
+                if faults.hasFaulted { throw channel.placed.mapping.damageError(operation) }
+                guard let length else { continue }
+                if length == ChannelRecord.wrapMarker {
+                    if position == 0 {
+                        throw badRecord(slot, operation, "a wrap marker at the ring's start")
+                    }
+                    cursors[index].head += capacity - position
                     continue
                 }
                 if Int(length) > channel.ring.maximumMessageSize {
                     throw badRecord(slot, operation, "a record of \(length) bytes at ring offset \(position); the maximum is \(channel.ring.maximumMessageSize)")
                 }
                 let size = UInt64(ChannelRecord.size(length: Int(length)))
-                if size > available || position + size > capacity {
-                    throw badRecord(slot, operation, "a record of \(length) bytes at ring offset \(position) runs past the \(available) bytes published or the ring's end")
+                if position + size > capacity {
+                    throw badRecord(slot, operation, "a record of \(length) bytes at ring offset \(position) runs past the ring's end")
                 }
                 return Message(slot: index, offset: position + UInt64(ChannelRecord.headerSize), count: Int(length), size: size)
             }
-            throw badRecord(slot, operation, "a wrap marker at the ring's start")
+            throw badRecord(slot, operation, "a wrap marker leading to another wrap marker")
         }
 
         /// Reads producer `index`'s tail and checks it: a multiple of 8, not behind
         /// the last one seen, at most the capacity ahead of the head. `EPROTO`
-        /// otherwise.
+        /// otherwise. (It may be behind the head: see `next(in:)`.)
         private mutating func refreshTail(_ index: Int, _ operation: String) throws(IPCError) {
             let ring = channel.ring
             let seen = ring.slots[index].tail.pointee.load(ordering: .acquiring)
             let cursor = cursors[index]
-            if seen & 7 != 0 || seen < cursor.tail || seen - cursor.head > ring.capacity {
+            if seen & 7 != 0 || seen < cursor.tail || (seen > cursor.head && seen - cursor.head > ring.capacity) {
                 throw IPCError(.protocolError, operation: operation, object: ring.object,
                                detail: "the \(ring.slots[index].sender.role)'s tail is \(seen), outside \(cursor.tail)...\(cursor.head + ring.capacity) or not a multiple of 8: damaged by another process")
             }
@@ -194,9 +207,8 @@ extension SharedMemoryChannel {
             let cursor = cursors[index]
             if cursor.published == cursor.head { return }
             let slot = channel.ring.slots[index]
-            slot.head.pointee.store(cursor.head, ordering: .sequentiallyConsistent)
             cursors[index].published = cursor.head
-            try slot.space.wakeIfAsleep()
+            try slot.space.publish(cursor.head, to: slot.head, fenceFree: fenceFree)
         }
 
         private func badRecord(_ slot: ChannelSlot, _ operation: String, _ what: String) -> IPCError {
@@ -214,30 +226,67 @@ extension SharedMemoryChannel {
             return false
         }
 
+        /// The next message's bytes, lent until `release()` — or nil when every
+        /// ring is empty now.
+        @usableFromInline
+        mutating func lend(_ operation: String) throws(IPCError) -> UnsafeRawBufferPointer? {
+            guard let message = try next(operation) else { return nil }
+            current = message
+            return UnsafeRawBufferPointer(start: channel.ring.slots[message.slot].bytes + Int(message.offset), count: message.count)
+        }
+
+        /// Releases the message `lend` gave (after checking that reading it did not
+        /// fault, when `read` is true).
+        @usableFromInline
+        mutating func release(afterReading read: Bool, _ operation: String) throws(IPCError) {
+            let message = current
+            try release(message, operation)
+            if read, faults.hasFaulted { throw channel.placed.mapping.damageError(operation) }
+        }
+
+        /// Every ring is empty and the caller does not wait: arms the doorbell, if
+        /// there is one.
+        @usableFromInline
+        func foundEmpty() throws(IPCError) {
+            guard let bell else { return }
+            let cursors = cursors
+            try bell.arm { cursors[$0].tail }
+        }
+
+        /// Waits until a producer's tail moves, or `deadline`.
+        @usableFromInline
+        func waitForMessage(until deadline: Deadline) throws(IPCError) {
+            let slots = channel.ring.slots, cursors = cursors
+            try sleep.wait(until: deadline) { Self.moved(slots, cursors) }
+        }
+
+        /// The async form of `waitForMessage`.
+        @usableFromInline
+        func waitForMessageAsync(until deadline: Deadline) async throws {
+            let slots = channel.ring.slots, cursors = cursors
+            try await sleep.waitAsync(until: deadline) { Self.moved(slots, cursors) }
+        }
+
         /// Finds the next message — waiting until `deadline` (nil: not at all) —
         /// lends it to `body`, and releases it when `body` returns or throws.
+        /// Inlinable, so that each caller gets it specialised for its `R`.
+        @inlinable
         mutating func receive<R>(until deadline: Deadline?, _ operation: String, _ body: (RawSpan) throws -> R) throws -> R? {
             while true {
-                if let message = try next(operation) {
-                    let bytes = UnsafeRawBufferPointer(start: channel.ring.slots[message.slot].bytes + Int(message.offset), count: message.count)
+                if let bytes = try lend(operation) {
                     let result: R
                     do { result = try body(unsafe RawSpan(_unsafeBytes: bytes)) } catch {
-                        try release(message, operation)
+                        try release(afterReading: false, operation)
                         throw error
                     }
-                    try channel.placed.mapping.checkAfterAccess(operation)
-                    try release(message, operation)
+                    try release(afterReading: true, operation)
                     return result
                 }
                 guard let deadline else {
-                    if let bell {
-                        let cursors = cursors
-                        try bell.arm { cursors[$0].tail }
-                    }
+                    try foundEmpty()
                     return nil
                 }
-                let slots = channel.ring.slots, cursors = cursors
-                try sleep.wait(until: deadline) { Self.moved(slots, cursors) }
+                try waitForMessage(until: deadline)
             }
         }
     }

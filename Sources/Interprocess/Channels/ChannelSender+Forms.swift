@@ -17,22 +17,26 @@ extension SharedMemoryChannel.Sender {
     /// Throws `EMSGSIZE` for `count` above `maximumMessageSize`, `EPIPE` when the
     /// receiver died while this end waited, `EPROTO` when the receiver's index in
     /// the memory is invalid, and what `body` throws.
+    @inlinable
     public mutating func send<R>(count: Int, _ body: (inout MutableRawSpan) throws -> R) throws -> R {
         try send(count, until: .distantFuture, "SharedMemoryChannel.send", body)!
     }
 
     /// `send(count:_:)` without waiting: nil (and `body` not called) when the ring
     /// has no room now.
+    @inlinable
     public mutating func trySend<R>(count: Int, _ body: (inout MutableRawSpan) throws -> R) throws -> R? {
         try send(count, until: nil, "SharedMemoryChannel.trySend", body)
     }
 
     /// `send(count:_:)` waiting at most until `deadline`: `ETIMEDOUT` then.
+    @inlinable
     public mutating func send<R>(count: Int, until deadline: Deadline, _ body: (inout MutableRawSpan) throws -> R) throws -> R {
         try send(count, until: deadline, "SharedMemoryChannel.send", body)!
     }
 
     /// `send(count:until:_:)` with a deadline `timeout` from now.
+    @inlinable
     public mutating func send<R>(count: Int, timeout: Duration, _ body: (inout MutableRawSpan) throws -> R) throws -> R {
         try send(count, until: .after(timeout), "SharedMemoryChannel.send", body)!
     }
@@ -41,19 +45,15 @@ extension SharedMemoryChannel.Sender {
     /// suspended and the sleep runs on the library's waiting engine; throws
     /// `CancellationError` promptly when the task is cancelled (nothing sent),
     /// `ETIMEDOUT` at `deadline`.
+    @inlinable
     public mutating func sendAsync<R>(count: Int, until deadline: Deadline = .distantFuture,
                                       _ body: (inout MutableRawSpan) throws -> R) async throws -> R {
         let operation = "SharedMemoryChannel.sendAsync"
         while true {
             if let result = try send(count, until: nil, operation, body) { return result }
-            switch channel.ring.whenFull {
-            case .block:
-                let seen = head, index = slot.head
-                try await sleep.waitAsync(until: deadline) { index.pointee.load(ordering: .acquiring) != seen }
-            case .fail:
-                throw full(operation)
-            case .drop:
-                return try drop(count, body)
+            if try await waitForRoomAsync(until: deadline, operation) {
+                var span = unsafe MutableRawSpan(_unsafeBytes: dropped(count))
+                return try body(&span)
             }
         }
     }

@@ -35,6 +35,18 @@ extension SharedMemoryChannel {
         let sleep: ChannelSleep
         /// Where a message goes when the policy drops it (made at the first drop).
         var scratch: UnsafeMutableRawBufferPointer?
+        /// The message claimed and not yet committed.
+        var pending = Claim()
+        /// The ring's size, and the largest message (from the channel, kept here
+        /// for the hot path).
+        let capacity64: UInt64
+        let maximum: Int
+        /// The futex word the receiver sleeps on, and its flag: rung after a commit.
+        let data: ChannelBell
+        /// Whether this process takes part in membarrier's barriers (see `ChannelBell`).
+        let fenceFree: Bool
+        /// The mapping's `SIGBUS` guard, checked after each message is written.
+        let faults: MappingFaultGuard
 
         init(_ channel: consuming SharedMemoryChannel, spins: Int) throws(IPCError) {
             let ring = channel.ring
@@ -42,8 +54,16 @@ extension SharedMemoryChannel {
             let (head, tail) = try Self.indices(of: slot, ring)
             self.slot = slot
             self.head = head
-            self.tail = tail
+            // A producer killed between writing a header and publishing its tail
+            // leaves the head past the tail: go on from the head.
+            self.tail = max(head, tail)
             scratch = nil
+            capacity64 = ring.capacity
+            maximum = ring.maximumMessageSize
+            data = ring.data
+            fenceFree = Membarrier.registerProcess()
+            slot.space.announce(registered: fenceFree, spins: spins)
+            faults = channel.placed.mapping.faultGuard
             sleep = ChannelSleep(spins: spins, bell: slot.space, peers: [ring.receiver],
                                  object: ring.object, operation: "SharedMemoryChannel.send")
             self.channel = channel
@@ -108,87 +128,90 @@ extension SharedMemoryChannel {
         /// The shared memory object (its `descriptor` can be handed to a child).
         public var memory: PosixSharedMemory { _read { yield channel.memory } }
 
-        /// Where a claimed message goes: its header's ring position, and the bytes
+        /// Where a claimed message goes: its header's ring offset, and the bytes
         /// skipped before it (a wrap marker at the old tail), both committed with it.
         struct Claim {
-            var position: UInt64
-            var skip: UInt64
-            var count: Int
+            var position: UInt64 = 0
+            var skip: UInt64 = 0
+            var count: Int = 0
         }
 
-        /// Room for `count` bytes, or nil when the ring is full for now. Reads the
+        /// Room for `count` bytes — the bytes to write the message into, claimed
+        /// until `commit` — or nil when the ring is full for now. Reads the
         /// receiver's head only when the last one seen leaves too little room.
-        mutating func claim(_ count: Int, _ operation: String) throws(IPCError) -> Claim? {
-            let ring = channel.ring
-            if count < 0 || count > ring.maximumMessageSize {
-                throw IPCError(.messageTooLong, operation: operation, object: ring.object,
-                               detail: "a message of \(count) bytes; this channel takes at most \(ring.maximumMessageSize)")
+        @usableFromInline
+        mutating func claim(_ count: Int, _ operation: String) throws(IPCError) -> UnsafeMutableRawBufferPointer? {
+            if count < 0 || count > maximum {
+                throw IPCError(.messageTooLong, operation: operation, object: channel.ring.object,
+                               detail: "a message of \(count) bytes; this channel takes at most \(maximum)")
             }
             let size = UInt64(ChannelRecord.size(length: count))
-            let position = tail & (ring.capacity - 1)
-            let skip = ring.capacity - position < size ? ring.capacity - position : 0
+            let position = tail & (capacity64 - 1)
+            let skip = capacity64 - position < size ? capacity64 - position : 0
             let needed = skip + size
-            if tail - head + needed > ring.capacity {
+            if tail - head + needed > capacity64 {
                 try refreshHead(operation)
-                if tail - head + needed > ring.capacity { return nil }
+                if tail - head + needed > capacity64 { return nil }
             }
-            return Claim(position: skip == 0 ? position : 0, skip: skip, count: count)
+            pending = Claim(position: skip == 0 ? position : 0, skip: skip, count: count)
+            return UnsafeMutableRawBufferPointer(start: slot.bytes + Int(pending.position) + ChannelRecord.headerSize, count: count)
         }
 
         /// Reads the receiver's head and checks it: a multiple of 8, not behind the
         /// last one seen, not past the tail. `EPROTO` otherwise.
         mutating func refreshHead(_ operation: String) throws(IPCError) {
-            let ring = channel.ring
             let published = slot.head.pointee.load(ordering: .acquiring)
             if published & 7 != 0 || published < head || published > tail {
-                throw IPCError(.protocolError, operation: operation, object: ring.object,
+                throw IPCError(.protocolError, operation: operation, object: channel.ring.object,
                                detail: "the receiver's head is \(published), outside \(head)...\(tail) or not a multiple of 8: damaged by another process")
             }
             head = published
         }
 
-        /// The bytes of a claim, to write the message into.
-        func buffer(_ claim: Claim) -> UnsafeMutableRawBufferPointer {
-            UnsafeMutableRawBufferPointer(start: slot.bytes + Int(claim.position) + ChannelRecord.headerSize, count: claim.count)
-        }
-
-        /// Writes the record's header (and the wrap marker), publishes the new tail
-        /// and wakes the receiver if it sleeps.
-        mutating func commit(_ claim: Claim, _ operation: String) throws(IPCError) {
-            let ring = channel.ring
+        /// Commits the claimed message: writes the record's header (and the wrap
+        /// marker), publishes the new tail and wakes the receiver if it sleeps.
+        @usableFromInline
+        mutating func commit(_ operation: String) throws(IPCError) {
+            let claim = pending
+            // The record's header, then the wrap marker before it: each is a commit.
+            slot.storeHeader(ChannelRecord.header(length: UInt32(claim.count), at: tail + claim.skip), at: claim.position)
             if claim.skip != 0 {
-                slot.storeHeader(ChannelRecord.header(length: ChannelRecord.wrapMarker), at: tail & (ring.capacity - 1))
+                slot.storeHeader(ChannelRecord.header(length: ChannelRecord.wrapMarker, at: tail), at: tail & (capacity64 - 1))
             }
-            slot.storeHeader(ChannelRecord.header(length: UInt32(claim.count)), at: claim.position)
             tail += claim.skip + UInt64(ChannelRecord.size(length: claim.count))
-            slot.tail.pointee.store(tail, ordering: .sequentiallyConsistent)
-            try channel.placed.mapping.checkAfterAccess(operation)
-            try ring.data.wakeIfAsleep()
+            if faults.hasFaulted { throw channel.placed.mapping.damageError(operation) }
+            try data.publish(tail, to: slot.tail, fenceFree: fenceFree)
         }
 
-        /// Claims, lets `body` write, commits — or, when the ring is full, follows
-        /// the channel's policy: waits for room until `deadline`, throws `EAGAIN`,
-        /// or drops the message. `deadline` nil: do not wait, drop or throw; nil
-        /// returned when there was no room.
-        mutating func send<R>(_ count: Int, until deadline: Deadline?, _ operation: String,
-                              _ body: (inout MutableRawSpan) throws -> R) throws -> R? {
-            while true {
-                if let claim = try claim(count, operation) {
-                    var span = unsafe MutableRawSpan(_unsafeBytes: buffer(claim))
-                    let result = try body(&span)
-                    try commit(claim, operation)
-                    return result
-                }
-                guard let deadline else { return nil }
-                switch channel.ring.whenFull {
-                case .block:
-                    let seen = head, index = slot.head
-                    try sleep.wait(until: deadline) { index.pointee.load(ordering: .acquiring) != seen }
-                case .fail:
-                    throw full(operation)
-                case .drop:
-                    return try drop(count, body)
-                }
+        /// The ring is full: follows the channel's policy — waits for room until
+        /// `deadline` (false: try again), throws `EAGAIN`, or returns true: drop
+        /// the message.
+        @usableFromInline
+        func waitForRoom(until deadline: Deadline, _ operation: String) throws(IPCError) -> Bool {
+            switch channel.ring.whenFull {
+            case .block:
+                let seen = head, index = slot.head
+                try sleep.wait(until: deadline) { index.pointee.load(ordering: .acquiring) != seen }
+                return false
+            case .fail:
+                throw full(operation)
+            case .drop:
+                return true
+            }
+        }
+
+        /// The async form of `waitForRoom`.
+        @usableFromInline
+        func waitForRoomAsync(until deadline: Deadline, _ operation: String) async throws -> Bool {
+            switch channel.ring.whenFull {
+            case .block:
+                let seen = head, index = slot.head
+                try await sleep.waitAsync(until: deadline) { index.pointee.load(ordering: .acquiring) != seen }
+                return false
+            case .fail:
+                throw full(operation)
+            case .drop:
+                return true
             }
         }
 
@@ -198,18 +221,40 @@ extension SharedMemoryChannel {
                      detail: "the channel is full (its policy when full is \"fail\")")
         }
 
-        /// Policy `drop`: counts the message dropped and lets `body` write it into
-        /// a private scratch buffer, so the in-place forms still return its result.
-        mutating func drop<R>(_ count: Int, _ body: (inout MutableRawSpan) throws -> R) throws -> R {
+        /// Policy `drop`: counts a message of `count` bytes dropped and gives the
+        /// private scratch buffer to write it into, so the in-place forms still
+        /// return their closure's result.
+        @usableFromInline
+        mutating func dropped(_ count: Int) -> UnsafeMutableRawBufferPointer {
             let buffer: UnsafeMutableRawBufferPointer
             if let scratch { buffer = scratch } else {
-                buffer = .allocate(byteCount: max(1, channel.ring.maximumMessageSize), alignment: 16)
+                buffer = .allocate(byteCount: max(1, maximum), alignment: 16)
                 scratch = buffer
             }
-            var span = unsafe MutableRawSpan(_unsafeBytes: UnsafeMutableRawBufferPointer(rebasing: buffer[..<count]))
-            let result = try body(&span)
             slot.dropped.pointee.wrappingAdd(1, ordering: .relaxed)
-            return result
+            return UnsafeMutableRawBufferPointer(rebasing: buffer[..<count])
+        }
+
+        /// Claims, lets `body` write, commits — or, when the ring is full, follows
+        /// the channel's policy (`waitForRoom`). `deadline` nil: do not wait, drop
+        /// or throw; nil returned when there was no room. Inlinable, so that each
+        /// caller gets it specialised for its `R`: no generic dispatch per message.
+        @inlinable
+        mutating func send<R>(_ count: Int, until deadline: Deadline?, _ operation: String,
+                              _ body: (inout MutableRawSpan) throws -> R) throws -> R? {
+            while true {
+                if let buffer = try claim(count, operation) {
+                    var span = unsafe MutableRawSpan(_unsafeBytes: buffer)
+                    let result = try body(&span)
+                    try commit(operation)
+                    return result
+                }
+                guard let deadline else { return nil }
+                if try waitForRoom(until: deadline, operation) {
+                    var span = unsafe MutableRawSpan(_unsafeBytes: dropped(count))
+                    return try body(&span)
+                }
+            }
         }
     }
 }

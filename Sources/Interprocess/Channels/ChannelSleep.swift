@@ -1,25 +1,58 @@
 import CInterprocess
 import Synchronization
 
-/// A futex word one end sleeps on and its "asleep: wake me" flag (SPEC M5): the
-/// receiver's data word (every producer rings it), or a producer's space word
-/// (the receiver rings it).
+/// A futex word one end sleeps on, its "asleep: wake me" flag, and its
+/// "barrier" word (SPEC M5): the receiver's data word (every producer rings it), or
+/// a producer's space word (the receiver rings it).
+///
+/// Waking needs the waker's index store and flag load, and the sleeper's flag
+/// store and index load, to be ordered across processors (store, then load, on
+/// both sides): otherwise each can miss the other's write. The plain way is a full
+/// fence on both sides — on the waker's side that is one per message, the hot
+/// path's largest cost (it waits for every store of the message to reach the
+/// cache). So a sleeper that can, does all the work itself: before it sleeps it
+/// runs `membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED)`, which makes every running
+/// thread of every process registered for it execute a full barrier — the waker's
+/// included — and says so in its barrier word. A waker registered for those
+/// barriers (`fenceFree`), seeing the barrier word set, then publishes with a
+/// plain releasing store and reads the flag with no fence: either its store came
+/// before the barrier it was made to run, and the sleeper's later load sees it; or
+/// its load comes after, and sees the flag the sleeper stored before the call.
+/// Otherwise (a waker not registered, a sleeper that does not use membarrier —
+/// ends that sleep at once, `spinLimit: 0`, skip its cost) both sides fence.
 struct ChannelBell: @unchecked Sendable {
     let word: UnsafeMutablePointer<UInt32>
     let asleep: UnsafeMutablePointer<Atomic<UInt32>>
+    /// 1 while the sleeping side runs membarrier before it sleeps.
+    let barrier: UnsafeMutablePointer<Atomic<UInt32>>
 
     var atomicWord: UnsafeMutablePointer<Atomic<UInt32>> {
         UnsafeMutableRawPointer(word).assumingMemoryBound(to: Atomic<UInt32>.self)
     }
 
-    /// Called by the other end after it published its index (sequentially
-    /// consistent): when the sleeper flagged itself asleep, bumps its ticket and
-    /// wakes it (`futex(FUTEX_WAKE)`); otherwise no system call.
+    /// Publishes `value` in `index` (the waker's tail or head), then — when the
+    /// sleeper flagged itself asleep — bumps its ticket and wakes it
+    /// (`futex(FUTEX_WAKE)`); otherwise no system call. `fenceFree`: this process
+    /// is registered for membarrier's barriers.
     @inline(__always)
-    func wakeIfAsleep() throws(IPCError) {
-        if asleep.pointee.load(ordering: .sequentiallyConsistent) == 0 { return }
+    func publish(_ value: UInt64, to index: UnsafeMutablePointer<Atomic<UInt64>>, fenceFree: Bool) throws(IPCError) {
+        if fenceFree && barrier.pointee.load(ordering: .relaxed) != 0 {
+            index.pointee.store(value, ordering: .releasing)
+            cipc_compiler_barrier()
+            if asleep.pointee.load(ordering: .relaxed) == 0 { return }
+        } else {
+            index.pointee.store(value, ordering: .sequentiallyConsistent)
+            if asleep.pointee.load(ordering: .sequentiallyConsistent) == 0 { return }
+        }
         atomicWord.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
         try Futex.wake(word, count: Int32.max)
+    }
+
+    /// Whether the sleeping side will run membarrier before it sleeps: written by
+    /// that side when it attaches (`registered`: its process registered; `spins`:
+    /// it spins before sleeping, so a sleep is rare enough to pay for the call).
+    func announce(registered: Bool, spins: Int) {
+        barrier.pointee.store(registered && spins > 0 ? 1 : 0, ordering: .sequentiallyConsistent)
     }
 }
 
@@ -114,12 +147,18 @@ struct ChannelSleep: @unchecked Sendable {
     private func prepareToSleep(_ deadline: Deadline, _ moved: () -> Bool) throws(IPCError) -> UInt32? {
         let ticket = bell.atomicWord.pointee.load(ordering: .sequentiallyConsistent)
         bell.asleep.pointee.store(1, ordering: .sequentiallyConsistent)
+        if bell.barrier.pointee.load(ordering: .relaxed) != 0, !Membarrier.barrierOnRegisteredProcesses() {
+            // Wakers may skip their fence only while this call works: from now on
+            // they fence (a wake-up missed before they see this is caught by the
+            // 100 ms liveness slice).
+            bell.barrier.pointee.store(0, ordering: .sequentiallyConsistent)
+        }
         atomicMemoryFence(ordering: .sequentiallyConsistent)
         if moved() { return nil }
         if deadline != .distantFuture, deadline.hasPassed {
             let waitingFor = peers.count == 1 ? "\(peers[0].role) did not" : "producers did not"
             throw IPCError(.timedOut, operation: operation, object: object,
-                           detail: "the channel's \(waitingFor) \(peers[0].role == "receiver" ? "make room" : "send") before the deadline")
+                           detail: "the channel's \(waitingFor) \(peers[0].role == .receiver ? "make room" : "send") before the deadline")
         }
         return ticket
     }

@@ -18,7 +18,7 @@ public struct Deadline: Comparable, Hashable, Sendable {
     }
 
     /// A deadline that never comes.
-    public static let distantFuture = Deadline(nanoseconds: .max)
+    public static var distantFuture: Deadline { Deadline(nanoseconds: .max) }
 
     /// `timeout` from now; a negative timeout is a deadline already past.
     public static func after(_ timeout: Duration) -> Deadline {

@@ -66,6 +66,20 @@ func system_futex_wake(_ word: UnsafeMutablePointer<UInt32>, _ count: CInt) -> C
     adapter("futex", on: Int(bitPattern: word), failure: -1) { cipc_futex_wake(word, count) }
 }
 
+// MARK: membarrier (Channels)
+
+func system_membarrier_query() -> CInt {
+    adapter("membarrier", failure: -1) { cipc_membarrier_query() }
+}
+
+func system_membarrier_register_global_expedited() -> CInt {
+    adapter("membarrier", failure: -1) { cipc_membarrier_register_global_expedited() }
+}
+
+func system_membarrier_global_expedited() -> CInt {
+    adapter("membarrier", failure: -1) { cipc_membarrier_global_expedited() }
+}
+
 // MARK: process-shared robust mutexes (MappedMutex)
 
 /// `pthread_mutexattr_init`, `settype(type)`, `setpshared(PTHREAD_PROCESS_SHARED)`,

@@ -115,7 +115,7 @@ struct ChannelTests {
         var otherType = try SharedLayout(type: "orders.ring", version: 1)
         _ = try otherType.bytes(count: 10)
         #expect(openError(try object { _ = try PlacedMapping.create(otherType, in: $0) })?.errno == .protocolWrongTypeForSocket)
-        var otherVersion = try SharedLayout(type: ChannelLayout.type, version: 2)
+        var otherVersion = try SharedLayout(type: ChannelLayout.type, version: ChannelLayout.version + 1)
         _ = try otherVersion.bytes(count: 10)
         #expect(openError(try object { _ = try PlacedMapping.create(otherVersion, in: $0) })?.errno == .protocolNotSupported)
         var random = SystemRandomNumberGenerator()

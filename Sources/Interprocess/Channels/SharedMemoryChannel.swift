@@ -81,8 +81,10 @@ extension SharedMemoryChannel {
     /// power of two from 64 bytes to 1 GiB), taking messages of up to
     /// `maximumMessageSize` bytes (at most `capacity / 2 - 8`); `EINVAL` otherwise.
     /// `whenFull` is what a sender does when its ring is full. It lives until
-    /// `unlink` (SPEC L3). The corresponding C functions are `shm_open` (`O_CREAT |
-    /// O_EXCL`), `ftruncate` and `mmap`.
+    /// `unlink` (SPEC L3). The channel is complete before its name appears, so an
+    /// opener never sees it half-made. The corresponding C functions are
+    /// `open(O_TMPFILE)` in /dev/shm, `ftruncate`, `mmap` and `linkat` (see
+    /// `PosixSharedMemory.createPrepared`).
     public static func create(
         _ name: String, capacity: Int, maximumMessageSize: Int, producers: Int = 1, whenFull: FullPolicy = .block,
         permissions: FilePermissions = [.ownerRead, .ownerWrite]
@@ -90,12 +92,9 @@ extension SharedMemoryChannel {
         try ChannelLayout.checkGeometry(capacity: capacity, maximumMessageSize: maximumMessageSize, producers: producers,
                                         operation: "SharedMemoryChannel.create", object: PosixIPCName(name).quoted)
         let parts = try ChannelLayout(capacity: capacity, maximumMessageSize: maximumMessageSize, producers: producers, whenFull: whenFull)
-        let memory = try PosixSharedMemory.create(name, size: parts.layout.size, permissions: permissions)
-        do throws(IPCError) {
-            return try initialise(memory, parts)
-        } catch {
-            try? PosixSharedMemory.unlink(name)
-            throw error
+        // Made complete before it has its name: an opener never sees it half-made.
+        return try PosixSharedMemory.createPrepared(PosixIPCName(name), size: parts.layout.size, permissions: permissions) { memory throws(IPCError) in
+            try initialise(memory, parts)
         }
     }
 

@@ -20,28 +20,14 @@ extension LockFile {
     /// is created beside the path (`O_CREAT | O_EXCL | O_NOFOLLOW`), linked, then
     /// removed: a kill between the two leaves it behind.
     static func publish(_ content: [UInt8], at path: FilePath, permissions: FilePermissions) throws(IPCError) -> OwnedDescriptor? {
-        guard let file = try unnamedFile(beside: path, permissions: permissions) else {
+        let parent = path.removingLastComponent()
+        guard let file = try UnnamedFile.create(in: parent.isEmpty ? FilePath(".") : parent, permissions: permissions,
+                                                operation: "open(O_TMPFILE)") else {
             return try publishThroughNamedFile(content, at: path, permissions: permissions)
         }
         try write(content, to: file)
-        let linked = "/proc/self/fd/\(file.rawValue)".withCString { source in
-            path.withPlatformString { to in system_linkat(AT_FDCWD, source, AT_FDCWD, to, AT_SYMLINK_FOLLOW) }
-        }
-        return try linkOutcome(linked, file, path)
-    }
-
-    /// An unnamed file (`O_TMPFILE`) in the directory of `path`; nil when the
-    /// filesystem or kernel has none.
-    private static func unnamedFile(beside path: FilePath, permissions: FilePermissions) throws(IPCError) -> OwnedDescriptor? {
-        let parent = path.removingLastComponent()
-        let directory = parent.isEmpty ? FilePath(".") : parent
-        let fd = directory.withPlatformString {
-            system_openat(AT_FDCWD, $0, cipc_o_tmpfile() | O_RDWR | O_CLOEXEC, permissions.rawValue)
-        }
-        if fd >= 0 { return OwnedDescriptor(adoptingRaw: fd) }
-        let code = lastErrno
-        if code == EOPNOTSUPP || code == EISDIR || code == EINVAL { return nil }
-        throw IPCError.last("open(O_TMPFILE)", path: directory, detail: "creating the lock file's content in its directory")
+        if try !UnnamedFile.link(file.rawValue, at: path, operation: "linkat") { return nil }
+        return file
     }
 
     /// The fallback: a named file `NAME.PID.RANDOM.tmp` beside `path`, linked at

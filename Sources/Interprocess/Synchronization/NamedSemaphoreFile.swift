@@ -54,9 +54,10 @@ enum NamedSemaphoreFile {
     /// The process umask applies to `permissions`.
     static func create(_ name: PosixIPCName, value: UInt32, permissions: FilePermissions) throws(IPCError) -> MemoryMapping {
         let object = name.quoted
-        let fd = directory.withCString { system_open($0, cipc_o_tmpfile() | O_RDWR | O_CLOEXEC, permissions.rawValue) }
-        if fd < 0 { throw IPCError.last("sem_open", object: object, detail: "cannot make an unnamed file in \(directory)") }
-        let descriptor = OwnedDescriptor(adoptingRaw: fd)
+        guard let descriptor = try UnnamedFile.create(in: FilePath(directory), permissions: permissions, operation: "sem_open") else {
+            throw IPCError(.notSupported, operation: "sem_open", object: object, detail: "\(directory) cannot hold unnamed files (O_TMPFILE)")
+        }
+        let fd = descriptor.rawValue
         let bytes = PosixSemaphoreLayout.newSemaphore(value: value)
         let written = bytes.withUnsafeBytes { buffer in retryingInterrupts { system_write(fd, buffer.baseAddress, buffer.count) } }
         if written != bytes.count {
@@ -64,10 +65,10 @@ enum NamedSemaphoreFile {
             throw IPCError.last("sem_open", object: object, detail: "cannot write the new semaphore")
         }
         let mapping = try mapSemaphore(descriptor, object: object)
-        let linked = "/proc/self/fd/\(fd)".withCString { source in
-            path(name).withUnsafeBufferPointer { system_linkat(AT_FDCWD, source, AT_FDCWD, $0.baseAddress!, AT_SYMLINK_FOLLOW) }
+        let named = path(name).withUnsafeBufferPointer { FilePath(platformString: $0.baseAddress!) }
+        if try !UnnamedFile.link(fd, at: named, operation: "sem_open") {
+            throw IPCError(.fileExists, operation: "sem_open", object: object)
         }
-        if linked != 0 { throw IPCError.last("sem_open", object: object) }
         return mapping
     }
 

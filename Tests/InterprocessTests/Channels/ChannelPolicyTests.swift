@@ -139,3 +139,44 @@ struct ChannelPolicyTests {
         #expect(next == [0: perThread, 1: perThread, 2: perThread, 3: perThread])
     }
 }
+
+@Suite("Shared-memory channel creation is atomic (M5)")
+struct ChannelCreationTests {
+    @Test("an opener racing a creator that makes and removes the channel: ENOENT or a whole channel, never a half-made one")
+    func openerNeverSeesHalfMade() throws {
+        let name = TestObjects.sharedMemoryName()
+        defer { TestObjects.remove(.sharedMemory(name)) }
+        let stop = Atomic<Bool>(false)
+        let made = Atomic<Int>(0)
+        let failure = Mutex<String?>(nil)
+        let creator = try LibraryThread.start(name: "test-creator") {
+            while !stop.load(ordering: .relaxed) {
+                do throws(IPCError) {
+                    _ = try SharedMemoryChannel.create(name, capacity: 1 << 16, maximumMessageSize: 1000, producers: 3)
+                    try SharedMemoryChannel.unlink(name)
+                } catch {
+                    failure.withLock { $0 = "\(error)" }
+                    return
+                }
+                made.add(1, ordering: .relaxed)
+            }
+        }
+        #expect(eventually { made.load(ordering: .relaxed) > 0 || failure.withLock { $0 } != nil })
+        var opened = 0, absent = 0
+        var others: [String] = []
+        for _ in 0..<5000 where others.count < 5 {
+            do throws(IPCError) {
+                let channel = try SharedMemoryChannel.open(name, timeout: .zero)
+                #expect(channel.producers == 3 && channel.capacity == 1 << 16)
+                opened += 1
+            } catch {
+                if error.errno == .noSuchFileOrDirectory { absent += 1 } else { others.append("\(error)") }
+            }
+        }
+        stop.store(true, ordering: .relaxed)
+        LibraryThread.join(creator)
+        #expect(failure.withLock { $0 } == nil)
+        #expect(others.isEmpty, "\(others)")
+        #expect(opened + absent == 5000, "\(opened) opened, \(absent) absent")
+    }
+}

@@ -55,7 +55,7 @@ public final class ChannelDoorbell: @unchecked Sendable {
         seen = .allocate(capacity: ring.slots.count)
         seen.initialize(repeating: 0)
         slots = ring.slots
-        sleep = ChannelSleep(spins: 0, bell: ring.data, peers: ring.slots.map(\.sender),
+        sleep = ChannelSleep(spinning: 0, bell: ring.data, peers: ring.slots.map(\.sender),
                              object: ring.object, operation: "SharedMemoryChannel.tryReceive")
         do throws(IPCError) {
             thread = try LibraryThread.start(name: "ipc-doorbell") { [unowned(unsafe) self] in self.run() }

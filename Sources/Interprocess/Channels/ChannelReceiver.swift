@@ -7,11 +7,12 @@ extension SharedMemoryChannel {
     /// released come again), `EPROTO` when the indices in the memory are
     /// inconsistent.
     ///
-    /// `spinLimit`: how many times a wait checks the other end before it sleeps on
-    /// the futex (the default spins about 10–50 µs; 0 sleeps at once, never
-    /// spinning: the least processor time, one kernel wake-up per wait).
-    public consuming func receiver(spinLimit: Int = SharedMemoryChannel.defaultSpinLimit) throws(IPCError) -> Receiver {
-        try Receiver(self, spins: max(0, spinLimit))
+    /// `spinning`: how long a wait spins, checking the other end, before it sleeps
+    /// on the futex — measured on the monotonic clock, not counted in turns (the
+    /// default, 20 µs; `.zero` sleeps at once: the least processor time, one kernel
+    /// wake-up per wait).
+    public consuming func receiver(spinning: Duration = SharedMemoryChannel.defaultSpinning) throws(IPCError) -> Receiver {
+        try Receiver(self, spinning: ChannelSleep.nanoseconds(spinning))
     }
 
     /// The receiving end of a channel: reads each message in place and releases it
@@ -55,16 +56,16 @@ extension SharedMemoryChannel {
             var tail: UInt64
         }
 
-        init(_ channel: consuming SharedMemoryChannel, spins: Int) throws(IPCError) {
+        init(_ channel: consuming SharedMemoryChannel, spinning: UInt64) throws(IPCError) {
             let ring = channel.ring
             let operation = "SharedMemoryChannel.receiver"
             try ring.receiver.claim(operation, object: ring.object)
             cursors = try Self.cursors(ring, operation)
-            sleep = ChannelSleep(spins: spins, bell: ring.data, peers: ring.slots.map(\.sender),
+            sleep = ChannelSleep(spinning: spinning, bell: ring.data, peers: ring.slots.map(\.sender),
                                  object: ring.object, operation: "SharedMemoryChannel.receive")
             bell = nil
             fenceFree = Membarrier.registerProcess()
-            ring.data.announce(registered: fenceFree, spins: spins)
+            ring.data.announce(registered: fenceFree, spinning: spinning)
             faults = channel.placed.mapping.faultGuard
             self.channel = channel
         }

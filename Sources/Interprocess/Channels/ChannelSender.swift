@@ -6,11 +6,12 @@ extension SharedMemoryChannel {
     /// sender (a dead one is replaced), `EPROTO` when the indices in the memory are
     /// inconsistent.
     ///
-    /// `spinLimit`: how many times a wait checks the other end before it sleeps on
-    /// the futex (the default spins about 10–50 µs; 0 sleeps at once, never
-    /// spinning: the least processor time, one kernel wake-up per wait).
-    public consuming func sender(spinLimit: Int = SharedMemoryChannel.defaultSpinLimit) throws(IPCError) -> Sender {
-        try Sender(self, spins: max(0, spinLimit))
+    /// `spinning`: how long a wait spins, checking the other end, before it sleeps
+    /// on the futex — measured on the monotonic clock, not counted in turns (the
+    /// default, 20 µs; `.zero` sleeps at once: the least processor time, one kernel
+    /// wake-up per wait).
+    public consuming func sender(spinning: Duration = SharedMemoryChannel.defaultSpinning) throws(IPCError) -> Sender {
+        try Sender(self, spinning: ChannelSleep.nanoseconds(spinning))
     }
 
     /// The sending end of a channel: claims space in its ring, lets the caller write
@@ -48,7 +49,7 @@ extension SharedMemoryChannel {
         /// The mapping's `SIGBUS` guard, checked after each message is written.
         let faults: MappingFaultGuard
 
-        init(_ channel: consuming SharedMemoryChannel, spins: Int) throws(IPCError) {
+        init(_ channel: consuming SharedMemoryChannel, spinning: UInt64) throws(IPCError) {
             let ring = channel.ring
             let slot = try Self.claimSlot(ring)
             let (head, tail) = try Self.indices(of: slot, ring)
@@ -62,9 +63,9 @@ extension SharedMemoryChannel {
             maximum = ring.maximumMessageSize
             data = ring.data
             fenceFree = Membarrier.registerProcess()
-            slot.space.announce(registered: fenceFree, spins: spins)
+            slot.space.announce(registered: fenceFree, spinning: spinning)
             faults = channel.placed.mapping.faultGuard
-            sleep = ChannelSleep(spins: spins, bell: slot.space, peers: [ring.receiver],
+            sleep = ChannelSleep(spinning: spinning, bell: slot.space, peers: [ring.receiver],
                                  object: ring.object, operation: "SharedMemoryChannel.send")
             self.channel = channel
         }

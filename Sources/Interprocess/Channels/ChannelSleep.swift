@@ -19,7 +19,7 @@ import Synchronization
 /// before the barrier it was made to run, and the sleeper's later load sees it; or
 /// its load comes after, and sees the flag the sleeper stored before the call.
 /// Otherwise (a waker not registered, a sleeper that does not use membarrier —
-/// ends that sleep at once, `spinLimit: 0`, skip its cost) both sides fence.
+/// ends that sleep at once, `spinning: .zero`, skip its cost) both sides fence.
 struct ChannelBell: @unchecked Sendable {
     let word: UnsafeMutablePointer<UInt32>
     let asleep: UnsafeMutablePointer<Atomic<UInt32>>
@@ -49,10 +49,10 @@ struct ChannelBell: @unchecked Sendable {
     }
 
     /// Whether the sleeping side will run membarrier before it sleeps: written by
-    /// that side when it attaches (`registered`: its process registered; `spins`:
+    /// that side when it attaches (`registered`: its process registered; `spinning`:
     /// it spins before sleeping, so a sleep is rare enough to pay for the call).
-    func announce(registered: Bool, spins: Int) {
-        barrier.pointee.store(registered && spins > 0 ? 1 : 0, ordering: .sequentiallyConsistent)
+    func announce(registered: Bool, spinning: UInt64) {
+        barrier.pointee.store(registered && spinning > 0 ? 1 : 0, ordering: .sequentiallyConsistent)
     }
 }
 
@@ -60,9 +60,10 @@ struct ChannelBell: @unchecked Sendable {
 /// producer's tail to move (data), a producer for the receiver's head to move
 /// (space). No system call on the hot path:
 ///
-/// 1. spin a bounded number of times (`spins`, `defaultSpins` unless the end was
-///    made with another `spinLimit`; 0: sleep at once), with the processor's
-///    pause hint, checking the peer's indices;
+/// 1. spin for a bounded time (`spinning` nanoseconds, read on the monotonic
+///    clock every 64 turns: 20 µs unless the end was made with another
+///    `spinning`; 0: sleep at once), with the processor's pause hint, checking the
+///    peer's indices;
 /// 2. then read the futex word's ticket, flag "asleep" in shared memory, check the
 ///    indices again, and only if none moved sleep on the word
 ///    (`futex(FUTEX_WAIT_BITSET)`) while it still holds the ticket.
@@ -78,25 +79,42 @@ struct ChannelBell: @unchecked Sendable {
 /// its peers are alive: a dead process wakes nobody. When every peer that attached
 /// is gone (the receiver; or every producer), the wait throws `EPIPE` naming one.
 struct ChannelSleep: @unchecked Sendable {
-    /// How many times this end checks the peer's index before it sleeps.
-    let spins: Int
+    /// How long this end spins before it sleeps, in nanoseconds.
+    let spinning: UInt64
     let bell: ChannelBell
     /// The other side: the receiver, or every producer.
     let peers: [ChannelPeerRecord]
     let object: String
     let operation: String
 
-    static var defaultSpins: Int { SharedMemoryChannel.defaultSpinLimit }
+    /// `duration` in nanoseconds (0 for a negative one, at most about 584 years).
+    static func nanoseconds(_ duration: Duration) -> UInt64 {
+        let (seconds, attoseconds) = duration.components
+        if seconds < 0 { return 0 }
+        let (whole, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? .max : whole &+ UInt64(attoseconds / 1_000_000_000)
+    }
+
+    /// Spins until `moved()` or for `nanoseconds`: true when the peer moved.
+    @inline(__always)
+    static func spin(for nanoseconds: UInt64, _ moved: () -> Bool) -> Bool {
+        if nanoseconds == 0 { return false }
+        let start = Deadline.now.nanoseconds
+        while true {
+            for _ in 0..<64 {
+                if moved() { return true }
+                cipc_cpu_relax()
+            }
+            if Deadline.now.nanoseconds &- start >= nanoseconds { return false }
+        }
+    }
     static let livenessInterval: Duration = .milliseconds(100)
 
     /// Waits until `moved()` (an index of a peer differs from the one seen).
     /// Throws `ETIMEDOUT` at `deadline`, `EPIPE` when the peers are gone.
     @inline(__always)
     func wait(until deadline: Deadline, _ moved: () -> Bool) throws(IPCError) {
-        for _ in 0..<spins {
-            if moved() { return }
-            cipc_cpu_relax()
-        }
+        if Self.spin(for: spinning, moved) { return }
         try sleep(until: deadline, moved)
     }
 
@@ -121,10 +139,8 @@ struct ChannelSleep: @unchecked Sendable {
     /// library's waiting engine (`Futex.waitAsync`), never on the cooperative
     /// pool; `CancellationError` promptly when the task is cancelled.
     func waitAsync(until deadline: Deadline, _ moved: () -> Bool) async throws {
-        for _ in 0..<(spins / 10) {
-            if moved() { return }
-            cipc_cpu_relax()
-        }
+        // A tenth of the spin: the task holds a thread of the cooperative pool.
+        if Self.spin(for: spinning / 10, moved) { return }
         defer { bell.asleep.pointee.store(0, ordering: .relaxed) }
         while true {
             guard let ticket = try prepareToSleep(deadline, moved) else { return }

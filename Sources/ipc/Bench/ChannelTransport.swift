@@ -4,22 +4,22 @@ import Interprocess
 /// sleeps (the channel's default); `channel-sleep` sleeps at once.
 protocol ChannelWaiting {
     static var name: String { get }
-    static var spinLimit: Int { get }
+    static var spinning: Duration { get }
 }
 
 enum SpinThenSleep: ChannelWaiting {
     static let name = "channel-spin"
-    static let spinLimit = SharedMemoryChannel.defaultSpinLimit
+    static let spinning = SharedMemoryChannel.defaultSpinning
 }
 
 enum SleepOnly: ChannelWaiting {
     static let name = "channel-sleep"
-    static let spinLimit = 0
+    static let spinning = Duration.zero
 }
 
 /// `channel-spin` and `channel-sleep`: two `SharedMemoryChannel`s (SPEC M5), one
 /// each way, in anonymous sealed memfds handed to the child as descriptors 3 and 4.
-/// A waiting end spins `Waiting.spinLimit` times, then sleeps on its futex word;
+/// A waiting end spins for `Waiting.spinning`, then sleeps on its futex word;
 /// the other end wakes it only when it flagged itself asleep (`Channels/README.md`).
 /// A dead peer is `EPIPE` within the channel's 100 ms liveness check.
 struct ChannelTransport<Waiting: ChannelWaiting>: ~Copyable, BenchTransport {
@@ -55,15 +55,15 @@ struct ChannelTransport<Waiting: ChannelWaiting>: ~Copyable, BenchTransport {
         try peer.inherit(toResponder.memory.descriptor, as: 3)
         try peer.inherit(toInitiator.memory.descriptor, as: 4)
         try peer.start()
-        return ChannelTransport(sender: try toResponder.sender(spinLimit: Waiting.spinLimit),
-                                receiver: try toInitiator.receiver(spinLimit: Waiting.spinLimit))
+        return ChannelTransport(sender: try toResponder.sender(spinning: Waiting.spinning),
+                                receiver: try toInitiator.receiver(spinning: Waiting.spinning))
     }
 
     static func responder(objects: [String]) throws(IPCError) -> ChannelTransport {
         let fromInitiator = try SharedMemoryChannel(adopting: OwnedDescriptor(inheritedNumber: 3))
         let toInitiator = try SharedMemoryChannel(adopting: OwnedDescriptor(inheritedNumber: 4))
-        return ChannelTransport(sender: try toInitiator.sender(spinLimit: Waiting.spinLimit),
-                                receiver: try fromInitiator.receiver(spinLimit: Waiting.spinLimit))
+        return ChannelTransport(sender: try toInitiator.sender(spinning: Waiting.spinning),
+                                receiver: try fromInitiator.receiver(spinning: Waiting.spinning))
     }
 
     @inline(__always)

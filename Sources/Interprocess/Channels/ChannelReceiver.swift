@@ -168,7 +168,7 @@ extension SharedMemoryChannel {
                     if position == 0 {
                         throw badRecord(slot, operation, "a wrap marker at the ring's start")
                     }
-                    cursors[index].head += capacity - position
+                    advance(index, by: capacity - position)
                     continue
                 }
                 if Int(length) > channel.ring.maximumMessageSize {
@@ -181,6 +181,14 @@ extension SharedMemoryChannel {
                 return Message(slot: index, offset: position + UInt64(ChannelRecord.headerSize), count: Int(length), size: size)
             }
             throw badRecord(slot, operation, "a wrap marker leading to another wrap marker")
+        }
+
+        /// Moves this end's head in ring `index` on by `bytes`. (Read, then stored:
+        /// `+=` on the buffer's element breaks the thread sanitizer's build of
+        /// Swift 6.3.1 — "Invalid bitcast".)
+        private func advance(_ index: Int, by bytes: UInt64) {
+            let head = cursors[index].head
+            cursors[index].head = head + bytes
         }
 
         /// Reads producer `index`'s tail and checks it: a multiple of 8, not behind
@@ -200,7 +208,7 @@ extension SharedMemoryChannel {
         /// Releases `message`: publishes the new head of its ring and wakes its
         /// producer if it sleeps for room.
         mutating func release(_ message: Message, _ operation: String) throws(IPCError) {
-            cursors[message.slot].head += message.size
+            advance(message.slot, by: message.size)
             try publish(message.slot, operation)
         }
 

@@ -10,7 +10,7 @@ import SystemPackage
 /// "ownerUID":0,"owner":"root","groupGID":0,"creatorUID":0,"creatorGID":0,
 /// "mode":"0600","bytes":4096,"count":null,"users":1,"creatorPID":42,"lastPID":42,
 /// "holderPID":null,"changed":1700000000,"lastUsed":1700000000,
-/// "markedForRemoval":false,"malformed":null,"lock":null,"placed":null}`. Sizes are bytes.
+/// "markedForRemoval":false,"malformed":null,"lock":null,"placed":null,"channel":null}`. Sizes are bytes.
 /// `name` is a POSIX name or a locked file's path: its exact text when its bytes
 /// are UTF-8 (JSON escapes control characters exactly), otherwise as the table
 /// shows it (`\xHH` for bytes that are not UTF-8, `\\` for a backslash);
@@ -22,6 +22,10 @@ import SystemPackage
 /// starts with a placement header (`PlacedMapping`), `"placed":{"type":"orders.ring",
 /// "typeHex":"…","version":1,"state":"ready","initialiserPID":null}` (`state`
 /// "initialising" with the pid of the process doing it — or that died doing it).
+/// For a `SharedMemoryChannel`, `"channel":{"capacity":65536,"maximumMessageSize":1000,
+/// "whenFull":"block","receiver":{"state":"attached","pid":12},"producers":[{"end":
+/// {"state":"none","pid":null},"queuedBytes":0,"dropped":0}],"queuedBytes":0,
+/// "fillLevel":0}` (an end's `state` is none, attached, closed or gone), else null.
 ///
 /// SKIPPED, a file where objects live that is none (never opened):
 /// `{"kind":"pshm","path":"/dev/shm/fifo1","pathHex":"2f6465…","ownerUID":0,
@@ -71,6 +75,7 @@ enum ListJSON {
                 ("initialiserPID", initialiser),
             ])
         }
+        let channel = entry.channel.map(Self.channel) ?? .null
         let nameBytes = entry.name?.bytes ?? entry.path
         return .object([
             ("kind", .string(entry.kind.rawValue)),
@@ -96,6 +101,31 @@ enum ListJSON {
             ("malformed", string(entry.malformation)),
             ("lock", lock),
             ("placed", placement),
+            ("channel", channel),
+        ])
+    }
+
+    /// A channel's status (`ipc ls --json`'s "channel", `ipc channel stat --json`).
+    static func channel(_ status: SharedMemoryChannel.Status) -> JSONValue {
+        func end(_ end: SharedMemoryChannel.Status.End) -> JSONValue {
+            switch end {
+            case .none: .object([("state", .string("none")), ("pid", .null)])
+            case .attached(let pid): .object([("state", .string("attached")), ("pid", .integer(Int64(pid)))])
+            case .closed(let pid): .object([("state", .string("closed")), ("pid", .integer(Int64(pid)))])
+            case .gone(let pid): .object([("state", .string("gone")), ("pid", .integer(Int64(pid)))])
+            }
+        }
+        return .object([
+            ("capacity", .integer(Int64(status.capacity))),
+            ("maximumMessageSize", .integer(Int64(status.maximumMessageSize))),
+            ("whenFull", .string(status.whenFull.description)),
+            ("receiver", end(status.receiver)),
+            ("producers", .array(status.producers.map { producer in
+                .object([("end", end(producer.end)), ("queuedBytes", .integer(Int64(producer.queuedBytes))),
+                         ("dropped", .unsigned(producer.dropped))])
+            })),
+            ("queuedBytes", .integer(Int64(status.queuedBytes))),
+            ("fillLevel", .number(status.fillLevel)),
         ])
     }
 

@@ -43,7 +43,7 @@ enum ListTable {
             case .cgid: "the creator's gid, System V"
             case .lpid: "the last process that sent to a queue or attached a segment"
             case .used: "the last use: System V stime, otime, atime; a file's mtime"
-            case .placed: "the layout placed in POSIX shared memory (its header's type and version)"
+            case .placed: "the layout placed in POSIX shared memory (its header's type and version); a channel's producers, receiver, ring size and fill level"
             }
         }
 
@@ -118,10 +118,24 @@ enum ListTable {
             guard let placement = entry.placement else { return dash }
             let text = EscapedText.render(placement.type) + " v\(placement.version)"
             switch placement.state {
-            case .ready: return text
+            case .ready: return entry.channel.map { text + ": " + channelText($0) } ?? text
             case .initialising(let pid): return text + " (initialising by \(pid))"
             }
         }
+    }
+
+    /// A channel in the PLACED column: `producers 2/4 (pids 10, 11), receiver pid 12,
+    /// 64K ring each, 3% full`.
+    static func channelText(_ channel: SharedMemoryChannel.Status) -> String {
+        let pids = channel.attachedProducers
+        let producers = "producers \(pids.count)/\(channel.producers.count)" + (pids.isEmpty ? "" : " (pid\(pids.count == 1 ? "" : "s") \(pids.map(String.init).joined(separator: ", ")))")
+        let receiver: String
+        switch channel.receiver {
+        case .attached(let pid): receiver = "receiver pid \(pid)"
+        default: receiver = "no receiver"
+        }
+        let each = channel.producers.count == 1 ? "ring" : "ring each"
+        return "\(producers), \(receiver), \(humanSize(channel.capacity)) \(each), \(Int((channel.fillLevel * 100).rounded()))% full"
     }
 
     /// SIZE/COUNT: `4K`, `1.5K, 3 msgs`, `2 sems`, `value 1`, `0..EOF`, `malformed`.

@@ -90,7 +90,12 @@ struct ChannelPeerRecord: @unchecked Sendable {
     }
 
     var state: State {
-        guard let side = recorded else { return .none }
+        Self.state(of: recorded)
+    }
+
+    /// What became of a side recorded as `side` (nil: none attached).
+    static func state(of side: ProcessIdentity?) -> State {
+        guard let side else { return .none }
         if side.pid < 0 { return .closed(side.pid == .min ? side.pid : -side.pid) }
         return side.liveness == .gone ? .gone(side.pid) : .attached(side.pid)
     }

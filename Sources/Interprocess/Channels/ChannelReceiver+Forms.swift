@@ -49,6 +49,15 @@ extension SharedMemoryChannel.Receiver {
         }
     }
 
+    /// Like `receive(until:_:)` — `deadline` nil: do not wait, nil returned on an
+    /// empty channel — except that a message whose `body` throws is kept: not
+    /// released, it comes again at the next receive. For a consumer that must not
+    /// lose a message it failed to handle (`ipc channel recv` when stdout fails).
+    @inlinable
+    public mutating func receiveKeepingOnFailure<R>(until deadline: Deadline?, _ body: (RawSpan) throws -> R) throws -> R? {
+        try receive(until: deadline, "SharedMemoryChannel.receive", keepingOnFailure: true, body)
+    }
+
     /// Receives a copy of the next message (see `receive(_:)`).
     public mutating func receive() throws(IPCError) -> [UInt8] {
         try copy(until: .distantFuture, "SharedMemoryChannel.receive")!

@@ -280,12 +280,13 @@ extension SharedMemoryChannel {
         /// lends it to `body`, and releases it when `body` returns or throws.
         /// Inlinable, so that each caller gets it specialised for its `R`.
         @inlinable
-        mutating func receive<R>(until deadline: Deadline?, _ operation: String, _ body: (RawSpan) throws -> R) throws -> R? {
+        mutating func receive<R>(until deadline: Deadline?, _ operation: String, keepingOnFailure: Bool = false,
+                                 _ body: (RawSpan) throws -> R) throws -> R? {
             while true {
                 if let bytes = try lend(operation) {
                     let result: R
                     do { result = try body(unsafe RawSpan(_unsafeBytes: bytes)) } catch {
-                        try release(afterReading: false, operation)
+                        if !keepingOnFailure { try release(afterReading: false, operation) }
                         throw error
                     }
                     try release(afterReading: true, operation)

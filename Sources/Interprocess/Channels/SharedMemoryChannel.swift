@@ -90,24 +90,38 @@ extension SharedMemoryChannel {
     /// `open(O_TMPFILE)` in /dev/shm, `ftruncate`, `mmap` and `linkat` (see
     /// `PosixSharedMemory.createPrepared`).
     public static func create(
-        _ name: String, capacity: Int, maximumMessageSize: Int, producers: Int = 1, whenFull: FullPolicy = .block,
+        _ name: PosixIPCName, capacity: Int, maximumMessageSize: Int, producers: Int = 1, whenFull: FullPolicy = .block,
         permissions: FilePermissions = [.ownerRead, .ownerWrite]
     ) throws(IPCError) -> SharedMemoryChannel {
         try ChannelLayout.checkGeometry(capacity: capacity, maximumMessageSize: maximumMessageSize, producers: producers,
-                                        operation: "SharedMemoryChannel.create", object: PosixIPCName(name).quoted)
+                                        operation: "SharedMemoryChannel.create", object: name.quoted)
         let parts = try ChannelLayout(capacity: capacity, maximumMessageSize: maximumMessageSize, producers: producers, whenFull: whenFull)
         // Made complete before it has its name: an opener never sees it half-made.
-        return try PosixSharedMemory.createPrepared(PosixIPCName(name), size: parts.layout.size, permissions: permissions) { memory throws(IPCError) in
+        return try PosixSharedMemory.createPrepared(name, size: parts.layout.size, permissions: permissions) { memory throws(IPCError) in
             try initialise(memory, parts)
         }
+    }
+
+    /// `create` with the name as text.
+    public static func create(
+        _ name: String, capacity: Int, maximumMessageSize: Int, producers: Int = 1, whenFull: FullPolicy = .block,
+        permissions: FilePermissions = [.ownerRead, .ownerWrite]
+    ) throws(IPCError) -> SharedMemoryChannel {
+        try create(PosixIPCName(name), capacity: capacity, maximumMessageSize: maximumMessageSize, producers: producers,
+                   whenFull: whenFull, permissions: permissions)
     }
 
     /// Opens the channel `name`, waiting up to `timeout` for its creator to finish.
     /// Throws `ENOENT` when there is none; `EPROTOTYPE` for a placed object of
     /// another type, `EPROTONOSUPPORT` for another version, `EINVAL` for an object
     /// whose size or recorded geometry is not a channel's (see `PlacedMapping.open`).
-    public static func open(_ name: String, timeout: Duration = .seconds(5)) throws(IPCError) -> SharedMemoryChannel {
+    public static func open(_ name: PosixIPCName, timeout: Duration = .seconds(5)) throws(IPCError) -> SharedMemoryChannel {
         try adopt(PosixSharedMemory.open(name), until: .after(timeout))
+    }
+
+    /// `open` with the name as text.
+    public static func open(_ name: String, timeout: Duration = .seconds(5)) throws(IPCError) -> SharedMemoryChannel {
+        try open(PosixIPCName(name), timeout: timeout)
     }
 
     /// Opens the channel `name`, creating it when there is none. An existing
@@ -178,9 +192,12 @@ extension SharedMemoryChannel {
 
     /// Removes the name; the ends that have the channel keep using it. The
     /// corresponding C function is `shm_unlink`.
-    public static func unlink(_ name: String) throws(IPCError) {
+    public static func unlink(_ name: PosixIPCName) throws(IPCError) {
         try PosixSharedMemory.unlink(name)
     }
+
+    /// `unlink` with the name as text.
+    public static func unlink(_ name: String) throws(IPCError) { try unlink(PosixIPCName(name)) }
 
     private static func initialise(_ memory: consuming PosixSharedMemory, _ parts: ChannelLayout) throws(IPCError) -> SharedMemoryChannel {
         let placed = try PlacedMapping.create(parts.layout, in: memory.map())
@@ -193,6 +210,12 @@ extension SharedMemoryChannel {
     private static func adopt(_ memory: consuming PosixSharedMemory, until deadline: Deadline) throws(IPCError) -> SharedMemoryChannel {
         let operation = "SharedMemoryChannel.open"
         let mapping = try memory.map()
+        // A named channel is complete before its name appears (`create`), and an
+        // anonymous one before its descriptor is handed on: memory with no
+        // placement header is no channel, not one still being made.
+        if mapping.length >= PlacementHeader.size, try !mapping.hasPlacementMagic() {
+            try mapping.checkPlacementKind(type: ChannelLayout.type, version: ChannelLayout.version, operation)
+        }
         try PlacedMapping.waitUntilReady(mapping, type: ChannelLayout.type, until: deadline)
         try mapping.checkPlacementKind(type: ChannelLayout.type, version: ChannelLayout.version, operation)
         let offsets = ChannelLayout.geometryOffsets

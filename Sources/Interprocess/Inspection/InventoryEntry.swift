@@ -76,6 +76,10 @@ extension IPCInventory {
         /// header (`PlacedMapping`): the layout placed in it; nil otherwise, and
         /// when this process may not read it without changing its access time.
         public var placement: PlacedObjectSummary?
+        /// For a POSIX shared memory object that holds a `SharedMemoryChannel`
+        /// (SPEC M5): its producers, receiver, capacity and fill level, read without
+        /// attaching; nil otherwise.
+        public var channel: SharedMemoryChannel.Status?
 
         public init(kind: Kind) {
             self.kind = kind

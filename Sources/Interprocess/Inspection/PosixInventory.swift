@@ -51,6 +51,10 @@ enum PosixInventory {
                 } catch {}  // not readable without changing its access time: value unknown
             } else {
                 entry.placement = placement(directory, file: file, info: info)
+                if let placed = entry.placement, placed.state == .ready, placed.version == SharedMemoryChannel.Status.placedVersion,
+                   placed.type == Array(SharedMemoryChannel.Status.placedType.utf8) {
+                    entry.channel = channel(directory, file: file, info: info)
+                }
             }
             listing.entries.append(entry)
         }
@@ -117,6 +121,18 @@ enum PosixInventory {
               let memory = try? directory.openRegular(file, expected: info, keepingAccessTime: true),
               let header = try? memory.read(upTo: PlacementHeader.size) else { return nil }
         return PlacedObjectSummary(header: header)
+    }
+
+    /// The status of the channel in `file`, read through a read-only mapping of a
+    /// descriptor opened without changing the file's access time; nil when this
+    /// process may not, or the memory is not a whole channel.
+    ///
+    /// The corresponding C functions are `openat` and `mmap` (`PROT_READ`).
+    private static func channel(_ directory: borrowing ObjectDirectory, file: [UInt8], info: stat) -> SharedMemoryChannel.Status? {
+        guard let memory = try? directory.openRegular(file, expected: info, keepingAccessTime: true),
+              let mapping = try? MemoryMapping(memory, protection: .read, sharing: .shared, offset: 0, length: Int(info.st_size),
+                                               label: "channel", keepingDescriptor: false) else { return nil }
+        return SharedMemoryChannel.Status(inspecting: mapping)
     }
 
     /// The value of the named semaphore in `file`, read without changing the

@@ -142,7 +142,8 @@ struct ChannelPeerPlaces {
 /// of 8. The header is the length (low 32 bits) and a check (high 32 bits): the
 /// length's complement XOR the record's position in the stream (its absolute
 /// offset / 8, truncated). A header whose length is `wrapMarker` says "the rest of
-/// the ring is unused: go on at its start".
+/// the ring is unused: go on at its start"; one whose length is `padMarker` says
+/// "go on where the next record's bytes start on a cache line".
 ///
 /// The header is written last, with release ordering: it is the commit. A
 /// receiver waiting at stream position P knows a record is there when the header
@@ -152,6 +153,18 @@ struct ChannelPeerPlaces {
 enum ChannelRecord {
     static let headerSize = 8
     static let wrapMarker: UInt32 = .max
+    /// A header whose length is this says "padding: go on at the next offset
+    /// where a record's bytes start on a cache line" (see `padding(at:)`).
+    static let padMarker: UInt32 = .max - 1
+    /// Messages this long or longer start on a cache line: copies in and out of
+    /// the ring are then aligned (the C rings' slots are), at the price of up to
+    /// 56 bytes of padding.
+    static let alignedFrom = 128
+
+    /// The padding before a record at ring offset `offset` so that its bytes (after
+    /// the 8-byte header) start on a 64-byte line: 0 to 56, a multiple of 8.
+    @inline(__always)
+    static func padding(at offset: UInt64) -> UInt64 { (120 &- offset % 64) % 64 }
 
     /// The header of a record of `length` bytes at stream position `position`.
     @inline(__always)

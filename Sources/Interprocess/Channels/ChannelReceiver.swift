@@ -139,13 +139,13 @@ extension SharedMemoryChannel {
         /// header at the head is the commit: when it checks out for this position
         /// the record is there; only when it does not is the producer's tail read,
         /// to tell "nothing yet" (tail not past the head) from damage (a tail past
-        /// the head over a header that fails: `EBADMSG`). At most one wrap marker is
-        /// passed (a second would be at the ring's start: refused), so this never
-        /// loops.
+        /// the head over a header that fails: `EBADMSG`). At most a wrap marker and
+        /// a padding marker are passed before a record (more is refused), so this
+        /// never loops.
         private mutating func next(in index: Int, _ operation: String) throws(IPCError) -> Message? {
             let slot = channel.ring.slots[index]
             let capacity = channel.ring.capacity
-            for _ in 0..<2 {
+            for _ in 0..<3 {
                 let head = cursors[index].head
                 let position = head & (capacity - 1)
                 var length = ChannelRecord.length(slot.loadHeader(at: position), at: head)
@@ -171,6 +171,14 @@ extension SharedMemoryChannel {
                     advance(index, by: capacity - position)
                     continue
                 }
+                if length == ChannelRecord.padMarker {
+                    let pad = ChannelRecord.padding(at: position)
+                    if pad == 0 {
+                        throw badRecord(slot, operation, "a padding marker at ring offset \(position), where no padding is due")
+                    }
+                    advance(index, by: pad)
+                    continue
+                }
                 if Int(length) > channel.ring.maximumMessageSize {
                     throw badRecord(slot, operation, "a record of \(length) bytes at ring offset \(position); the maximum is \(channel.ring.maximumMessageSize)")
                 }
@@ -180,7 +188,7 @@ extension SharedMemoryChannel {
                 }
                 return Message(slot: index, offset: position + UInt64(ChannelRecord.headerSize), count: Int(length), size: size)
             }
-            throw badRecord(slot, operation, "a wrap marker leading to another wrap marker")
+            throw badRecord(slot, operation, "markers leading to more markers (a wrap, a padding, then another)")
         }
 
         /// Moves this end's head in ring `index` on by `bytes`. (Read, then stored:

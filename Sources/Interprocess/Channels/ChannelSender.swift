@@ -132,14 +132,22 @@ extension SharedMemoryChannel {
         /// Where a claimed message goes: its header's ring offset, and the bytes
         /// skipped before it (a wrap marker at the old tail), both committed with it.
         struct Claim {
+            /// The record's ring offset.
             var position: UInt64 = 0
+            /// Bytes skipped at the ring's end (a wrap marker at the old tail).
             var skip: UInt64 = 0
+            /// Bytes of padding before the record (a padding marker), so its bytes
+            /// start on a cache line.
+            var pad: UInt64 = 0
             var count: Int = 0
         }
 
         /// Room for `count` bytes — the bytes to write the message into, claimed
         /// until `commit` — or nil when the ring is full for now. Reads the
-        /// receiver's head only when the last one seen leaves too little room.
+        /// receiver's head only when the last one seen leaves too little room. A
+        /// message of `ChannelRecord.alignedFrom` bytes or more starts on a cache
+        /// line (padding before it), unless the padding would make it too large
+        /// for the ring.
         @usableFromInline
         mutating func claim(_ count: Int, _ operation: String) throws(IPCError) -> UnsafeMutableRawBufferPointer? {
             if count < 0 || count > maximum {
@@ -148,13 +156,20 @@ extension SharedMemoryChannel {
             }
             let size = UInt64(ChannelRecord.size(length: count))
             let position = tail & (capacity64 - 1)
-            let skip = capacity64 - position < size ? capacity64 - position : 0
-            let needed = skip + size
+            let aligned = count >= ChannelRecord.alignedFrom
+            var pad = aligned ? ChannelRecord.padding(at: position) : 0
+            var skip: UInt64 = capacity64 - position < pad + size ? capacity64 - position : 0
+            if skip != 0 { pad = aligned ? ChannelRecord.padding(at: 0) : 0 }
+            if skip + pad + size > capacity64 {
+                pad = 0
+                skip = capacity64 - position < size ? capacity64 - position : 0
+            }
+            let needed = skip + pad + size
             if tail - head + needed > capacity64 {
                 try refreshHead(operation)
                 if tail - head + needed > capacity64 { return nil }
             }
-            pending = Claim(position: skip == 0 ? position : 0, skip: skip, count: count)
+            pending = Claim(position: (skip == 0 ? position : 0) + pad, skip: skip, pad: pad, count: count)
             return UnsafeMutableRawBufferPointer(start: slot.bytes + Int(pending.position) + ChannelRecord.headerSize, count: count)
         }
 
@@ -174,12 +189,16 @@ extension SharedMemoryChannel {
         @usableFromInline
         mutating func commit(_ operation: String) throws(IPCError) {
             let claim = pending
-            // The record's header, then the wrap marker before it: each is a commit.
-            slot.storeHeader(ChannelRecord.header(length: UInt32(claim.count), at: tail + claim.skip), at: claim.position)
+            // The record's header, then the padding and wrap markers before it, last
+            // to first: each is a commit, and what it leads to is written already.
+            slot.storeHeader(ChannelRecord.header(length: UInt32(claim.count), at: tail + claim.skip + claim.pad), at: claim.position)
+            if claim.pad != 0 {
+                slot.storeHeader(ChannelRecord.header(length: ChannelRecord.padMarker, at: tail + claim.skip), at: claim.position - claim.pad)
+            }
             if claim.skip != 0 {
                 slot.storeHeader(ChannelRecord.header(length: ChannelRecord.wrapMarker, at: tail), at: tail & (capacity64 - 1))
             }
-            tail += claim.skip + UInt64(ChannelRecord.size(length: claim.count))
+            tail += claim.skip + claim.pad + UInt64(ChannelRecord.size(length: claim.count))
             if faults.hasFaulted { throw channel.placed.mapping.damageError(operation) }
             try data.publish(tail, to: slot.tail, fenceFree: fenceFree)
         }

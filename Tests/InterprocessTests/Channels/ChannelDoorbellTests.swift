@@ -53,17 +53,16 @@ struct ChannelDoorbellTests {
     @Test("waitAsync is woken by a producer thread, and ends promptly on cancellation; dropping the receiver stops the bell's thread")
     func asyncForms() async throws {
         let channel = try SharedMemoryChannel.anonymous(capacity: 1 << 10, maximumMessageSize: 100)
-        let descriptor = try channel.memory.descriptor.duplicate().release().rawValue
+        let memory = try channel.memory.descriptor.duplicate()
         var receiver = try channel.receiver()
+        // The sender lives to the end: a producer that ends rings the bell too,
+        // which would end the cancelled wait below before its cancellation.
+        var sender = try SharedMemoryChannel(adopting: memory).sender()
         let bell = try receiver.doorbell()
         #expect(try receiver.tryReceive() == nil)
         let waiter = Task { try await bell.waitAsync() }
         #expect(try await eventually { Reactor.isWaiting(on: bell.descriptor) })
-        let sent = Task.detached {
-            var sender = try SharedMemoryChannel(adopting: OwnedDescriptor(adoptingRaw: descriptor)).sender()
-            try sender.send(Array("ding".utf8))
-        }
-        try await sent.value
+        try sender.send(Array("ding".utf8))                 // from this task's thread; the waiter's is another
         try await waiter.value
         #expect(try receiver.tryReceive() == Array("ding".utf8))
         #expect(try receiver.tryReceive() == nil)           // armed again
@@ -71,6 +70,10 @@ struct ChannelDoorbellTests {
         #expect(try await eventually { Reactor.isWaiting(on: bell.descriptor) })
         cancelled.cancel()
         await #expect(throws: CancellationError.self) { try await cancelled.value }
+        _ = consume sender                                   // the last producer ends: the bell rings, EPIPE follows
+        try await bell.waitAsync()
+        let error = #expect(throws: IPCError.self) { _ = try receiver.tryReceive() }
+        #expect(error?.errno == .brokenPipe)
         _ = consume receiver                                 // joins the bell's thread
         #expect(bell.descriptor >= 0)
     }

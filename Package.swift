@@ -10,6 +10,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Interprocess", targets: ["Interprocess"]),
+        /// The swift-log handler for syslog, apart so that `Interprocess` does not depend on swift-log.
+        .library(name: "InterprocessLogging", targets: ["InterprocessLogging"]),
         .executable(name: "ipc", targets: ["ipc"]),
     ],
     dependencies: [
@@ -35,6 +37,10 @@ let package = Package(
                 "Synchronization/README.md", "Threads/README.md",
             ],
             swiftSettings: faultInjection
+        ),
+        .target(
+            name: "InterprocessLogging",
+            dependencies: ["Interprocess", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "ipc",
@@ -85,7 +91,10 @@ let package = Package(
         ),
         .testTarget(
             name: "InterprocessTests",
-            dependencies: ["Interprocess", "CInterprocess", "InterprocessTestPeer"],
+            dependencies: [
+                "Interprocess", "CInterprocess", "InterprocessTestPeer", "InterprocessLogging",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: faultInjection
         ),
     ],

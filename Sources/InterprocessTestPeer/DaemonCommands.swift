@@ -73,6 +73,13 @@ extension PeerCommands {
                 return 1
             }
         },
+        // syslog-fallback SOCKET: log one error through a sender to SOCKET, where
+        // no syslog daemon listens: the line goes to stderr.
+        "syslog-fallback": { args in
+            let sender = SyslogSender(identity: "ipct-fallback", facility: .daemon, destination: .local(FilePath(args[0])))
+            sender.log(.error, "hello nobody", structuredData: [.init(id: "meta@32473", parameters: [.init("k", "v")])])
+            return 0
+        },
         // daemon-launch sessionLeader|secondSpawn COMMAND ARGS…: the launcher side, as
         // a `--daemon` option would be: starts this peer's COMMAND as a daemon,
         // prints "daemon PID" and exits 0, or prints the error on stderr and exits 1.

@@ -126,6 +126,22 @@ struct DaemonTests {
         }
     }
 
+    @Test("launchAsync: the daemon's pid or its error, without blocking a thread")
+    func launchAsync() async throws {
+        try await withLockDirectory { directory in
+            let out = directory + "/probe"
+            let pid = try await daemon("daemon-probe", out).launchAsync()
+            #expect(try probe(out)["pid"] == "\(pid)")
+            do {
+                _ = try await daemon("daemon-fail", "/nonexistent-ipct/served.conf").launchAsync()
+                Issue.record("the launch succeeded")
+            } catch let error as IPCError {
+                #expect(error.errno == .noSuchFileOrDirectory)
+                #expect(error.detail?.contains("failed to start") == true)
+            }
+        }
+    }
+
     @Test("a daemon that ends without a report: ESRCH with its status")
     func silentDaemonIsReported() throws {
         var launcher = daemon("daemon-silent", "3")

@@ -73,47 +73,105 @@ public struct Daemon: Sendable {
         try spawn.inherit(pipe.writer.descriptor, as: 3)
         var child = try spawn.start()
         try pipe.writer.close()
-        var daemonPID: pid_t? = detachment == .sessionLeader ? child.pid : nil
+        var progress = Progress(self, firstChild: child.pid)
         var lines = LineReader()
         while true {
             let report: DaemonReport?
             do throws(IPCError) {
                 report = try lines.next(from: pipe.reader, until: deadline)
             } catch {
-                if error.isTimeout, let daemonPID { _ = system_kill(daemonPID, SIGKILL) }
-                try? child.signal(SIGKILL)
+                progress.kill(child)
                 throw IPCError(error.errno, operation: "Daemon.launch", object: IPCError.describe(path: executable),
                                detail: error.isTimeout ? "the daemon did not report its start-up in time and was killed" : error.description)
             }
-            switch report {
-            case .started(let pid)?:
-                daemonPID = pid
-            case .ready?:
-                try reapFirstStage(&child, until: deadline)
-                return daemonPID ?? child.pid
-            case .failed(let error)?:
-                try? reapFirstStage(&child, until: deadline)
-                throw IPCError(error.errno, operation: error.operation, object: error.object,
-                               detail: (error.detail.map { $0 + ": " } ?? "") + "the daemon \(executable) (pid \(daemonPID ?? child.pid)) failed to start")
-            case nil:
-                // The status is the daemon's own unless a second spawn made it.
-                let status = try? child.wait(until: deadline)
-                let secondSpawned = detachment == .secondSpawn && daemonPID != nil
-                let how = secondSpawned ? "" : status.map { " (\($0))" } ?? ""
-                let who = daemonPID.map { "the daemon (pid \($0))" } ?? "the daemon"
-                throw IPCError(.noSuchProcess, operation: "Daemon.launch", object: IPCError.describe(path: executable),
-                               detail: "\(who) ended before it reported its start-up\(how)")
-            }
+            guard progress.take(report) else { continue }
+            // Reaps the session leader of `.secondSpawn` (it exits once the daemon
+            // runs), or the daemon that ended; a running `.sessionLeader` daemon is
+            // left to the background reaper.
+            let status = progress.reaps ? try? child.wait(until: deadline) : nil
+            return try progress.outcome(status).get()
         }
     }
 
     /// `launch(until:)` with a deadline `timeout` from now.
     public func launch(timeout: Duration) throws(IPCError) -> pid_t { try launch(until: .after(timeout)) }
 
-    /// Reaps the session leader of `.secondSpawn`, which exits once it has started
-    /// the daemon. A `.sessionLeader` daemon is left to the background reaper.
-    private func reapFirstStage(_ child: inout ChildProcess, until deadline: Deadline) throws(IPCError) {
-        if detachment == .secondSpawn { _ = try child.wait(until: deadline) }
+    /// `launch()` without blocking a thread: the report is awaited on the reactor.
+    /// Throws `CancellationError` when the task is cancelled, having killed the
+    /// daemon that had not reported yet.
+    public func launchAsync() async throws -> pid_t {
+        let pipe = try Pipe()
+        var spawn = try prepareSpawn()
+        try spawn.inherit(pipe.writer.descriptor, as: 3)
+        var child = try spawn.start()
+        try pipe.writer.close()
+        var progress = Progress(self, firstChild: child.pid)
+        var lines = LineReader()
+        while true {
+            let report: DaemonReport?
+            do {
+                report = try await lines.nextAsync(from: pipe.reader)
+            } catch {
+                progress.kill(child)
+                throw error
+            }
+            guard progress.take(report) else { continue }
+            let status = progress.reaps ? try? await child.waitAsync() : nil
+            return try progress.outcome(status).get()
+        }
+    }
+
+    /// What the launcher has learnt so far.
+    private struct Progress {
+        let daemon: Daemon
+        let firstChild: pid_t
+        /// The daemon's pid: the child's with `.sessionLeader`, reported with `.secondSpawn`.
+        var daemonPID: pid_t?
+        var final: DaemonReport??
+
+        init(_ daemon: Daemon, firstChild: pid_t) {
+            self.daemon = daemon
+            self.firstChild = firstChild
+            daemonPID = daemon.detachment == .sessionLeader ? firstChild : nil
+        }
+
+        /// Records a report; true once it is the last one (ready, failed, or end of file).
+        mutating func take(_ report: DaemonReport?) -> Bool {
+            if case .started(let pid)? = report {
+                daemonPID = pid
+                return false
+            }
+            final = .some(report)
+            return true
+        }
+
+        /// Whether the first child is to be waited for now.
+        var reaps: Bool {
+            daemon.detachment == .secondSpawn || final == .some(nil)
+        }
+
+        func kill(_ child: borrowing ChildProcess) {
+            if daemon.detachment == .secondSpawn, let daemonPID { _ = system_kill(daemonPID, SIGKILL) }
+            try? child.signal(SIGKILL)
+        }
+
+        func outcome(_ status: ChildStatus?) -> Result<pid_t, IPCError> {
+            let pid = daemonPID ?? firstChild
+            switch final {
+            case .some(.ready?):
+                return .success(pid)
+            case .some(.failed(let error)?):
+                return .failure(IPCError(error.errno, operation: error.operation, object: error.object,
+                                         detail: (error.detail.map { $0 + ": " } ?? "") + "the daemon \(daemon.executable) (pid \(pid)) failed to start"))
+            default:
+                // The status is the daemon's own unless a second spawn made it.
+                let secondSpawned = daemon.detachment == .secondSpawn && daemonPID != nil
+                let how = secondSpawned ? "" : status.map { " (\($0))" } ?? ""
+                let who = daemonPID.map { "the daemon (pid \($0))" } ?? "the daemon"
+                return .failure(IPCError(.noSuchProcess, operation: "Daemon.launch", object: IPCError.describe(path: daemon.executable),
+                                         detail: "\(who) ended before it reported its start-up\(how)"))
+            }
+        }
     }
 
     private func prepareSpawn() throws(IPCError) -> Spawn {
@@ -147,16 +205,30 @@ private struct LineReader {
     mutating func next(from reader: borrowing PipeReader, until deadline: Deadline) throws(IPCError) -> DaemonReport? {
         var buffer = [UInt8](repeating: 0, count: 1024)
         while true {
-            if let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                let line = String(decoding: pending[..<newline], as: UTF8.self)
-                pending.removeSubrange(...newline)
-                return DaemonReport(line: Substring(line))
-            }
+            if let report = takeLine() { return report }
             let count = try buffer.withUnsafeMutableBytes { raw in
                 Result { () throws(IPCError) in try reader.read(into: raw, until: deadline) }
             }.get()
             if count == 0 { return nil }
             pending += buffer[..<count]
         }
+    }
+
+    mutating func nextAsync(from reader: borrowing PipeReader) async throws -> DaemonReport? {
+        while true {
+            if let report = takeLine() { return report }
+            let bytes = try await reader.readAsync(upTo: 1024)
+            if bytes.isEmpty { return nil }
+            pending += bytes
+        }
+    }
+
+    /// The next complete line's report (nil for a line that is not one), or nil
+    /// when no line is complete.
+    private mutating func takeLine() -> DaemonReport?? {
+        guard let newline = pending.firstIndex(of: UInt8(ascii: "\n")) else { return nil }
+        let line = String(decoding: pending[..<newline], as: UTF8.self)
+        pending.removeSubrange(...newline)
+        return .some(DaemonReport(line: Substring(line)))
     }
 }

@@ -42,6 +42,11 @@ extension PeerCommands {
             startup.reportReady()
             return 0
         },
+        // daemon-hang: never report, wait for a signal.
+        "daemon-hang": { _ in
+            _ = DaemonStartup.current
+            while true { pause() }
+        },
         // daemon-silent STATUS: exit with STATUS without a report.
         "daemon-silent": { args in
             _ = DaemonStartup.current

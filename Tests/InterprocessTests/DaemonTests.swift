@@ -142,6 +142,20 @@ struct DaemonTests {
         }
     }
 
+    @Test("a daemon that never reports: ETIMEDOUT at the deadline, naming it, and it is killed")
+    func timeoutKills() throws {
+        do throws(IPCError) {
+            _ = try daemon("daemon-hang").launch(timeout: .milliseconds(300))
+            Issue.record("the launch succeeded")
+        } catch {
+            #expect(error.errno == .timedOut)
+            let detail = try #require(error.detail)
+            let pid = try #require(detail.split(separator: "(pid ").last?.split(separator: ")").first.flatMap { pid_t($0) })
+            #expect(detail.contains("did not report its start-up in time and was killed"))
+            #expect(eventually { hasExited(pid) })
+        }
+    }
+
     @Test("a daemon that ends without a report: ESRCH with its status")
     func silentDaemonIsReported() throws {
         var launcher = daemon("daemon-silent", "3")

@@ -81,8 +81,9 @@ public struct Daemon: Sendable {
                 report = try lines.next(from: pipe.reader, until: deadline)
             } catch {
                 progress.kill(child)
+                let who = "the daemon (pid \(progress.daemonPID ?? child.pid))"
                 throw IPCError(error.errno, operation: "Daemon.launch", object: IPCError.describe(path: executable),
-                               detail: error.isTimeout ? "the daemon did not report its start-up in time and was killed" : error.description)
+                               detail: error.isTimeout ? "\(who) did not report its start-up in time and was killed" : error.description)
             }
             guard progress.take(report) else { continue }
             // Reaps the session leader of `.secondSpawn` (it exits once the daemon
@@ -150,8 +151,13 @@ public struct Daemon: Sendable {
             daemon.detachment == .secondSpawn || final == .some(nil)
         }
 
+        /// Kills what was started: the first child leads a process group (setsid)
+        /// that the second spawn joins, so the group is killed — the daemon too,
+        /// even before it said its pid. The first child is not reaped yet, so its
+        /// pid, the group's id, cannot have been reused.
         func kill(_ child: borrowing ChildProcess) {
-            if daemon.detachment == .secondSpawn, let daemonPID { _ = system_kill(daemonPID, SIGKILL) }
+            _ = system_kill(-firstChild, SIGKILL)
+            if let daemonPID { _ = system_kill(daemonPID, SIGKILL) }
             try? child.signal(SIGKILL)
         }
 

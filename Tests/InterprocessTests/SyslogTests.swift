@@ -67,6 +67,16 @@ struct SyslogTests {
             logger(sender).critical("hello udp", metadata: ["peer": "b"])
             let line = rsyslog.line { $0.contains("hello udp") }
             #expect(line == #"local7 crit ipct-udp \#(getpid()) [meta@32473 peer="b"] hello udp"#)
+            // Metadata from the handler, its provider and the message (the message's
+            // wins), and an error logged with it.
+            var handler = SyslogLogHandler(label: "ipct", sender: sender, metadataProvider: .init { ["trace": "t1"] })
+            handler[metadataKey: "a"] = "handler"
+            handler[metadataKey: "b"] = "handler"
+            let error = IPCError(.timedOut, operation: "op")
+            handler.log(event: LogEvent(level: .error, message: "with error", error: error, metadata: ["a": "message"],
+                                        source: nil, file: #fileID, function: #function, line: #line))
+            let withError = rsyslog.line { $0.contains("with error") }
+            #expect(withError == #"local7 err ipct-udp \#(getpid()) [meta@32473 a="message" b="handler" trace="t1" error="\#(error)"] with error"#)
         }
     }
 

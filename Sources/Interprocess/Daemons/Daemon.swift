@@ -63,6 +63,9 @@ public struct Daemon: Sendable {
 
     /// Starts the daemon and blocks until it reports that it is ready (its pid) or
     /// that it failed (its error), or it ends without a report (`ESRCH`).
+    ///
+    /// The corresponding C calls are `pipe2`, `posix_spawn` (`POSIX_SPAWN_SETSID`,
+    /// `posix_spawn_file_actions_addchdir_np`, `dup2` and `closefrom` actions) and `read`.
     public func launch() throws(IPCError) -> pid_t { try launch(until: .distantFuture) }
 
     /// `launch()`, waiting at most until `deadline`: `ETIMEDOUT`, and the daemon

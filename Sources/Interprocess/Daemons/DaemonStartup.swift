@@ -31,6 +31,9 @@ import Glibc
 ///
 /// Run without a launcher (from a shell, under systemd), `isDaemon` is false and
 /// the reports do nothing, so one program serves both ways.
+///
+/// The corresponding C calls are `getenv`/`unsetenv`, `umask`, `fcntl(F_SETFD)` on
+/// the inherited pipe, `write` and `close` (and `posix_spawn` for the second spawn).
 public final class DaemonStartup: Sendable {
     /// This process's start-up.
     public static let current = DaemonStartup()

@@ -96,8 +96,7 @@ int cipc_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid) {
     return 0;
 }
 
-int cipc_pass_credentials(int fd) {
-    int on = 1;
+int cipc_pass_credentials(int fd, int on) {
     return setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof on);
 }
 

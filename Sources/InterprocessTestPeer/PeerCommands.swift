@@ -35,6 +35,7 @@ enum PeerCommands {
         table.merge(signalStreams) { a, _ in a }
         table.merge(signalDispatch) { a, _ in a }
         table.merge(channels) { a, _ in a }
+        table.merge(doors) { a, _ in a }
         return table
     }
 

@@ -23,8 +23,8 @@ func system_getpeername(_ fd: CInt, _ address: UnsafeMutablePointer<sockaddr>, _
     adapter("getpeername", on: Int(fd), failure: -1) { Glibc.getpeername(fd, address, length) }
 }
 
-func system_passCredentials(_ fd: CInt) -> CInt {
-    adapter("setsockopt", on: Int(fd), failure: -1) { cipc_pass_credentials(fd) }
+func system_passCredentials(_ fd: CInt, _ on: Bool) -> CInt {
+    adapter("setsockopt", on: Int(fd), failure: -1) { cipc_pass_credentials(fd, on ? 1 : 0) }
 }
 
 func system_receiveWithCredentials(

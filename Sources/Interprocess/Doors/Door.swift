@@ -82,7 +82,7 @@ public final class Door: Sendable {
     /// process that opens it.
     public func handOut() throws(IPCError) -> OwnedDescriptor {
         let pair = try UnixSocketPair(.seqPacket)
-        if system_passCredentials(pair.first.descriptor.rawValue) != 0 {
+        if system_passCredentials(pair.first.descriptor.rawValue, true) != 0 {
             throw IPCError.last("setsockopt(SO_PASSCRED)", fd: pair.first.descriptor.rawValue)
         }
         try server.serve(UnixSocket(adopting: pair.first.descriptor.duplicate()))

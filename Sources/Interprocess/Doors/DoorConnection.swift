@@ -84,6 +84,9 @@ final class DoorConnection: @unchecked Sendable {
             throw refused(IPCError(.protocolNotSupported, operation: "door hello", object: object,
                                    detail: "the client speaks door protocol \(hello.status); this server speaks \(DoorWire.version)"))
         }
+        // From here on the socket carries descriptors, whose room credentials
+        // would take.
+        if system_passCredentials(fd, false) != 0 { throw IPCError.last("setsockopt(SO_PASSCRED)", fd: fd) }
         if hello.kind == .helloInfo { return .helloInfo }
         do throws(IPCError) {
             caller = try DoorCredentials(kernelPid: pid, uid: uid, gid: gid, object: object)

@@ -36,7 +36,7 @@ final class DoorListener: @unchecked Sendable {
         do throws(IPCError) {
             let options = UnixSocketBindOptions(mode: mode, replacingStaleSocket: replacingStaleSocket, removeOnClose: true)
             let listener = try UnixListener(path: path, kind: .seqPacket, options: options)
-            if system_passCredentials(listener.descriptor.rawValue) != 0 {
+            if system_passCredentials(listener.descriptor.rawValue, true) != 0 {
                 throw IPCError.last("setsockopt(SO_PASSCRED)", fd: listener.descriptor.rawValue)
             }
             let stop = system_eventfd(0, cipc_fd_nonblocking_cloexec)

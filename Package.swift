@@ -31,7 +31,7 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             exclude: [
-                "Channels/README.md", "Locks/README.md", "Messages/README.md", "Memory/README.md", "Signals/README.md",
+                "Channels/README.md", "Doors/README.md", "Locks/README.md", "Messages/README.md", "Memory/README.md", "Signals/README.md",
                 "Synchronization/README.md", "Threads/README.md",
             ],
             swiftSettings: faultInjection

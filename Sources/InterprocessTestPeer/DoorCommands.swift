@@ -139,3 +139,44 @@ extension PeerCommands {
         },
     ]
 }
+
+extension PeerCommands {
+    static let doorFork: [String: PeerCommand] = [
+        // door-fork PATH: open the door, call, fork. The child calls on the
+        // inherited session and reports the outcome through a pipe, then _exits;
+        // the parent calls again. Prints "child OUTCOME parent OUTCOME".
+        "door-fork": { args in
+            var client = try DoorClient(path: FilePath(args[0]))
+            _ = try client.call(Array("echo:before".utf8))
+            var report: [CInt] = [-1, -1]
+            guard pipe(&report) == 0 else { return 1 }
+            let child = forkCalling(&client, report: report[1])
+            guard child > 0 else { return 2 }
+            close(report[1])
+            var buffer = [UInt8](repeating: 0, count: 64)
+            let count = read(report[0], &buffer, buffer.count)
+            var status: CInt = 0
+            _ = waitpid(child, &status, 0)
+            let parent = (try? client.call(Array("echo:after".utf8)).bytes) == Array("echo:after".utf8) ? "ok" : "failed"
+            say("child \(String(decoding: buffer.prefix(max(count, 0)), as: UTF8.self)) parent \(parent)")
+            return 0
+        },
+    ]
+}
+
+/// Forks; the child calls once on `client`, writes the outcome (`ok` or the errno
+/// name) to `report` and `_exit`s without destroying anything of the parent's.
+/// Returns the child's pid in the parent.
+private func forkCalling(_ client: inout DoorClient, report: CInt) -> pid_t {
+    let child = fork()
+    if child != 0 { return child }
+    let outcome: String
+    do throws(IPCError) {
+        _ = try client.call(Array("echo:child".utf8), timeout: .seconds(5))
+        outcome = "ok"
+    } catch {
+        outcome = error.errnoName
+    }
+    _ = outcome.withCString { write(report, $0, strlen($0)) }
+    _exit(0)
+}

@@ -36,6 +36,7 @@ enum PeerCommands {
         table.merge(signalDispatch) { a, _ in a }
         table.merge(channels) { a, _ in a }
         table.merge(doors) { a, _ in a }
+        table.merge(doorFork) { a, _ in a }
         return table
     }
 

@@ -21,6 +21,7 @@ import Glibc
 /// - the deadline passed: `ETIMEDOUT` (a result that comes later is skipped);
 /// - the procedure threw: its errno (an `IPCError`'s, else `EREMOTEIO`) with
 ///   `operation` "door procedure" and the error's text as `detail`;
+/// - called in a forked child of the process that opened the session: `EPERM`;
 /// - opening: `EACCES` (the path's permissions, or the door's access policy),
 ///   `ECONNREFUSED` (no server at the path), `EAGAIN` (the door serves its
 ///   maximum of clients).
@@ -32,6 +33,8 @@ public struct DoorClient: ~Copyable {
     /// The door's information when this session opened (see `currentInfo()`).
     public let info: DoorInfo
     let object: String
+    /// The fork generation of the process that opened the session.
+    private let generation = DoorForkGeneration.current
 
     /// Opens the door attached at `path` (`open` of a door file): connects, sends
     /// the hello, and maps the session's channels.
@@ -180,6 +183,9 @@ public struct DoorClient: ~Copyable {
         var descriptors = try receiveDescriptors(header, socket: socket, object: object, until: deadline)
         let payload = UnsafeRawBufferPointer(rebasing: record[DoorWire.recordHeaderSize...])
         guard header.sequence == sequence else { return nil }
+        if header.status == DoorWire.revokedStatus {
+            throw IPCError(.badFileDescriptor, operation: "door_call", object: object, detail: "the door was revoked")
+        }
         if header.status != 0 {
             throw IPCError(Errno(rawValue: CInt(bitPattern: header.status)), operation: "door procedure", object: object,
                            detail: String(decoding: payload, as: UTF8.self))
@@ -200,6 +206,10 @@ public struct DoorClient: ~Copyable {
     }
 
     private func check(count: Int, descriptors: Int) throws(IPCError) {
+        guard generation == DoorForkGeneration.current else {
+            throw IPCError(.notPermitted, operation: "door_call", object: object,
+                           detail: "a door session belongs to the process that opened it; after fork, open the door again")
+        }
         guard count >= 0, count <= info.maximumMessageSize else {
             throw IPCError(.messageTooLong, operation: "door_call", object: object,
                            detail: "\(count) argument bytes; the door carries at most \(info.maximumMessageSize)")

@@ -158,7 +158,7 @@ final class DoorConnection: @unchecked Sendable {
         let descriptors = try receiveDescriptors(header)
         let arguments = UnsafeRawBufferPointer(rebasing: record[DoorWire.recordHeaderSize...])
         if server.isRevoked {
-            try fail(header.sequence, IPCError(.badFileDescriptor, operation: "door_call", object: object, detail: "the door was revoked"))
+            try send(header.sequence, status: DoorWire.revokedStatus, text: [])
             return
         }
         switch server.procedure {
@@ -233,8 +233,12 @@ final class DoorConnection: @unchecked Sendable {
     /// and the error's text.
     private func fail(_ sequence: UInt64, _ error: any Error) throws(IPCError) {
         let errno = (error as? IPCError)?.errno.rawValue ?? EREMOTEIO
-        let text = Array(String(describing: error).utf8.prefix(server.options.maximumMessageSize))
-        let header = DoorWire.RecordHeader(sequence: sequence, status: UInt32(errno))
+        try send(sequence, status: UInt32(errno), text: Array(String(describing: error).utf8.prefix(server.options.maximumMessageSize)))
+    }
+
+    /// A result record with a status other than 0 and a text.
+    private func send(_ sequence: UInt64, status: UInt32, text: [UInt8]) throws(IPCError) {
+        let header = DoorWire.RecordHeader(sequence: sequence, status: status)
         do {
             try results!.pointee.send(count: DoorWire.recordHeaderSize + text.count, until: .after(server.options.replyTimeout)) { span in
                 span.withUnsafeMutableBytes { buffer in

@@ -56,7 +56,9 @@ final class DoorServer: @unchecked Sendable {
 
     private static let nextIdentifier = Atomic<UInt64>(0)
 
-    var isRevoked: Bool { state.withSanitizedLock { $0.revoked || $0.closing } }
+    /// Revoked or closing: read on every call, so an atomic rather than the lock.
+    private let ended = Atomic<Bool>(false)
+    var isRevoked: Bool { ended.load(ordering: .acquiring) }
 
     var info: DoorInfo {
         let (revoked, path, clients) = state.withSanitizedLock { ($0.revoked, $0.path, $0.clients) }
@@ -127,6 +129,7 @@ final class DoorServer: @unchecked Sendable {
 
     func revoke() {
         state.withSanitizedLock { $0.revoked = true }
+        ended.store(true, ordering: .releasing)
         statistics.setRevoked()
     }
 
@@ -134,6 +137,7 @@ final class DoorServer: @unchecked Sendable {
     /// their 100 ms slice.
     func close() {
         state.withSanitizedLock { $0.closing = true }
+        ended.store(true, ordering: .releasing)
         while true {
             let seen = atomicWord(threadsEnded).pointee.load(ordering: .acquiring)
             if state.withSanitizedLock({ $0.threads }) == 0 { return }

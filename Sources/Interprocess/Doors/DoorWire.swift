@@ -69,6 +69,9 @@ enum DoorWire {
     /// SCM_MAX_FD is 253).
     static let maximumDescriptors = 253
 
+    /// The status of a result that says the door was revoked (the call did not run).
+    static let revokedStatus = UInt32.max
+
     struct RecordHeader {
         var sequence: UInt64
         var status: UInt32

@@ -114,4 +114,12 @@ struct DoorLifecycleTests {
         #expect(try client.socket.descriptor.isCloseOnExec)
         _ = try second.kill()
     }
+
+    @Test("L3 fork: a forked child calling on its parent's session gets EPERM; the parent's session goes on")
+    func fork() throws {
+        let server = try DoorTestServer()
+        let forking = try PeerSession("door-fork", [server.path])
+        #expect(try forking.line() == "child EPERM parent ok")
+        #expect(try forking.finish() == .exited(0))
+    }
 }

@@ -68,8 +68,11 @@ final class DoorConnection: @unchecked Sendable {
         let deadline = Deadline.after(server.options.replyTimeout)
         var count = -1
         while count < 0 {
-            guard try waitForReadiness(fd, .readable, until: deadline) else {
-                throw IPCError(.timedOut, operation: "door hello", object: object)
+            // In slices, so a door that closes does not wait for a silent client.
+            let slice = Deadline.after(Self.slice)
+            if try !waitForReadiness(fd, .readable, until: min(slice, deadline)) {
+                if deadline.hasPassed || server.isRevoked { throw IPCError(.timedOut, operation: "door hello", object: object) }
+                continue
             }
             count = buffer.withUnsafeMutableBytes { raw in
                 retryingInterrupts { system_receiveWithCredentials(fd, raw.baseAddress, raw.count, CInt(MSG_DONTWAIT), &pid, &uid, &gid) }

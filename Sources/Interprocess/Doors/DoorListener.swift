@@ -89,7 +89,19 @@ final class DoorListener: @unchecked Sendable {
             var entries = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0), pollfd(fd: stop, events: Int16(POLLIN), revents: 0)]
             let ready = retryingInterrupts { system_ppoll(&entries, 2, nil) }
             if ready < 0 || entries[1].revents != 0 { return }
-            guard let socket = try? listener.tryAccept() else { continue }
+            let accepted: UnixSocket?
+            do throws(IPCError) {
+                accepted = try listener.tryAccept()
+            } catch {
+                // Out of descriptors (EMFILE, ENFILE) or memory: the connection
+                // stays queued and the listener readable, so wait a little (or for
+                // the stop) rather than spin.
+                var pause = timespec(tv_sec: 0, tv_nsec: 100_000_000)
+                var stopEntry = pollfd(fd: stop, events: Int16(POLLIN), revents: 0)
+                _ = system_ppoll(&stopEntry, 1, &pause)
+                continue
+            }
+            guard let socket = accepted else { continue }
             // A door that cannot start a thread drops this client (it sees the
             // connection end); the next may find one.
             _ = try? server.serve(socket)

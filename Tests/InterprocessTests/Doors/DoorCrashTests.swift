@@ -12,10 +12,11 @@ import Glibc
 @Suite("Doors: servers and clients killed mid-call, hostile clients (R6)")
 struct DoorCrashTests {
     @Test("the server SIGKILLed during a call: the caller gets EPIPE naming the server, not a hang")
-    func serverKilledMidCall() async throws {
+    func serverKilledMidCall() throws {
         let server = try DoorTestServer()
         let path = server.path
-        let call = Task.detached { () throws -> IPCError? in
+        // The call blocks: on a thread of its own, not on a task of the test pool.
+        let caller = try PosixThread<IPCError?, IPCError>.start(name: "door-caller") { () throws(IPCError) -> IPCError? in
             var client = try DoorClient(path: FilePath(path))
             do throws(IPCError) {
                 _ = try client.call(Array("hang".utf8), timeout: .seconds(60))
@@ -26,7 +27,7 @@ struct DoorCrashTests {
         }
         #expect(try server.session.line() == "in-call")
         _ = try server.session.kill()
-        let error = try await call.value
+        let error = try caller.join()
         #expect(error?.errno == .brokenPipe)
         #expect(error?.detail?.contains("pid \(server.pid)") == true)
     }

@@ -41,27 +41,29 @@ struct DoorLifecycleTests {
     }
 
     @Test("64 clients call concurrently, each on its own session, 200 calls each: every result is its own")
-    func sixtyFourClients() async throws {
+    func sixtyFourClients() throws {
         let server = try DoorTestServer()
         let path = server.path
-        try await withThrowingTaskGroup(of: Int.self) { group in
-            for client in 0..<64 {
-                group.addTask {
-                    try await Task.detached {
-                        var door = try DoorClient(path: FilePath(path))
-                        var good = 0
-                        for call in 0..<200 {
-                            let arguments = Array("echo:\(client)/\(call)".utf8)
-                            if try door.call(arguments, timeout: .seconds(60)).bytes == arguments { good += 1 }
-                        }
-                        return good
-                    }.value
+        // Threads, not tasks: the calls block, and 64 of them must be in flight at once.
+        let good = Mutex(0), failures = Mutex<[String]>([])
+        var threads: [pthread_t] = []
+        for client in 0..<64 {
+            threads.append(try LibraryThread.start(name: "door-client") {
+                do throws(IPCError) {
+                    var door = try DoorClient(path: FilePath(path))
+                    for call in 0..<200 {
+                        let arguments = Array("echo:\(client)/\(call)".utf8)
+                        if try door.call(arguments, timeout: .seconds(60)).bytes == arguments { good.withLock { $0 += 1 } }
+                    }
+                } catch {
+                    failures.withLock { $0.append("client \(client): \(error)") }
                 }
-            }
-            var total = 0
-            for try await good in group { total += good }
-            #expect(total == 64 * 200)
+            })
         }
+        for thread in threads { LibraryThread.join(thread) }
+        #expect(failures.withLock { $0 } == [])
+        let total = good.withLock { $0 }
+        #expect(total == 64 * 200)
         #expect(try Door.info(at: FilePath(server.path)).callsServed == 64 * 200)
     }
 

@@ -33,8 +33,8 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             exclude: [
-                "Channels/README.md", "Daemons/README.md", "Locks/README.md", "Messages/README.md", "Memory/README.md", "Signals/README.md",
-                "Synchronization/README.md", "Threads/README.md",
+                "Channels/README.md", "Daemons/README.md", "Doors/README.md", "Locks/README.md", "Messages/README.md",
+                "Memory/README.md", "Signals/README.md", "Synchronization/README.md", "Threads/README.md",
             ],
             swiftSettings: faultInjection
         ),

@@ -96,6 +96,42 @@ int cipc_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid) {
     return 0;
 }
 
+int cipc_pass_credentials(int fd, int on) {
+    return setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof on);
+}
+
+ssize_t cipc_receive_with_credentials(int fd, void *buffer, size_t length, int flags, pid_t *pid, uid_t *uid, gid_t *gid) {
+    union { char space[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * 8)]; struct cmsghdr align; } control;
+    struct iovec iov = { .iov_base = buffer, .iov_len = length };
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.space;
+    msg.msg_controllen = sizeof control.space;
+    *pid = 0;
+    ssize_t received = recvmsg(fd, &msg, flags | MSG_TRUNC | MSG_CMSG_CLOEXEC);
+    if (received < 0) return -1;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET) continue;
+        if (c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
+            struct ucred cred;
+            memcpy(&cred, CMSG_DATA(c), sizeof cred);
+            *pid = cred.pid;
+            *uid = cred.uid;
+            *gid = cred.gid;
+        } else if (c->cmsg_type == SCM_RIGHTS) {
+            size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            for (size_t i = 0; i < n; i++) {
+                int extra;
+                memcpy(&extra, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+                close(extra);
+            }
+        }
+    }
+    return received;
+}
+
 size_t cipc_sun_path_offset(void) { return offsetof(struct sockaddr_un, sun_path); }
 size_t cipc_sun_path_capacity(void) { return sizeof(((struct sockaddr_un *)0)->sun_path); }
 

@@ -35,6 +35,8 @@ enum PeerCommands {
         table.merge(signalStreams) { a, _ in a }
         table.merge(signalDispatch) { a, _ in a }
         table.merge(channels) { a, _ in a }
+        table.merge(doors) { a, _ in a }
+        table.merge(doorFork) { a, _ in a }
         table.merge(daemons) { a, _ in a }
         return table
     }

@@ -107,6 +107,13 @@ void cipc_rights_pack(void *control, const int *fds, size_t count);
 size_t cipc_rights_unpack(const struct msghdr *msg, int *out, size_t capacity);
 /// `SO_PEERCRED`.
 int cipc_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid);
+/// `setsockopt(fd, SOL_SOCKET, SO_PASSCRED, on)`: the kernel attaches the sender's
+/// credentials (SCM_CREDENTIALS) to every message this socket receives.
+int cipc_pass_credentials(int fd, int on);
+/// `recvmsg` of one message into `buffer`, with the SCM_CREDENTIALS the kernel
+/// attached: `*pid` is 0 when none came. Descriptors that came along are closed.
+/// Returns the message's length (`MSG_TRUNC`: maybe more than `length`), or -1.
+ssize_t cipc_receive_with_credentials(int fd, void *buffer, size_t length, int flags, pid_t *pid, uid_t *uid, gid_t *gid);
 /// Offset of `sun_path` and its capacity.
 size_t cipc_sun_path_offset(void);
 size_t cipc_sun_path_capacity(void);

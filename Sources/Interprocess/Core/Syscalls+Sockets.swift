@@ -22,3 +22,14 @@ func system_getsockname(_ fd: CInt, _ address: UnsafeMutablePointer<sockaddr>, _
 func system_getpeername(_ fd: CInt, _ address: UnsafeMutablePointer<sockaddr>, _ length: UnsafeMutablePointer<socklen_t>) -> CInt {
     adapter("getpeername", on: Int(fd), failure: -1) { Glibc.getpeername(fd, address, length) }
 }
+
+func system_passCredentials(_ fd: CInt, _ on: Bool) -> CInt {
+    adapter("setsockopt", on: Int(fd), failure: -1) { cipc_pass_credentials(fd, on ? 1 : 0) }
+}
+
+func system_receiveWithCredentials(
+    _ fd: CInt, _ buffer: UnsafeMutableRawPointer?, _ length: Int, _ flags: CInt,
+    _ pid: UnsafeMutablePointer<pid_t>, _ uid: UnsafeMutablePointer<uid_t>, _ gid: UnsafeMutablePointer<gid_t>
+) -> Int {
+    adapter("recvmsg", on: Int(fd), failure: -1) { cipc_receive_with_credentials(fd, buffer, length, flags, pid, uid, gid) }
+}

@@ -81,6 +81,19 @@ public struct OwnedDescriptors: ~Copyable, Sendable {
         return take(at: index)
     }
 
+    /// Takes every descriptor still here, in order, leaving none.
+    public mutating func takeAll() -> OwnedDescriptors {
+        OwnedDescriptors(adoptingRaw: releaseNumbers())
+    }
+
+    /// Gives up every descriptor still here without closing it: the caller owns
+    /// the numbers.
+    mutating func releaseNumbers() -> [CInt] {
+        let held = heldNumbers
+        numbers = []
+        return held
+    }
+
     /// The numbers of the descriptors still here, in order: what a send carries.
     var heldNumbers: [CInt] { numbers.filter { $0 >= 0 } }
 }

@@ -56,8 +56,12 @@ extension SharedMemoryChannel {
             self.slot = slot
             self.head = head
             // A producer killed between writing a header and publishing its tail
-            // leaves the head past the tail: go on from the head.
-            self.tail = max(head, tail)
+            // leaves committed records past the tail (the head may be past it too):
+            // go on where they end, and publish that.
+            let committed = Self.committedEnd(slot, from: max(head, tail), head: head, capacity: ring.capacity,
+                                              maximum: ring.maximumMessageSize)
+            if committed != tail { slot.tail.pointee.store(committed, ordering: .releasing) }
+            self.tail = committed
             scratch = nil
             capacity64 = ring.capacity
             maximum = ring.maximumMessageSize

@@ -22,7 +22,8 @@ public struct DoorCall: ~Copyable {
     /// Those left are closed after the procedure.
     public var descriptors: OwnedDescriptors
     let arguments: UnsafeRawBufferPointer
-    let connection: DoorConnection
+    /// The session (alive for the whole call: the call runs on its thread).
+    unowned(unsafe) let connection: DoorConnection
     let sequence: UInt64
     let maximumResultSize: Int
     var replied = false
@@ -55,6 +56,14 @@ public struct DoorCall: ~Copyable {
         }
         replied = true
         try connection.reply(sequence, count: count, descriptors: descriptors, body)
+    }
+
+    /// Returns `count` bytes that `body` writes in place, given the arguments in
+    /// place too (an echo, a transform): `body(arguments, result)`.
+    public mutating func reply(count: Int, descriptors: consuming OwnedDescriptors = OwnedDescriptors(),
+                               fromArguments body: (RawSpan, UnsafeMutableRawBufferPointer) -> Void) throws(IPCError) {
+        let arguments = self.arguments
+        try reply(count: count, descriptors: descriptors) { result in body(arguments.bytes, result) }
     }
 
     /// Returns `bytes` and `descriptors` (`door_return`).

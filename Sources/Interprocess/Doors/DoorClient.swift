@@ -26,15 +26,15 @@ import Glibc
 ///   `ECONNREFUSED` (no server at the path), `EAGAIN` (the door serves its
 ///   maximum of clients).
 public struct DoorClient: ~Copyable {
-    let socket: UnixSocket
-    private var calls: SharedMemoryChannel.Sender
-    private var results: SharedMemoryChannel.Receiver
-    private var sequence: UInt64 = 0
+    @usableFromInline let socket: UnixSocket
+    @usableFromInline var calls: SharedMemoryChannel.Sender
+    @usableFromInline var results: SharedMemoryChannel.Receiver
+    @usableFromInline var sequence: UInt64 = 0
     /// The door's information when this session opened (see `currentInfo()`).
     public let info: DoorInfo
-    let object: String
+    @usableFromInline let object: String
     /// The fork generation of the process that opened the session.
-    private let generation = DoorForkGeneration.current
+    @usableFromInline let generation = DoorForkGeneration.current
 
     /// Opens the door attached at `path` (`open` of a door file): connects, sends
     /// the hello, and maps the session's channels.
@@ -111,20 +111,15 @@ public struct DoorClient: ~Copyable {
     /// Calls the door in place (`door_call`): `write` fills the `count` argument
     /// bytes in the call channel; `read` gets the result's bytes in the result
     /// channel and its descriptors. Waits at most until `deadline`.
+    /// Inlinable, so each caller gets it specialised for its `R` (no generic
+    /// metadata looked up per call).
+    @inlinable
     public mutating func call<R>(
         count: Int, descriptors: borrowing OwnedDescriptors = OwnedDescriptors(), until deadline: Deadline = .distantFuture,
         writing write: (UnsafeMutableRawBufferPointer) -> Void,
         reading read: (UnsafeRawBufferPointer, inout OwnedDescriptors) throws -> R
     ) throws -> R {
-        try check(count: count, descriptors: descriptors.count)
-        let sequence = nextSequence()
-        if !descriptors.isEmpty {
-            do throws(IPCError) {
-                try DoorWire.send(DoorWire.control(.descriptors, sequence: sequence), on: socket, descriptors: descriptors, until: deadline)
-            } catch {
-                throw transportFailure(error)
-            }
-        }
+        let sequence = try beginCall(count: count, descriptors: descriptors, until: deadline)
         let header = DoorWire.RecordHeader(sequence: sequence, descriptorCount: descriptors.count)
         do {
             try calls.send(count: DoorWire.recordHeaderSize + count, until: deadline) { span in
@@ -140,7 +135,12 @@ public struct DoorClient: ~Copyable {
             let outcome: R?
             do {
                 outcome = try results.receive(until: deadline) { span in
-                    try span.withUnsafeBytes { record in try Self.result(record, sequence, socket: socket, object: object, until: deadline, read) }
+                    try span.withUnsafeBytes { record -> R? in
+                        guard var found = try Self.resultRecord(record, sequence, socket: socket, object: object, until: deadline) else {
+                            return nil
+                        }
+                        return try read(found.payload, &found.descriptors)
+                    }
                 }
             } catch let error as IPCError {
                 throw transportFailure(error)
@@ -149,7 +149,24 @@ public struct DoorClient: ~Copyable {
         }
     }
 
-    private mutating func nextSequence() -> UInt64 {
+    /// Before a call's record: the checks, its sequence number, and its
+    /// descriptors sent ahead on the socket.
+    @usableFromInline
+    mutating func beginCall(count: Int, descriptors: borrowing OwnedDescriptors, until deadline: Deadline) throws(IPCError) -> UInt64 {
+        try check(count: count, descriptors: descriptors.count)
+        let sequence = nextSequence()
+        if !descriptors.isEmpty {
+            do throws(IPCError) {
+                try DoorWire.send(DoorWire.control(.descriptors, sequence: sequence), on: socket, descriptors: descriptors, until: deadline)
+            } catch {
+                throw transportFailure(error)
+            }
+        }
+        return sequence
+    }
+
+    @usableFromInline
+    mutating func nextSequence() -> UInt64 {
         sequence &+= 1
         return sequence
     }
@@ -167,20 +184,29 @@ public struct DoorClient: ~Copyable {
     private mutating func receiveResultAsync(_ sequence: UInt64, until deadline: Deadline) async throws -> DoorResult? {
         // Through a copyable pair: the channel's receive returns copyable values.
         return try await results.receiveAsync(until: deadline) { span in
-            try span.withUnsafeBytes { record in
-                try Self.result(record, sequence, socket: socket, object: object, until: deadline) { payload, descriptors in DoorResultParts(payload, &descriptors) }
+            try span.withUnsafeBytes { record -> DoorResultParts? in
+                guard var found = try Self.resultRecord(record, sequence, socket: socket, object: object, until: deadline) else { return nil }
+                return DoorResultParts(found.payload, &found.descriptors)
             }
         }?.result
     }
 
+    /// A result record of the call awaited: its payload and descriptors.
+    @usableFromInline
+    struct ResultRecord: ~Copyable {
+        @usableFromInline let payload: UnsafeRawBufferPointer
+        @usableFromInline var descriptors: OwnedDescriptors
+    }
+
     /// One result record: nil when it is a late result of an earlier call (its
-    /// descriptors are closed); the procedure's error; or what `read` makes of it.
-    private static func result<R>(_ record: UnsafeRawBufferPointer, _ sequence: UInt64, socket: borrowing UnixSocket, object: String,
-                                  until deadline: Deadline, _ read: (UnsafeRawBufferPointer, inout OwnedDescriptors) throws -> R) throws -> R? {
+    /// descriptors are closed); the procedure's error, or the revoke, thrown.
+    @usableFromInline
+    static func resultRecord(_ record: UnsafeRawBufferPointer, _ sequence: UInt64, socket: borrowing UnixSocket, object: String,
+                             until deadline: Deadline) throws(IPCError) -> ResultRecord? {
         guard let header = DoorWire.RecordHeader(record) else {
             throw IPCError(.badMessage, operation: "door_call", object: object, detail: "a result record with a bad header")
         }
-        var descriptors = try receiveDescriptors(header, socket: socket, object: object, until: deadline)
+        let descriptors = try receiveDescriptors(header, socket: socket, object: object, until: deadline)
         let payload = UnsafeRawBufferPointer(rebasing: record[DoorWire.recordHeaderSize...])
         guard header.sequence == sequence else { return nil }
         if header.status == DoorWire.revokedStatus {
@@ -190,7 +216,7 @@ public struct DoorClient: ~Copyable {
             throw IPCError(Errno(rawValue: CInt(bitPattern: header.status)), operation: "door procedure", object: object,
                            detail: String(decoding: payload, as: UTF8.self))
         }
-        return try read(payload, &descriptors)
+        return ResultRecord(payload: payload, descriptors: descriptors)
     }
 
     private static func receiveDescriptors(_ header: DoorWire.RecordHeader, socket: borrowing UnixSocket, object: String,
@@ -205,7 +231,8 @@ public struct DoorClient: ~Copyable {
         return message.descriptors
     }
 
-    private func check(count: Int, descriptors: Int) throws(IPCError) {
+    @usableFromInline
+    func check(count: Int, descriptors: Int) throws(IPCError) {
         guard generation == DoorForkGeneration.current else {
             throw IPCError(.notPermitted, operation: "door_call", object: object,
                            detail: "a door session belongs to the process that opened it; after fork, open the door again")
@@ -221,7 +248,8 @@ public struct DoorClient: ~Copyable {
 
     /// What a failed send or receive means for a door: a revoke the server
     /// announced (`EBADF`), its end (`EPIPE` naming it), or the error as it is.
-    private func transportFailure(_ error: IPCError) -> IPCError {
+    @usableFromInline
+    func transportFailure(_ error: IPCError) -> IPCError {
         if error.errno == .brokenPipe || error.errno == .connectionReset {
             if revokedNotice() {
                 return IPCError(.badFileDescriptor, operation: "door_call", object: object, detail: "the door was revoked")

@@ -24,10 +24,18 @@ final class DoorConnection: @unchecked Sendable {
     private var caller = DoorCredentials(pid: 0, realUserID: 0, effectiveUserID: 0, realGroupID: 0, effectiveGroupID: 0)
     /// A session wakes this often to see a revoke or close.
     static let slice = Duration.milliseconds(100)
+    /// What every call needs, read once (no retain of the server's options or
+    /// procedure per call).
+    private let procedure: DoorServer.Procedure
+    private let maximumResultSize: Int
+    private let cookie: UInt64
 
     init(server: DoorServer, socket: consuming UnixSocket) {
         self.server = server
         self.socket = socket
+        procedure = server.procedure
+        maximumResultSize = server.options.maximumMessageSize
+        cookie = server.cookie
     }
 
     deinit {
@@ -168,10 +176,10 @@ final class DoorConnection: @unchecked Sendable {
             try send(header.sequence, status: DoorWire.revokedStatus, text: [])
             return
         }
-        switch server.procedure {
+        switch procedure {
         case .blocking(let procedure):
-            var call = DoorCall(caller: caller, cookie: server.cookie, descriptors: descriptors, arguments: arguments,
-                                connection: self, sequence: header.sequence, maximumResultSize: server.options.maximumMessageSize)
+            var call = DoorCall(caller: caller, cookie: cookie, descriptors: descriptors, arguments: arguments,
+                                connection: self, sequence: header.sequence, maximumResultSize: maximumResultSize)
             do {
                 try procedure(&call)
             } catch {
@@ -181,7 +189,7 @@ final class DoorConnection: @unchecked Sendable {
             }
             if !call.replied { try reply(header.sequence, count: 0, descriptors: OwnedDescriptors()) { _ in } }
         case .async(let procedure):
-            let request = DoorRequest(arguments: Array(arguments), descriptors: descriptors, caller: caller, cookie: server.cookie)
+            let request = DoorRequest(arguments: Array(arguments), descriptors: descriptors, caller: caller, cookie: cookie)
             switch DoorAsyncCall.run(procedure, request) {
             case .success(let result):
                 guard result.bytes.count <= server.options.maximumMessageSize else {

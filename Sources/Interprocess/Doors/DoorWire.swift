@@ -6,6 +6,7 @@ import Glibc
 /// messages on the connection's seqpacket socket, and the header of every call and
 /// reply record in the connection's two channels. Everything read is validated by
 /// its reader; a peer that sends anything else loses its connection, nothing more.
+@usableFromInline
 enum DoorWire {
     static let version: UInt32 = 1
 
@@ -64,7 +65,7 @@ enum DoorWire {
     /// The header of a record in a channel: the call's sequence number, the status
     /// (0, or the errno of a failed procedure; then the payload is the error's
     /// text), and how many descriptors wait on the socket for it.
-    static let recordHeaderSize = 16
+    @usableFromInline static let recordHeaderSize = 16
     /// At most this many descriptors go with one call or reply (the kernel's
     /// SCM_MAX_FD is 253).
     static let maximumDescriptors = 253
@@ -72,11 +73,13 @@ enum DoorWire {
     /// The status of a result that says the door was revoked (the call did not run).
     static let revokedStatus = UInt32.max
 
+    @usableFromInline
     struct RecordHeader {
-        var sequence: UInt64
-        var status: UInt32
-        var descriptorCount: UInt32
+        @usableFromInline var sequence: UInt64
+        @usableFromInline var status: UInt32
+        @usableFromInline var descriptorCount: UInt32
 
+        @inlinable
         init(sequence: UInt64, status: UInt32 = 0, descriptorCount: Int = 0) {
             self.sequence = sequence
             self.status = status
@@ -93,6 +96,7 @@ enum DoorWire {
             guard descriptorCount <= UInt32(maximumDescriptors) else { return nil }
         }
 
+        @inlinable
         func store(to bytes: UnsafeMutableRawBufferPointer) {
             bytes.storeBytes(of: sequence, toByteOffset: 0, as: UInt64.self)
             bytes.storeBytes(of: status, toByteOffset: 8, as: UInt32.self)

@@ -31,9 +31,22 @@ protocol BenchTransport: ~Copyable, SendableMetatype {
     func send(_ message: UnsafeRawBufferPointer) throws(BenchError)
     /// Fills `message` completely; throws `.peerClosed` at end of file.
     func receive(into message: UnsafeMutableRawBufferPointer) throws(BenchError)
+    /// Child: the whole of its side, until QUIT. By default `responder(objects:)`
+    /// and the echo loop (`Responder.serve`); a mechanism whose child serves in
+    /// its own way (a door's procedure) replaces it.
+    static func respond(_ options: BenchPeerOptions) throws(BenchError)
 }
 
 extension BenchTransport where Self: ~Copyable {
+    static func respond(_ options: BenchPeerOptions) throws(BenchError) {
+        let endpoint: Self
+        do throws(IPCError) { endpoint = try responder(objects: options.objects) } catch {
+            throw .setup(run: "\(name) responder", error)
+        }
+        let buffer = MessageBuffer(size: options.size)
+        try Responder.serve(endpoint, buffer: buffer, fault: options.fault)
+    }
+
     static var maximumMessageSize: Int? { nil }
     static func note(size: Int) -> String? { nil }
     static func unsupportedReason(size: Int) -> String? {
@@ -58,6 +71,7 @@ enum BenchMechanisms {
         BenchMechanism(SharedMemoryMutexTransport.self),
         BenchMechanism(ChannelTransport<SpinThenSleep>.self),
         BenchMechanism(ChannelTransport<SleepOnly>.self),
+        BenchMechanism(DoorTransport.self),
         BenchMechanism(async: SharedMemorySemaphoreAsyncTransport.self),
         BenchMechanism(async: PosixMQAsyncTransport.self),
     ]
@@ -84,14 +98,7 @@ struct BenchMechanism: Sendable {
         maximumMessageSize = T.maximumMessageSize
         unsupportedReason = { size in T.unsupportedReason(size: size) }
         measure = { (session, size, result) throws(BenchError) in try session.measure(T.self, size: size, into: &result) }
-        respond = { (options) throws(BenchError) in
-            let endpoint: T
-            do throws(IPCError) { endpoint = try T.responder(objects: options.objects) } catch {
-                throw .setup(run: "\(T.name) responder", error)
-            }
-            let buffer = MessageBuffer(size: options.size)
-            try Responder.serve(endpoint, buffer: buffer, fault: options.fault)
-        }
+        respond = { (options) throws(BenchError) in try T.respond(options) }
     }
 
     /// Whether a message of `size` bytes fits the mechanism.

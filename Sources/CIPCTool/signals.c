@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 
 int cipc_kill_when_parent_dies(void) { return prctl(PR_SET_PDEATHSIG, SIGKILL); }
 
@@ -16,3 +17,5 @@ int cipc_restore_default_action(int signal) {
     sigemptyset(&action.sa_mask);
     return sigaction(signal, &action, NULL);
 }
+
+int cipc_tool_pidfd_open(int pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }

@@ -1,5 +1,6 @@
 import CIPCTool
 import ArgumentParser
+import Interprocess
 
 /// `ipc`: inspect, drive and measure interprocess communication from a shell.
 ///
@@ -21,7 +22,11 @@ struct IPC: ParsableCommand {
     )
 
     /// Gives SIGQUIT its default action back (see `QuitSignal`), then runs the command.
+    /// A daemon's start-up (`ipc door serve … --daemon`) comes first of all: started
+    /// as the session leader, `ipc` spawns itself once more there and exits
+    /// (`DaemonStartup`); in any other run it does nothing.
     static func main() {
+        _ = DaemonStartup.current
         QuitSignal.restoreDefaultAction()
         _ = cipc_keep_stdout_errors()  // without it a failed write is reported as EIO
         CommandOutcome.runAndExit(Array(CommandLine.arguments.dropFirst()))

@@ -42,4 +42,7 @@ int cipc_keep_stdout_errors(void);
 /// `fflush`, `ferror` (Swift 6 cannot name `stdout`).
 int cipc_flush_stdout(void);
 
+/// `pidfd_open(pid, 0)` (`ipc door stop` waits on it for a server to end).
+int cipc_tool_pidfd_open(int pid);
+
 #endif

@@ -27,6 +27,10 @@ protocol BenchTransport: ~Copyable, SendableMetatype {
     static func initiator(name: String, peer: BenchPeer) throws(IPCError) -> Self
     /// Child: this side's end, from the inherited descriptors and `objects`.
     static func responder(objects: [String]) throws(IPCError) -> Self
+    /// Child: `responder(objects:)`, for a transport whose calls are answered
+    /// elsewhere than in `Responder.serve` (a door's procedure), where `fault`
+    /// must strike. By default the fault is `Responder.serve`'s.
+    static func responder(objects: [String], fault: BenchPeerFault?) throws(IPCError) -> Self
     /// Sends every byte of `message`.
     func send(_ message: UnsafeRawBufferPointer) throws(BenchError)
     /// Fills `message` completely; throws `.peerClosed` at end of file.
@@ -36,6 +40,7 @@ protocol BenchTransport: ~Copyable, SendableMetatype {
 extension BenchTransport where Self: ~Copyable {
     static var maximumMessageSize: Int? { nil }
     static func note(size: Int) -> String? { nil }
+    static func responder(objects: [String], fault: BenchPeerFault?) throws(IPCError) -> Self { try responder(objects: objects) }
     static func unsupportedReason(size: Int) -> String? {
         guard let maximum = maximumMessageSize, size > maximum else { return nil }
         return "larger than the mechanism's \(maximum)-byte maximum"
@@ -58,6 +63,7 @@ enum BenchMechanisms {
         BenchMechanism(SharedMemoryMutexTransport.self),
         BenchMechanism(ChannelTransport<SpinThenSleep>.self),
         BenchMechanism(ChannelTransport<SleepOnly>.self),
+        BenchMechanism(DoorTransport.self),
         BenchMechanism(async: SharedMemorySemaphoreAsyncTransport.self),
         BenchMechanism(async: PosixMQAsyncTransport.self),
     ]
@@ -86,7 +92,7 @@ struct BenchMechanism: Sendable {
         measure = { (session, size, result) throws(BenchError) in try session.measure(T.self, size: size, into: &result) }
         respond = { (options) throws(BenchError) in
             let endpoint: T
-            do throws(IPCError) { endpoint = try T.responder(objects: options.objects) } catch {
+            do throws(IPCError) { endpoint = try T.responder(objects: options.objects, fault: options.fault) } catch {
                 throw .setup(run: "\(T.name) responder", error)
             }
             let buffer = MessageBuffer(size: options.size)

@@ -61,7 +61,7 @@ struct BenchCommandTests {
     static let mechanisms = ["pipe", "fifo", "socketpair", "unix-stream", "unix-seqpacket", "unix-dgram"]
     /// Every mechanism: each must notice a dead or stuck peer, including those with
     /// no end of file to notice it by (queues, semaphores).
-    static let allMechanisms = mechanisms + ["posix-mq", "sysv-msg", "shm-posix-sem", "shm-sysv-sem", "shm-mutex-cond", "channel-spin", "channel-sleep", "shm-posix-sem-async", "posix-mq-async"]
+    static let allMechanisms = mechanisms + ["posix-mq", "sysv-msg", "shm-posix-sem", "shm-sysv-sem", "shm-mutex-cond", "channel-spin", "channel-sleep", "door", "shm-posix-sem-async", "posix-mq-async"]
 
     @Test("every mechanism runs at every size; names are stable; nothing is left in /tmp")
     func everyMechanism() throws {
@@ -79,7 +79,7 @@ struct BenchCommandTests {
         // System V queues skip sizes above kernel.msgmax (8192 by default).
         let systemVLimit = Int(procFileText("/proc/sys/kernel/msgmax").filter(\.isNumber)) ?? 8192
         let systemVRows = [64, 4096, 65536].filter { $0 <= systemVLimit }.map { "sysv-msg \($0)" }
-        let sharedMemoryRows = ["shm-posix-sem", "shm-sysv-sem", "shm-mutex-cond", "channel-spin", "channel-sleep"].flatMap { name in [64, 4096, 65536].map { "\(name) \($0)" } }
+        let sharedMemoryRows = ["shm-posix-sem", "shm-sysv-sem", "shm-mutex-cond", "channel-spin", "channel-sleep", "door"].flatMap { name in [64, 4096, 65536].map { "\(name) \($0)" } }
         let asyncRows = [64, 4096, 65536].map { "shm-posix-sem-async \($0)" }
             + [64, 4096, 65536].filter { $0 <= queueLimit }.map { "posix-mq-async \($0)" }
         #expect(rows == Self.mechanisms.flatMap { name in [64, 4096, 65536].map { "\(name) \($0)" } } + queueRows + systemVRows + sharedMemoryRows + asyncRows)

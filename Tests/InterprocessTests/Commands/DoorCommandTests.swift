@@ -151,6 +151,7 @@ struct DoorCommandTests {
         #expect(taken.status == .exited(1))
         #expect(taken.stderr.contains("(EADDRINUSE)"), "\(taken.stderr)")
         // The server ends once its running call has: end the command (the shell exec'd sleep, its child).
+        #expect(eventually { !IPCToolProcess.children(of: slow.pid).isEmpty })
         for child in IPCToolProcess.children(of: slow.pid) { kill(child, SIGKILL) }
         #expect(try slow.stop().status == .exited(0))
 

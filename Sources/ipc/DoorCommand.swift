@@ -31,7 +31,8 @@ struct DoorCommand: ParsableCommand {
                 COMMAND with /bin/sh -c for each call, the arguments on its stdin: its stdout is \
                 the result; when it exits with another status than 0 the call fails (EREMOTEIO) \
                 with its stderr's text. Prints `serving PATH (pid N)` once the door can be called; \
-                on SIGTERM or SIGINT closes the door, removes PATH and exits 0.
+                on SIGTERM or SIGINT closes the door (calls running finish first), removes PATH \
+                and exits 0.
                 """)
 
         @Argument(help: "The door's path (a socket file is created there).")

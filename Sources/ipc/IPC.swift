@@ -17,7 +17,7 @@ struct IPC: ParsableCommand {
             LimitsCommand.self, BenchCommand.self, BenchPeerCommand.self,
             MessageQueueCommand.self, SemaphoreCommand.self, SharedMemoryCommand.self,
             SystemVMessageQueueCommand.self, SemaphoreSetCommand.self,
-            ChannelCommand.self, ListCommand.self, RemoveCommand.self, LockCommand.self, SignalCommand.self,
+            ChannelCommand.self, DoorCommand.self, ListCommand.self, RemoveCommand.self, LockCommand.self, SignalCommand.self,
         ]
     )
 

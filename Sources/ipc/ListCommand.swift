@@ -16,7 +16,7 @@ struct ListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ls", abstract: "List every IPC object on the host.",
         discussion: """
-            Kinds: msg, sem, shm (System V), mq, pshm, psem (POSIX), lock (record locks).
+            Kinds: msg, sem, shm (System V), mq, pshm, psem (POSIX), lock (record locks), door (doors being served: path, server pid, procedure, clients, calls served).
 
             Columns (--output, comma-separated, by name or header; the default is \
             \(ListTable.Column.standard.map(\.rawValue).joined(separator: ","))):
@@ -36,7 +36,7 @@ struct ListCommand: ParsableCommand {
             Exit status 1 when some kind could not be listed (the output has the others).
             """)
 
-    @Option(name: .customLong("kind"), help: ArgumentHelp("Only these kinds (repeat or comma-separate): msg, sem, shm, mq, pshm, psem, lock.", valueName: "KIND"))
+    @Option(name: .customLong("kind"), help: ArgumentHelp("Only these kinds (repeat or comma-separate): msg, sem, shm, mq, pshm, psem, lock, door.", valueName: "KIND"))
     var kinds: [String] = []
 
     @Option(help: ArgumentHelp("Only objects owned by this user (name or uid).", valueName: "USER"))

@@ -10,7 +10,7 @@ import SystemPackage
 /// "ownerUID":0,"owner":"root","groupGID":0,"creatorUID":0,"creatorGID":0,
 /// "mode":"0600","bytes":4096,"count":null,"users":1,"creatorPID":42,"lastPID":42,
 /// "holderPID":null,"changed":1700000000,"lastUsed":1700000000,
-/// "markedForRemoval":false,"malformed":null,"lock":null,"placed":null,"channel":null}`. Sizes are bytes.
+/// "markedForRemoval":false,"malformed":null,"lock":null,"placed":null,"channel":null,"door":null}`. Sizes are bytes.
 /// `name` is a POSIX name or a locked file's path: its exact text when its bytes
 /// are UTF-8 (JSON escapes control characters exactly), otherwise as the table
 /// shows it (`\xHH` for bytes that are not UTF-8, `\\` for a backslash);
@@ -26,6 +26,8 @@ import SystemPackage
 /// "whenFull":"block","receiver":{"state":"attached","pid":12},"producers":[{"end":
 /// {"state":"none","pid":null},"queuedBytes":0,"dropped":0}],"queuedBytes":0,
 /// "fillLevel":0}` (an end's `state` is none, attached, closed or gone), else null.
+/// For a door, `"door":{"pid":4242,"id":1,"procedure":"echo","clients":1,"calls":12,
+/// "revoked":false}` ("name" is its path, null when it is attached to none), else null.
 ///
 /// SKIPPED, a file where objects live that is none (never opened):
 /// `{"kind":"pshm","path":"/dev/shm/fifo1","pathHex":"2f6465…","ownerUID":0,
@@ -76,6 +78,7 @@ enum ListJSON {
             ])
         }
         let channel = entry.channel.map(Self.channel) ?? .null
+        let door = entry.door.map(Self.door) ?? .null
         let nameBytes = entry.name?.bytes ?? entry.path
         return .object([
             ("kind", .string(entry.kind.rawValue)),
@@ -102,6 +105,7 @@ enum ListJSON {
             ("lock", lock),
             ("placed", placement),
             ("channel", channel),
+            ("door", door),
         ])
     }
 
@@ -126,6 +130,18 @@ enum ListJSON {
             })),
             ("queuedBytes", .integer(Int64(status.queuedBytes))),
             ("fillLevel", .number(status.fillLevel)),
+        ])
+    }
+
+    /// A door as the inventory found it (`ipc ls --json`'s "door").
+    static func door(_ door: DoorListing) -> JSONValue {
+        .object([
+            ("pid", .integer(Int64(door.serverPid))),
+            ("id", .unsigned(door.identifier)),
+            ("procedure", .string(door.procedure)),
+            ("clients", .integer(Int64(door.clients))),
+            ("calls", .unsigned(door.callsServed)),
+            ("revoked", .bool(door.isRevoked)),
         ])
     }
 

@@ -28,14 +28,14 @@ enum ListTable {
 
         var help: String {
             switch self {
-            case .kind: "msg, sem, shm, mq, pshm, psem or lock"
-            case .name: "a System V key, a POSIX name, a locked file's path"
-            case .id: "a System V identifier, a lock's number"
+            case .kind: "msg, sem, shm, mq, pshm, psem, lock or door"
+            case .name: "a System V key, a POSIX name, a locked file's or a door's path"
+            case .id: "a System V identifier, a lock's number, a door's number in its server"
             case .owner: "the owner's name, or uid"
             case .mode: "permissions; a lock's type"
-            case .size: "bytes, messages, semaphores, a value, a locked range"
-            case .users: "attachments, or processes with the object open or mapped"
-            case .pid: "a segment's creator, a lock's holder"
+            case .size: "bytes, messages, semaphores, a value, a locked range; a door's procedure and calls served"
+            case .users: "attachments, processes with the object open or mapped, a door's clients"
+            case .pid: "a segment's creator, a lock's holder, a door's server"
             case .changed: "creation or last change: System V ctime, a file's ctime"
             case .uid: "the owner's uid"
             case .gid: "the owner's gid"
@@ -138,7 +138,7 @@ enum ListTable {
         return "\(producers), \(receiver), \(humanSize(channel.capacity)) \(each), \(Int((channel.fillLevel * 100).rounded()))% full"
     }
 
-    /// SIZE/COUNT: `4K`, `1.5K, 3 msgs`, `2 sems`, `value 1`, `0..EOF`, `malformed`.
+    /// SIZE/COUNT: `4K`, `1.5K, 3 msgs`, `2 sems`, `value 1`, `0..EOF`, `echo: 3 calls`, `malformed`.
     private static func size(_ entry: IPCInventory.Entry, exactBytes: Bool) -> String {
         if entry.malformation != nil { return "malformed" }
         let bytes = entry.bytes.map { exactBytes ? "\($0)B" : humanSize($0) } ?? "?"
@@ -151,6 +151,10 @@ enum ListTable {
         case .recordLock:
             guard let lock = entry.lock else { return "-" }
             return "\(lock.start)..\(lock.end.map(String.init) ?? "EOF")"
+        case .door:
+            guard let door = entry.door else { return "-" }
+            let calls = door.callsServed == 1 ? "1 call" : "\(door.callsServed) calls"
+            return EscapedText.render(door.procedure.utf8) + ": " + calls + (door.isRevoked ? ", revoked" : "")
         }
     }
 

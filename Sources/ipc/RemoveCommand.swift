@@ -20,7 +20,8 @@ struct RemoveCommand: ParsableCommand {
         commandName: "rm", abstract: "Remove IPC objects.",
         discussion: """
             KIND is msg, sem, shm (by identifier or address), mq, pshm, psem (by name). Record locks \
-            cannot be removed: they go when their holder unlocks or exits.
+            cannot be removed: they go when their holder unlocks or exits; nor can doors: each \
+            goes when its server closes it or exits.
 
             A name is given as `ipc ls` shows it: \\xHH is the byte HH and \\\\ a backslash, so \
             names that are not UTF-8 or hold control characters can be removed (`ipc rm mq '/\\xff\\xfe'`).
@@ -76,6 +77,9 @@ struct RemoveCommand: ParsableCommand {
         guard let kind else { throw ValidationError("name a kind and objects, or use --all-mine") }
         guard let parsed = IPCInventory.Kind(rawValue: kind) else {
             throw ValidationError("unknown kind '\(EscapedText.render(kind.utf8))'; kinds are msg, sem, shm, mq, pshm, psem, lock")
+        }
+        if parsed == .door {
+            throw ValidationError("doors cannot be removed: each goes when its server closes it or exits (ipc ls --kind door shows the server's pid)")
         }
         if parsed == .recordLock {
             throw ValidationError("record locks cannot be removed: each goes when its holder unlocks or exits (ipc ls --kind lock shows the holder's pid)")

@@ -205,7 +205,6 @@ final class DoorConnection: @unchecked Sendable {
                 try fail(header.sequence, error)
             }
         }
-        server.statistics.callServed()
     }
 
     /// The descriptors that came with a call wait on the socket, sent before its
@@ -232,6 +231,7 @@ final class DoorConnection: @unchecked Sendable {
                               until: .after(server.options.replyTimeout))
         }
         let header = DoorWire.RecordHeader(sequence: sequence, descriptorCount: descriptors.count)
+        server.statistics.callServed()  // before the result: a caller that has it sees it counted
         let write = { (span: inout MutableRawSpan) in
             span.withUnsafeMutableBytes { buffer in
                 header.store(to: buffer)
@@ -252,6 +252,7 @@ final class DoorConnection: @unchecked Sendable {
     /// and the error's text.
     private func fail(_ sequence: UInt64, _ error: any Error) throws(IPCError) {
         let errno = (error as? IPCError)?.errno.rawValue ?? EREMOTEIO
+        server.statistics.callServed()
         try send(sequence, status: UInt32(errno), text: Array(String(describing: error).utf8.prefix(server.options.maximumMessageSize)))
     }
 

@@ -140,7 +140,10 @@ final class DoorServer: @unchecked Sendable {
         ended.store(true, ordering: .releasing)
         while true {
             let seen = atomicWord(threadsEnded).pointee.load(ordering: .acquiring)
-            if state.withSanitizedLock({ $0.threads }) == 0 { return }
+            if state.withSanitizedLock({ $0.threads }) == 0 {
+                statistics.retire()
+                return
+            }
             try? Futex.wait(threadsEnded, expecting: seen, until: .after(.milliseconds(100)))
         }
     }

@@ -40,29 +40,56 @@ final class DoorStatistics: @unchecked Sendable {
         base.storeBytes(of: identifier, toByteOffset: 32, as: UInt64.self)
     }
 
-    deinit {
-        _ = system_munmap(base, DoorStatistics.size)
-        _ = system_close(descriptor)
+    deinit { retire() }
+
+    /// After `close` (every thread of the door has ended): the memfd goes, so
+    /// `ipc ls` no longer lists the door; `calls` keeps its last value. The lock
+    /// keeps a reader of `calls` (`Door.info` on another thread) and the rare writers
+    /// (path, revoked) off the unmapping.
+    private let finalCalls = Mutex<UInt64?>(nil)
+
+    func retire() {
+        finalCalls.withSanitizedLock { final in
+            guard final == nil else { return }
+            final = word(24, UInt64.self).pointee.load(ordering: .relaxed)
+            _ = system_munmap(base, DoorStatistics.size)
+            _ = system_close(descriptor)
+        }
     }
 
     private func word<T: AtomicRepresentable>(_ offset: Int, _ type: T.Type) -> UnsafeMutablePointer<Atomic<T>> {
         (base + offset).assumingMemoryBound(to: Atomic<T>.self)
     }
 
-    func setPath(_ path: String?) { setText(path ?? "", at: DoorStatistics.pathOffset, capacity: DoorStatistics.pathCapacity, lengthAt: 40) }
+    func setPath(_ path: String?) {
+        setText(path ?? "", at: DoorStatistics.pathOffset, capacity: DoorStatistics.pathCapacity, lengthAt: 40)
+    }
     func setProcedure(_ name: String) { setText(name, at: DoorStatistics.procedureOffset, capacity: DoorStatistics.procedureCapacity, lengthAt: 44) }
 
     private func setText(_ text: String, at offset: Int, capacity: Int, lengthAt: Int) {
+        finalCalls.withSanitizedLock { final in
+            if final == nil { write(text, at: offset, capacity: capacity, lengthAt: lengthAt) }
+        }
+    }
+
+    private func write(_ text: String, at offset: Int, capacity: Int, lengthAt: Int) {
         let bytes = Array(text.utf8.prefix(capacity))
         word(lengthAt, UInt32.self).pointee.store(0, ordering: .releasing)
         bytes.withUnsafeBytes { (base + offset).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
         word(lengthAt, UInt32.self).pointee.store(UInt32(bytes.count), ordering: .releasing)
     }
 
+    // Only the door's threads count and set these, all ended before `retire`.
     func setClients(_ count: Int) { word(16, UInt64.self).pointee.store(UInt64(count), ordering: .relaxed) }
-    func setRevoked() { word(12, UInt32.self).pointee.store(1, ordering: .relaxed) }
     func callServed() { word(24, UInt64.self).pointee.wrappingAdd(1, ordering: .relaxed) }
-    var calls: UInt64 { word(24, UInt64.self).pointee.load(ordering: .relaxed) }
+    func setRevoked() {
+        finalCalls.withSanitizedLock { final in
+            if final == nil { word(12, UInt32.self).pointee.store(1, ordering: .relaxed) }
+        }
+    }
+    var calls: UInt64 {
+        finalCalls.withSanitizedLock { final in final ?? word(24, UInt64.self).pointee.load(ordering: .relaxed) }
+    }
 
     /// What an inventory read from such a memfd: nil unless it is one (magic, and
     /// every length within its field).

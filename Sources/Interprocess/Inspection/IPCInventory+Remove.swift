@@ -6,12 +6,12 @@ import Glibc
 extension IPCInventory {
     /// Removes the System V object `id` of `kind`. `EINVAL` when there is none,
     /// `EPERM` when this process is neither its owner, its creator nor privileged;
-    /// `EINVAL` for a kind not named by identifier, `ENOTSUP` for record locks.
+    /// `EINVAL` for a kind not named by identifier, `ENOTSUP` for record locks and doors.
     ///
     /// The corresponding C function is `msgctl`, `semctl` or `shmctl` with `IPC_RMID`.
     public static func remove(_ kind: Kind, id: Int32) throws(IPCError) {
         guard let systemV = kind.systemVKind else {
-            try refuseLock(kind, object: "id \(id)")
+            try refuseUnremovable(kind, object: "id \(id)")
             throw IPCError(.invalidArgument, operation: "remove", object: "\(kind) id \(id)",
                            detail: "a \(kind) object is named by its name (\"/name\"), not an identifier")
         }
@@ -29,7 +29,7 @@ extension IPCInventory {
     /// Removes the POSIX object `name` ("/orders", exact bytes) of `kind`: its name goes now,
     /// the object when the last process closes or unmaps it. `ENOENT` when there
     /// is none, `EACCES` without permission; `EINVAL` for System V kinds (named by
-    /// identifier), `ENOTSUP` for record locks.
+    /// identifier), `ENOTSUP` for record locks and doors.
     ///
     /// The corresponding C function is `mq_unlink`, `shm_unlink` or `sem_unlink`.
     public static func remove(_ kind: Kind, name: PosixIPCName) throws(IPCError) {
@@ -37,7 +37,7 @@ extension IPCInventory {
         case .posixQueue: try PosixMessageQueue.unlink(name)
         case .posixSharedMemory: try PosixSharedMemory.unlink(name)
         case .posixSemaphore: try PosixSemaphore.unlink(name)
-        case .recordLock: try refuseLock(kind, object: "\"\(name)\"")
+        case .recordLock, .door: try refuseUnremovable(kind, object: "\"\(name)\"")
         default:
             throw IPCError(.invalidArgument, operation: "remove", object: "\(kind) \"\(name)\"",
                            detail: "a System V object is named by its identifier or key, not a name")
@@ -48,7 +48,7 @@ extension IPCInventory {
     public static func remove(_ entry: Entry) throws(IPCError) {
         if let id = entry.id, entry.kind.systemVKind != nil { return try remove(entry.kind, id: id) }
         if let name = entry.name { return try remove(entry.kind, name: name) }
-        try refuseLock(entry.kind, object: entry.path.map { "\"" + EscapedText.render($0) + "\"" } ?? "id \(entry.id ?? 0)")
+        try refuseUnremovable(entry.kind, object: entry.path.map { "\"" + EscapedText.render($0) + "\"" } ?? "id \(entry.id ?? 0)")
         throw IPCError(.invalidArgument, operation: "remove", object: "\(entry.kind)", detail: "the entry names no object")
     }
 
@@ -71,7 +71,7 @@ extension IPCInventory {
     /// System V objects whose *creator* is `uid` (`cuid`: what the user created,
     /// even if its ownership was given away since; the kernel lets the creator
     /// remove it), POSIX objects whose file owner is `uid` (the creator's user,
-    /// unless the file was given away). Record locks are never removed; a segment
+    /// unless the file was given away). Record locks and doors are never removed; a segment
     /// already marked for removal is skipped.
     ///
     /// Before each System V removal the object's creator is read again with
@@ -82,7 +82,7 @@ extension IPCInventory {
     /// The corresponding C functions are `msgctl`/`semctl`/`shmctl` with
     /// `IPC_RMID`, `mq_unlink`, `shm_unlink` and `sem_unlink`.
     public static func removeAll(ownedBy uid: uid_t) -> Removal {
-        let kinds = Set(Kind.allCases).subtracting([.recordLock])
+        let kinds = Set(Kind.allCases).subtracting([.recordLock, .door])
         let inventory = snapshot(kinds: kinds)
         var result = Removal(removed: [], failed: [], unavailable: inventory.unavailable)
         for entry in inventory.entries {
@@ -109,10 +109,14 @@ extension IPCInventory {
         return result
     }
 
-    private static func refuseLock(_ kind: Kind, object: String) throws(IPCError) {
+    private static func refuseUnremovable(_ kind: Kind, object: String) throws(IPCError) {
         if kind == .recordLock {
             throw IPCError(.notSupported, operation: "remove", object: "lock \(object)",
                            detail: "a record lock goes away when its holder unlocks or exits")
+        }
+        if kind == .door {
+            throw IPCError(.notSupported, operation: "remove", object: "door \(object)",
+                           detail: "a door goes away when its server closes it or exits (ipc ls --kind door shows the server's pid)")
         }
     }
 }

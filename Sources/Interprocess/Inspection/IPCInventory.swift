@@ -4,7 +4,7 @@ import Glibc
 
 /// Every IPC object on the host, as the kernel reports it (SPEC L2, V3): System V
 /// queues, semaphore sets and shared memory segments, POSIX queues, shared memory
-/// objects and named semaphores, and record locks — the jobs of `ipcs`, `lsipc`
+/// objects and named semaphores, record locks, and doors — the jobs of `ipcs`, `lsipc`
 /// and `lslocks`. `remove` and `removeAll(ownedBy:)` do the job of `ipcrm`.
 ///
 /// ```swift
@@ -78,6 +78,7 @@ public struct IPCInventory: Sendable {
         if kinds.contains(.recordLock) {
             do { entries += try RecordLockInventory.entries(names: &names) } catch { unavailable[.recordLock] = error.description }
         }
+        if kinds.contains(.door) { entries += DoorInventory.entries(names: &names) }
         if let owner {
             entries.removeAll { $0.ownerUID != owner }
             skipped.removeAll { $0.ownerUID != owner }

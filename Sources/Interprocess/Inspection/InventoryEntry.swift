@@ -80,6 +80,9 @@ extension IPCInventory {
         /// (SPEC M5): its producers, receiver, capacity and fill level, read without
         /// attaching; nil otherwise.
         public var channel: SharedMemoryChannel.Status?
+        /// For a door: its server, procedure, clients and calls (`path` is the
+        /// path it is attached to, nil when none).
+        public var door: DoorListing?
 
         public init(kind: Kind) {
             self.kind = kind

@@ -16,11 +16,13 @@ extension IPCInventory {
         /// A record lock (`fcntl` F_SETLK, `flock`, open file description locks,
         /// leases), from /proc/locks.
         case recordLock = "lock"
-        // Door paths (SPEC R) join as `door` when doors exist; until then there is
-        // nothing to list and no case pretends otherwise.
+        /// A door (SPEC R6) being served, found by the statistics memfd its
+        /// server keeps open (/proc/PID/fd); it cannot be removed, it goes with
+        /// its server (`Door.close()`) or the server's end.
+        case door = "door"
 
         /// The short name `ipc ls --kind` and `ipc rm` use: msg, sem, shm, mq,
-        /// pshm, psem, lock.
+        /// pshm, psem, lock, door.
         public var description: String { rawValue }
 
         /// The System V kind, for the three System V kinds.

@@ -62,7 +62,7 @@ struct InventoryCommandTests {
         defer { TestObjects.remove(.systemV(.semaphoreSet, id: set)) }
         let objects = try listed(["--kind", "msg", "--kind", "sem"])
         let fields = ["kind", "key", "name", "nameHex", "id", "ownerUID", "owner", "groupGID", "creatorUID", "creatorGID", "mode", "bytes",
-                      "count", "users", "creatorPID", "lastPID", "holderPID", "changed", "lastUsed", "markedForRemoval", "malformed", "lock", "placed", "channel"]
+                      "count", "users", "creatorPID", "lastPID", "holderPID", "changed", "lastUsed", "markedForRemoval", "malformed", "lock", "placed", "channel", "door"]
         #expect(objects.allSatisfy { Set($0.keys) == Set(fields) })
         #expect(objects.allSatisfy { ["msg", "sem"].contains($0["kind"] as? String) })
         let q = try #require(objects.first { $0["kind"] as? String == "msg" && $0["id"] as? Int == Int(queue) })

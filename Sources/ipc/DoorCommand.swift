@@ -21,7 +21,7 @@ struct DoorCommand: ParsableCommand {
         abstract: "Doors: call a procedure in a server process (Door, DoorClient).",
         discussion: "A door is attached to a path (a seqpacket socket file, 0600 by default); `ipc ls --kind door` lists the doors being served.\n\n"
             + ExitStatus.table,
-        subcommands: [Serve.self, Call.self, Info.self])
+        subcommands: [Serve.self, Call.self, Info.self, Stop.self])
 
     struct Serve: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -33,6 +33,16 @@ struct DoorCommand: ParsableCommand {
                 with its stderr's text. Prints `serving PATH (pid N)` once the door can be called; \
                 on SIGTERM or SIGINT closes the door (calls running finish first), removes PATH \
                 and exits 0.
+
+                --daemon runs the server as a daemon (a new program in a new session, cwd /, \
+                descriptors closed, 0-2 on /dev/null): it takes a pid file in the runtime \
+                directory (/run for root, $XDG_RUNTIME_DIR otherwise, or --pid-directory) so a \
+                second server of PATH is refused naming the first one's pid, logs to syslog \
+                (--syslog SOCKET, default /dev/log; identity ipc-door, facility daemon), \
+                reloads on SIGHUP and stops on SIGTERM (`ipc door stop PATH`). The command \
+                prints `serving PATH (pid N) as a daemon` once the daemon serves, or exits \
+                non-zero with the daemon's start-up error. PATH and the directories must be \
+                absolute.
                 """)
 
         @Argument(help: "The door's path (a socket file is created there).")
@@ -54,22 +64,49 @@ struct DoorCommand: ParsableCommand {
         @Flag(name: .customLong("replace-stale"), help: "Replace a socket file at PATH that no server listens on.")
         var replaceStale = false
 
+        @Flag(help: "Run the server as a daemon (pid file, syslog, SIGHUP reload, SIGTERM stop).")
+        var daemon = false
+
+        @Option(name: .customLong("pid-directory"), help: ArgumentHelp("With --daemon: where the pid file goes.", valueName: "directory"))
+        var pidDirectory: String?
+
+        @Option(help: ArgumentHelp("With --daemon: the syslog socket (default /dev/log).", valueName: "socket"))
+        var syslog = "/dev/log"
+
         func validate() throws {
             if echo == (command != nil) { throw ValidationError("give either --echo or --exec COMMAND") }
+            if daemon, !([path, syslog] + (pidDirectory.map { [$0] } ?? [])).allSatisfy({ $0.hasPrefix("/") }) {
+                throw ValidationError("with --daemon, PATH, --pid-directory and --syslog must be absolute (a daemon works in /)")
+            }
+        }
+
+        /// The door, not yet attached.
+        private func makeDoor() throws(IPCError) -> Door {
+            if let command {
+                return try Door(name: name ?? "exec") { call in try call.reply(try DoorCommand.runShell(command, input: call.argumentBytes)) }
+            }
+            return try Door(name: name ?? "echo") { call in
+                let bytes = call.argumentBytes
+                try call.reply(bytes, descriptors: call.descriptors.takeAll())
+            }
         }
 
         func run() throws {
-            // Before the door's threads start, so they inherit the signals blocked.
-            let signals = try SignalStream([SIGTERM, SIGINT])
-            let door: Door
-            if let command {
-                door = try Door(name: name ?? "exec") { call in try call.reply(try DoorCommand.runShell(command, input: call.argumentBytes)) }
-            } else {
-                door = try Door(name: name ?? "echo") { call in
-                    let bytes = call.argumentBytes
-                    try call.reply(bytes, descriptors: call.descriptors.takeAll())
+            if daemon {
+                if !DaemonStartup.current.isDaemon {
+                    let pid = try DoorService.launch(Array(CommandLine.arguments.dropFirst()))
+                    try printResult("serving \(path) (pid \(pid)) as a daemon")
+                    return
+                }
+                DoorService.run(path: path, pidDirectory: pidDirectory.map { FilePath($0) }, syslog: .local(FilePath(syslog))) { () throws(IPCError) in
+                    let door = try makeDoor()
+                    try door.attach(to: FilePath(path), mode: mode.permissions, replacingStaleSocket: replaceStale)
+                    return door
                 }
             }
+            // Before the door's threads start, so they inherit the signals blocked.
+            let signals = try SignalStream([SIGTERM, SIGINT])
+            let door = try makeDoor()
             try door.attach(to: FilePath(path), mode: mode.permissions, replacingStaleSocket: replaceStale)
             try printResult("serving \(path) (pid \(getpid()))")
             _ = try signals.receive()
@@ -190,5 +227,24 @@ struct DoorCommand: ParsableCommand {
         let count = readlink("/proc/self/fd/\(number)", &buffer, buffer.count - 1)
         guard count >= 0 else { return "?" }
         return EscapedText.render(buffer[0..<count].map { UInt8(bitPattern: $0) })
+    }
+
+    struct Stop: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Stop the server of the door at PATH: SIGTERM, then wait until it has ended.",
+            discussion: "The server's pid comes from the door itself (door_info). Prints `stopped PID`; exits 2 when it has not ended in --timeout seconds (default 30).")
+
+        @Argument(help: "The door's path.")
+        var path: String
+
+        @Option(parsing: .unconditional,
+                help: ArgumentHelp("Wait at most this many seconds (default 30), then exit with status 2.", valueName: "seconds"),
+                transform: WaitOptions.parseTimeout)
+        var timeout: Double?
+
+        func run() throws {
+            let pid = try DoorService.stop(FilePath(path), timeout: .milliseconds(Int64((timeout ?? 30) * 1000)))
+            try printResult("stopped \(pid)")
+        }
     }
 }

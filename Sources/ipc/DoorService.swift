@@ -19,7 +19,10 @@ import Glibc
 enum DoorService {
     /// The launcher's side: the daemon's pid, or its start-up error.
     static func launch(_ arguments: [String]) throws(IPCError) -> pid_t {
-        try Daemon("/proc/self/exe", arguments: arguments).launch(timeout: .seconds(30))
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        let executable = count > 0 ? String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self) : "/proc/self/exe"
+        return try Daemon(executable, arguments: arguments).launch(timeout: .seconds(30))
     }
 
     /// The pid file of the server of `path`: `ipc-door-` and the path's

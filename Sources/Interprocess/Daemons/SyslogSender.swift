@@ -75,7 +75,7 @@ public final class SyslogSender: Sendable {
         hostname = system_gethostname(&name, name.count - 1) == 0
             ? String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "localhost"
         if options.contains(.connectNow) {
-            connection.withLock { $0 = try? connectSyslog(destination, timeout: sendTimeout) }
+            connection.withSanitizedLock { $0 = try? connectSyslog(destination, timeout: sendTimeout) }
         }
     }
 
@@ -110,7 +110,7 @@ public final class SyslogSender: Sendable {
         let local: Bool
         if case .local = destination { local = true } else { local = false }
         let bytes = message.encoded(format, withHostname: !local)
-        let result: Result<Void, IPCError> = connection.withLock { connection in
+        let result: Result<Void, IPCError> = connection.withSanitizedLock { connection in
             for attempt in 0..<2 {
                 do throws(IPCError) {
                     if connection == nil { connection = try connectSyslog(destination, timeout: sendTimeout) }

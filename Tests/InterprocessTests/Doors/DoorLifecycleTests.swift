@@ -53,16 +53,16 @@ struct DoorLifecycleTests {
                     var door = try DoorClient(path: FilePath(path))
                     for call in 0..<200 {
                         let arguments = Array("echo:\(client)/\(call)".utf8)
-                        if try door.call(arguments, timeout: .seconds(60)).bytes == arguments { good.withLock { $0 += 1 } }
+                        if try door.call(arguments, timeout: .seconds(60)).bytes == arguments { good.withSanitizedLock { $0 += 1 } }
                     }
                 } catch {
-                    failures.withLock { $0.append("client \(client): \(error)") }
+                    failures.withSanitizedLock { $0.append("client \(client): \(error)") }
                 }
             })
         }
         for thread in threads { LibraryThread.join(thread) }
-        #expect(failures.withLock { $0 } == [])
-        let total = good.withLock { $0 }
+        #expect(failures.withSanitizedLock { $0 } == [])
+        let total = good.withSanitizedLock { $0 }
         #expect(total == 64 * 200)
         #expect(try Door.info(at: FilePath(server.path)).callsServed == 64 * 200)
     }
@@ -87,7 +87,7 @@ struct DoorLifecycleTests {
     func policyClosureAndDetach() throws {
         let seen = Mutex<DoorCredentials?>(nil)
         let door = try Door(name: "seen", options: DoorOptions(access: .custom { who in
-            seen.withLock { $0 = who }
+            seen.withSanitizedLock { $0 = who }
             return true
         })) { call in try call.reply(call.argumentBytes) }
         let path = TestObjects.temporaryPath("door", suffix: ".door")
@@ -95,7 +95,7 @@ struct DoorLifecycleTests {
         let busy = #expect(throws: IPCError.self) { try door.attach(to: FilePath(path + ".2")) }
         #expect(busy?.errno == .resourceBusy)
         var client = try DoorClient(path: FilePath(path))
-        #expect(seen.withLock { $0?.pid } == getpid())
+        #expect(seen.withSanitizedLock { $0?.pid } == getpid())
         door.detach()
         #expect(access(path, F_OK) != 0, "the socket file is gone")
         #expect(try client.call(Array("still".utf8)).bytes == Array("still".utf8))

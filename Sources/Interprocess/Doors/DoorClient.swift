@@ -103,9 +103,6 @@ public struct DoorClient: ~Copyable {
         return Answer(control: control, descriptors: message.descriptors)
     }
 
-    /// The deadline's time left, for a nested call that takes a timeout.
-    private static func left(_ deadline: Deadline) -> Duration { deadline.remaining }
-
     // MARK: calling
 
     /// Calls the door in place (`door_call`): `write` fills the `count` argument

@@ -152,11 +152,15 @@ final class DoorConnection: @unchecked Sendable {
                 _ = try? DoorWire.send(DoorWire.control(.revoked), on: socket, until: .after(.milliseconds(100)))
                 return
             }
+            // A timeout is the slice's only while no call was taken: one from a
+            // result the client does not make room for ends the session.
+            var serving = false
             do {
                 try calls.pointee.receive(until: sliceEnd) { span in
+                    serving = true
                     try span.withUnsafeBytes { (record) throws(IPCError) in try serve(record) }
                 }
-            } catch let error as IPCError where error.isTimeout {
+            } catch let error as IPCError where error.isTimeout && !serving {
                 sliceEnd = .after(Self.slice)
                 continue
             } catch {

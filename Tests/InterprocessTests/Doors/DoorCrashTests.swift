@@ -84,4 +84,34 @@ struct DoorCrashTests {
         #expect(try eventually { try Door.info(at: FilePath(server.path)).clients == 1 })
         #expect(try steady.call(Array("echo:c".utf8)).bytes == Array("echo:c".utf8))
     }
+
+    @Test("a client that calls and never reads its results: its session ends after the reply timeout; the others are served throughout")
+    func clientThatNeverReads() throws {
+        let server = try DoorTestServer()
+        var steady = try DoorClient(path: FilePath(server.path))
+        let raw = try UnixSocket.connect(to: FilePath(server.path), kind: .seqPacket)
+        var welcome = try DoorClient.exchange(raw, .helloCall, until: .after(.seconds(30)), object: "test")
+        guard let callMemory = welcome.descriptors.take(at: 0) else { return }
+        var calls = try SharedMemoryChannel(adopting: callMemory).sender()
+        // Ten calls for 4000-byte results: their ring (16 KiB) holds three, so the
+        // server answers three and then waits (replyTimeout, 5 s) for room that
+        // never comes.
+        for sequence in 1...10 {
+            let header = DoorWire.RecordHeader(sequence: UInt64(sequence))
+            let arguments = Array("size:4000".utf8)
+            let accepted = try calls.trySend(count: DoorWire.recordHeaderSize + arguments.count) { span in
+                span.withUnsafeMutableBytes { buffer in
+                    header.store(to: buffer)
+                    arguments.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: buffer[DoorWire.recordHeaderSize...]).copyMemory(from: $0) }
+                }
+            }
+            #expect(accepted != nil)
+        }
+        for index in 0..<50 {
+            let arguments = Array("echo:steady \(index)".utf8)
+            #expect(try steady.call(arguments, timeout: .seconds(30)).bytes == arguments)
+        }
+        #expect(try eventually { try Door.info(at: FilePath(server.path)).clients == 1 }, "the silent client's session was dropped")
+        #expect(try steady.call(Array("echo:after".utf8)).bytes == Array("echo:after".utf8))
+    }
 }
